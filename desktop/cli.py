@@ -1,0 +1,153 @@
+"""The ``deskwork`` command: demo, run, new, build.
+
+Errors reach the user as one line and an exit code (``DeskworkError.exit_code``); the
+traceback goes to the log file only.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from webapp import Tool, __version__
+from webapp.errors import DeskworkError
+
+
+def demo_file() -> Path:
+    """The bundled demo tool's file, wherever webapp is installed."""
+    import webapp.demo
+
+    return Path(webapp.demo.__file__)
+
+
+def _echo(message: str) -> None:
+    click.echo(message)  # copes with sys.stdout being None in windowed builds
+
+
+def launch_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every way of opening a tool shares (CLI and built executables)."""
+    for option in reversed(
+        [
+            click.option(
+                "--db",
+                "database",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="Database file to use instead of the one in the user data folder.",
+            ),
+            click.option(
+                "--browser", is_flag=True, help="Serve for a web browser instead of a window."
+            ),
+            click.option(
+                "--self-test",
+                is_flag=True,
+                help="Open the window, wait until the home page renders, close, exit 0.",
+            ),
+        ]
+    ):
+        function = option(function)
+    return function
+
+
+def open_tool(tool: Tool, *, icon: Path | None = None, **options: Any) -> None:
+    from desktop.launch import launch
+
+    code = launch(tool, icon=icon, echo=_echo, **options)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="deskwork")
+def cli() -> None:
+    """deskwork: internal tools in a few lines of Python, in a native window."""
+
+
+@cli.command()
+@launch_options
+@click.option("--reload", is_flag=True, help="Development mode: restart on code changes.")
+def demo(reload: bool, **options: Any) -> None:
+    """Open the bundled demo tool, "Expenses"."""
+    _open_file(demo_file(), reload=reload, **options)
+
+
+@cli.command()
+@click.argument("tool_file", type=click.Path(exists=True, path_type=Path))
+@launch_options
+@click.option("--reload", is_flag=True, help="Development mode: restart on code changes.")
+def run(tool_file: Path, reload: bool, **options: Any) -> None:
+    """Open the tool in TOOL_FILE (a .py file, or a folder made by 'deskwork new')."""
+    _open_file(tool_file, reload=reload, **options)
+
+
+def _open_file(path: Path, *, reload: bool, **options: Any) -> None:
+    from desktop.loader import load_tool, resolve_tool_file
+
+    tool_file = resolve_tool_file(path)
+    if reload:
+        from desktop.reload import run_with_reload
+
+        if options["self_test"]:
+            raise click.UsageError("--self-test and --reload do not go together.")
+        sys.exit(run_with_reload(tool_file, options["database"], echo=_echo))
+    icon = tool_file.parent / "icon.png"
+    open_tool(load_tool(tool_file), icon=icon if icon.is_file() else None, **options)
+
+
+@cli.command()
+@click.argument("name")
+@click.option(
+    "--dir",
+    "parent",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    help="Folder to create the project in.",
+)
+def new(name: str, parent: Path) -> None:
+    """Write a small working tool project called NAME."""
+    from desktop.scaffold import write_project
+
+    folder = write_project(name, parent)
+    _echo(f"Created {folder}. Open it with:  deskwork run {folder}")
+    _echo(f"Package it with:  deskwork build {folder}")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--dist",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("dist"),
+    help="Where the executable goes.",
+)
+@click.option("--onedir", is_flag=True, help="A folder instead of one file (starts faster).")
+@click.option("--name", help="Executable name (default: the tool's name).")
+def build(path: Path, dist: Path, onedir: bool, name: str | None) -> None:
+    """Package the tool at PATH as one executable for this OS, in dist/."""
+    from desktop.building import build_executable
+
+    result = build_executable(path, dist=dist, onedir=onedir, name=name, echo=_echo)
+    _echo(f"Built {result}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: map deskwork's errors to one line and an exit code."""
+    try:
+        cli.main(args=argv, prog_name="deskwork", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click.Abort:
+        _echo("Aborted.")
+        sys.exit(1)
+    except DeskworkError as error:
+        import logging
+
+        logging.getLogger("deskwork").debug("Stopped with an error", exc_info=True)
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(error.exit_code)
+    sys.exit(0)

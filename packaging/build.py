@@ -1,0 +1,92 @@
+"""Build one executable for a deskwork tool with PyInstaller.
+
+    python packaging/build.py path/to/tool.py --name expenses [--dist dist] [--onedir]
+
+``deskwork build`` runs this script. It writes a small entry script that imports the tool
+as a module (so PyInstaller sees everything the tool imports) and runs ``deskwork.spec``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+ENTRY = """\
+# Written by deskwork build: the tool's executable starts here.
+import {module} as tool_module
+from desktop.frozen import main
+
+main(tool_module)
+"""
+
+
+def module_name(tool_file: Path) -> tuple[str, Path]:
+    """The dotted name to import the tool by, and the folder that name starts in."""
+    parts = [tool_file.stem]
+    folder = tool_file.parent
+    while (folder / "__init__.py").is_file():
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    return ".".join(parts), folder
+
+
+def build(
+    tool_file: Path, *, name: str, dist: Path, onedir: bool = False, icon: Path | None = None
+) -> Path:
+    import PyInstaller.__main__
+
+    module, root = module_name(tool_file)
+    with tempfile.TemporaryDirectory(prefix="deskwork-build-") as work:
+        entry = Path(work) / f"{name}.py"
+        entry.write_text(ENTRY.format(module=module), encoding="utf-8")
+        args = [
+            str(HERE / "deskwork.spec"),
+            "--noconfirm",
+            "--clean",
+            "--log-level=WARN",
+            f"--distpath={dist}",
+            f"--workpath={Path(work) / 'build'}",
+            "--",
+            f"--entry={entry}",
+            f"--name={name}",
+            f"--pathex={root}",
+            f"--module={module}",
+        ]
+        if icon:
+            args.append(f"--icon={icon}")
+        if onedir:
+            args.append("--onedir")
+        PyInstaller.__main__.run(args)
+    suffix = ".app" if sys.platform == "darwin" else ".exe" if sys.platform == "win32" else ""
+    return dist / (name + suffix) if not onedir else dist / name
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("tool_file", type=Path)
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--dist", type=Path, default=Path("dist"))
+    parser.add_argument("--onedir", action="store_true")
+    parser.add_argument("--icon", type=Path)
+    options = parser.parse_args()
+    dist = options.dist.resolve()
+    target = dist / options.name
+    if target.is_dir():
+        shutil.rmtree(target)
+    result = build(
+        options.tool_file.resolve(),
+        name=options.name,
+        dist=dist,
+        onedir=options.onedir,
+        icon=options.icon.resolve() if options.icon else None,
+    )
+    print(result)
+
+
+if __name__ == "__main__":
+    main()

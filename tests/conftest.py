@@ -1,0 +1,110 @@
+"""Shared fixtures: the demo tool on a fresh database, a live server, a virtual screen."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from desktop.server import ServerThread
+from webapp import Storage, create_app
+from webapp.demo import tool as demo_tool
+from webapp.testing import tool_client
+
+ROOT = Path(__file__).resolve().parent.parent
+DESKWORK = Path(sys.executable).parent / "deskwork"
+
+
+@pytest.fixture(scope="session")
+def seeded_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's database with its sample data, made once; tests get copies."""
+    path = tmp_path_factory.mktemp("seeded") / "expenses.sqlite3"
+    Storage(path).prepare(demo_tool)
+    with Storage(path).open() as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> FlaskClient:
+    """The demo tool on an empty database."""
+    return tool_client(demo_tool, tmp_path / "empty.sqlite3")
+
+
+@pytest.fixture
+def seeded_client(tmp_path: Path, seeded_database: Path) -> FlaskClient:
+    """The demo tool on a copy of the sample data."""
+    copy = tmp_path / "seeded.sqlite3"
+    shutil.copyfile(seeded_database, copy)
+    return tool_client(demo_tool, copy)
+
+
+@dataclass
+class LiveServer:
+    url: str
+    secret: str
+    port: int
+    database: Path
+
+    @property
+    def first_url(self) -> str:
+        return f"{self.url}?token={self.secret}"
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path
+                ) -> Iterator[LiveServer]:  # fmt: skip
+    """The demo on a real multi-threaded server on 127.0.0.1, once per session."""
+    database = tmp_path_factory.mktemp("live") / "expenses.sqlite3"
+    shutil.copyfile(seeded_database, database)
+    server = ServerThread()
+    secret = "live-secret-for-tests"
+    server.set_app(create_app(demo_tool, database, secret=secret, port=server.port))
+    with server:
+        yield LiveServer(server.url, secret, server.port, database)
+
+
+@pytest.fixture(scope="session")
+def display() -> Iterator[str]:
+    """A virtual screen (Xvfb) for real windows; yields its DISPLAY value."""
+    read, write = os.pipe()
+    xvfb = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x900x24", "-nolisten", "tcp"],
+        pass_fds=[write],
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write)
+    with os.fdopen(read, encoding="ascii") as pipe:
+        number = pipe.readline().strip()
+    if not number:
+        xvfb.kill()
+        raise RuntimeError("Xvfb did not start: install the xvfb package (bash .ci/dev does).")
+    try:
+        yield f":{number}"
+    finally:
+        xvfb.terminate()
+        xvfb.wait(10)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A fresh DESKWORK_DATA_DIR, with a non-ASCII name as some users' folders have."""
+    path = tmp_path / "données utilisateur"
+    path.mkdir()
+    return path
+
+
+def deskwork_env(data_dir: Path, display: str | None = None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["DESKWORK_DATA_DIR"] = str(data_dir)
+    if display:
+        env["DISPLAY"] = display
+    env.update(extra)
+    return env

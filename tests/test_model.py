@@ -1,0 +1,76 @@
+"""Declaring a tool: clear errors for mistakes; the schema follows the declarations."""
+
+from __future__ import annotations
+
+import pytest
+
+from webapp import Date, Lookup, Money, SchemaError, Storage, Text, Tool, ToolError
+
+
+def test_a_lookup_to_an_undeclared_table_is_refused():
+    tool = Tool("T")
+    with pytest.raises(ToolError, match="declare that table first"):
+        tool.table("expenses", employee=Lookup("employees"))
+
+
+def test_two_pages_with_one_title_are_refused():
+    tool = Tool("T")
+    things = tool.table("things", name=Text())
+    tool.form("Things", things)
+    with pytest.raises(ToolError, match="Two pages are called 'Things'"):
+        tool.table_page("Things", things)
+
+
+def test_a_table_page_must_name_real_columns():
+    tool = Tool("T")
+    things = tool.table("things", name=Text())
+    with pytest.raises(ToolError, match="no column 'size'"):
+        tool.table_page("List", things, order="-size")
+
+
+@pytest.mark.parametrize("name", ["Bad Name", "1st", "drop;table"])
+def test_table_and_field_names_must_be_plain_identifiers(name):
+    with pytest.raises(ToolError):
+        Tool("T").table(name, a=Text())
+    with pytest.raises(ToolError):
+        Tool("T").table("ok", **{name: Text()})
+
+
+def test_columns_added_later_are_migrated_without_losing_rows(tmp_path):
+    path = tmp_path / "m.sqlite3"
+    first = Tool("T")
+    first.table("things", name=Text())
+    Storage(path).prepare(first)
+    with Storage(path).open() as db, db.conn:
+        db.table("things").insert_all([{"name": "a"}, {"name": "b"}])
+
+    second = Tool("T")
+    second.table("things", name=Text(), price=Money(), bought=Date())
+    Storage(path).prepare(second)
+    with Storage(path).open() as db:
+        assert db.table("things").columns_dict == {
+            "id": int, "name": str, "price": int, "bought": str
+        }  # fmt: skip
+        assert [r["name"] for r in db.table("things").rows] == ["a", "b"]
+
+
+def test_a_change_that_would_lose_data_stops_with_a_clear_message(tmp_path):
+    path = tmp_path / "m.sqlite3"
+    first = Tool("T")
+    first.table("things", price=Money())
+    Storage(path).prepare(first)
+    second = Tool("T")
+    second.table("things", price=Text())
+    with pytest.raises(SchemaError, match="could lose data"):
+        Storage(path).prepare(second)
+
+
+def test_table_pages_get_an_index_for_their_order_and_full_text_search(tmp_path):
+    tool = Tool("T")
+    things = tool.table("things", name=Text(), day=Date())
+    tool.table_page("Things", things, order="-day", search=["name"])
+    storage = Storage(tmp_path / "i.sqlite3")
+    storage.prepare(tool)
+    with storage.open() as db:
+        assert [i.columns for i in db.table("things").indexes] == [["day", "id"]]
+        assert db.table("things").detect_fts() == "things_fts"

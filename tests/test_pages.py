@@ -1,0 +1,156 @@
+"""The demo's pages through Flask's test client: forms save, tables list, reports add up."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from webapp import Storage
+from webapp.demo import tool as demo_tool
+
+
+def text(response):
+    return response.get_data(as_text=True)
+
+
+def add_employee(client, name="Ann Okafor"):
+    db = Storage(client.application.extensions["deskwork.storage"].path)
+    with db.open() as conn, conn.conn:
+        return conn.table("employees").insert({"name": name, "department": "Sales"}).last_pk
+
+
+def expense_form(**overrides):
+    data = {
+        "date": "2026-03-04",
+        "amount": "1,234.56",
+        "category": "Travel",
+        "employee": "1",
+        "note": "Train to Leeds",
+    }
+    data.update(overrides)
+    return data
+
+
+def rows(client, table="expenses"):
+    with client.application.extensions["deskwork.storage"].open() as db:
+        return list(db.table(table).rows)
+
+
+def test_home_page_shows_the_title_and_every_page(client):
+    page = text(client.get("/"))
+    assert "<title>Expenses</title>" in page
+    assert "<h1>Expenses</h1>" in page
+    for title in ("New expense", "Expenses", "Spending by category"):
+        assert title in page
+
+
+def test_new_expense_form_labels_are_the_field_names_capitalised(client):
+    page = text(client.get("/forms/new-expense"))
+    for name in ("date", "amount", "category", "employee", "note"):
+        assert f'<label for="f-{name}">{name.capitalize()}' in page
+    assert 'name="date" type="date" value="' + dt.date.today().isoformat() + '"' in page
+
+
+def test_a_good_expense_is_saved_once_and_redirects(client):
+    add_employee(client)
+    response = client.post("/forms/new-expense", data=expense_form())
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/tables/expenses"
+    saved = rows(client)
+    assert len(saved) == 1
+    assert saved[0]["amount"] == 123456  # exact cents
+    assert saved[0]["date"] == "2026-03-04"
+    listing = text(client.get("/tables/expenses"))
+    assert "Saved expense #1." in listing
+    assert "1,234.56" in listing and "Ann Okafor" in listing and "Train to Leeds" in listing
+
+
+def test_a_bad_expense_shows_errors_beside_fields_keeps_input_and_saves_nothing(client):
+    add_employee(client)
+    form = expense_form(amount="12.345", date="", category="Yachts", note="keep me")
+    response = client.post("/forms/new-expense", data=form)
+    assert response.status_code == 400
+    page = text(response)
+    assert 'id="f-amount-error">Amount must be an amount with at most two decimals' in page
+    assert 'id="f-date-error">Date is required.' in page
+    assert 'id="f-category-error">Category must be one of' in page
+    assert 'value="12.345"' in page and 'value="keep me"' in page
+    assert rows(client) == []
+
+
+def test_an_expense_for_a_missing_employee_is_refused(client):
+    response = client.post("/forms/new-expense", data=expense_form(employee="99"))
+    assert response.status_code == 400
+    assert "That employee no longer exists" in text(response)
+    assert rows(client) == []
+
+
+def test_the_expenses_table_is_newest_first_fifty_a_page(seeded_client):
+    page = text(seeded_client.get("/tables/expenses"))
+    dates = re.findall(r"<td>(\d{4}-\d\d-\d\d)</td>", page)
+    assert len(dates) == 50
+    assert dates == sorted(dates, reverse=True)
+    assert "Rows 1–50" in page
+    second = text(seeded_client.get("/tables/expenses?offset=50"))
+    later = re.findall(r"<td>(\d{4}-\d\d-\d\d)</td>", second)
+    assert later[0] <= dates[-1]
+    assert "Rows 51–100" in second
+
+
+def test_searching_expenses_finds_only_matching_rows(seeded_client):
+    page = text(seeded_client.get("/tables/expenses?q=taxi"))
+    notes = re.findall(r"<td>([^<]*(?:Taxi|taxi)[^<]*)</td>", page)
+    body = page.split("<tbody>")[1].split("</tbody>")[0]
+    assert notes and body.count("<tr>") == len(notes)
+    nothing = text(seeded_client.get('/tables/expenses?q="no such words"'))
+    assert "Nothing matches" in nothing
+
+
+def test_search_syntax_never_breaks_the_page(seeded_client):
+    for q in ['"', "AND OR", "*", "NEAR(", "a'b"]:
+        assert seeded_client.get("/tables/expenses", query_string={"q": q}).status_code == 200
+
+
+def test_spending_report_totals_match_the_rows_exactly(seeded_client):
+    start, end = "2025-01-01", "2025-12-31"
+    page = text(seeded_client.get(f"/reports/spending-by-category?start={start}&end={end}"))
+    with seeded_client.application.extensions["deskwork.storage"].open() as db:
+        expected = {
+            r["category"]: r["total"]
+            for r in db.query(
+                "select category, sum(amount) total from expenses "
+                "where date between ? and ? group by category",
+                [start, end],
+            )
+        }
+    for category, cents in expected.items():
+        assert f'<td>{category}</td><td class="num">{cents / 100:,.2f}</td>' in page
+    assert f"{sum(expected.values()) / 100:,.2f}" in page.split("<tfoot>")[1]
+    assert page.count("<rect ") == len(expected)  # one bar a category
+
+
+def test_a_report_with_a_bad_date_says_so(seeded_client):
+    response = seeded_client.get("/reports/spending-by-category?start=yesterday")
+    assert response.status_code == 400
+    assert "From must be a date" in text(response)
+
+
+def test_unknown_pages_are_404(client):
+    assert client.get("/forms/nope").status_code == 404
+    assert client.get("/tables/new-expense").status_code == 404
+
+
+def test_first_run_creates_fifty_employees_and_ten_thousand_expenses(seeded_database):
+    with Storage(seeded_database).open() as db:
+        assert db.table("employees").count == 50
+        assert db.table("expenses").count == 10_000
+        oldest = db.execute("select min(date) from expenses").fetchone()[0]
+    assert oldest >= (dt.date.today() - dt.timedelta(days=3 * 365)).isoformat()
+
+
+def test_sample_data_is_only_added_to_a_new_database(tmp_path):
+    storage = Storage(tmp_path / "x.sqlite3")
+    assert storage.prepare(demo_tool) is True
+    assert storage.prepare(demo_tool) is False
+    with storage.open() as db:
+        assert db.table("expenses").count == 10_000

@@ -1,0 +1,67 @@
+"""A real pywebview window (GTK WebKit) on a virtual screen."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+
+import pytest
+
+from conftest import DESKWORK, deskwork_env
+
+pytestmark = pytest.mark.gui
+
+SELF_TEST_LINE = re.compile(
+    r"self-test ok: 'Expenses' rendered in (?P<seconds>[\d.]+) s; "
+    r"server on port (?P<port>\d+) stopped"
+)
+
+
+def test_demo_window_loads_renders_its_title_then_closes_cleanly(display, data_dir):
+    # --self-test waits for pywebview's loaded event, reads the page's title and heading
+    # through the window, closes it, stops the server and checks the port.
+    done = subprocess.run(
+        [str(DESKWORK), "demo", "--self-test"], env=deskwork_env(data_dir, display),
+        capture_output=True, encoding="utf-8", timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    match = SELF_TEST_LINE.search(done.stdout)
+    assert match, done.stdout
+    port = int(match["port"])
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0  # nothing listens any more
+    assert (data_dir / "expenses" / "expenses.sqlite3").is_file()
+
+
+def test_self_test_fails_with_a_reason_when_the_home_page_breaks(display, data_dir, tmp_path):
+    # A page of an unknown kind makes the home page fail: the window shows the error page,
+    # and the self-test must say so and exit non-zero rather than pass.
+    tool_file = tmp_path / "odd.py"
+    tool_file.write_text(
+        "from types import SimpleNamespace\n"
+        "from webapp import Tool, Text\n"
+        "tool = Tool('Odd')\n"
+        "tool.table('things', name=Text())\n"
+        "tool.pages['x'] = SimpleNamespace(kind='nope', slug='x', title='X')\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [str(DESKWORK), "run", str(tool_file), "--self-test"],
+        env=deskwork_env(data_dir, display), capture_output=True, encoding="utf-8", timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.startswith(
+        "self-test failed: the page showed 'Something went wrong', not 'Odd'"
+    ), done.stdout
+
+
+def test_self_test_without_a_display_fails_in_one_line(data_dir):
+    done = subprocess.run(
+        [str(DESKWORK), "demo", "--self-test"], env=deskwork_env(data_dir),
+        capture_output=True, encoding="utf-8", timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stdout.strip() == (
+        "self-test failed: no display found (DISPLAY and WAYLAND_DISPLAY are not set)"
+    )

@@ -1,0 +1,41 @@
+"""deskwork's Flask side: declare a tool (tables, forms, reports) and serve it.
+
+Tool authors import everything they need from here::
+
+    from webapp import Tool, Text, Money, Date
+
+This package never imports ``webview`` or ``desktop``: the same tool runs in a test
+client, a browser or the native window.
+"""
+
+from webapp.app import create_app
+from webapp.errors import DeskworkError, SchemaError, ToolError, ValidationError
+from webapp.fields import Choice, Date, Email, Field, Integer, LongText, Lookup, Money, Text
+from webapp.model import FormPage, ReportPage, Table, TablePage, Tool
+from webapp.storage import Storage
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Choice",
+    "Date",
+    "DeskworkError",
+    "Email",
+    "Field",
+    "FormPage",
+    "Integer",
+    "LongText",
+    "Lookup",
+    "Money",
+    "ReportPage",
+    "SchemaError",
+    "Storage",
+    "Table",
+    "TablePage",
+    "Text",
+    "Tool",
+    "ToolError",
+    "ValidationError",
+    "__version__",
+    "create_app",
+]

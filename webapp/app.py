@@ -1,0 +1,92 @@
+"""The app factory: a Flask app serving one tool over one database."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, render_template
+from werkzeug.exceptions import HTTPException
+
+from webapp import pages, security
+from webapp.errors import DeskworkError
+from webapp.model import Tool
+from webapp.storage import Storage
+
+log = logging.getLogger("deskwork")
+
+PLAIN_ERROR_PAGE = (
+    "<!doctype html><title>Error</title><h1>Something went wrong</h1>"
+    "<p>The details are in the log file.</p>"
+)
+
+
+def create_app(
+    tool: Tool,
+    database: str | Path | Storage,
+    *,
+    secret: str | None = None,
+    port: int | None = None,
+    config: dict[str, Any] | None = None,
+) -> Flask:
+    """Build the Flask app for ``tool``, storing its rows in ``database``.
+
+    ``secret`` is the per-launch token every request must carry (a fresh random one if
+    not given); ``port`` pins the Host check to the port the server bound.
+    The database must already be prepared (``Storage.prepare``).
+    """
+    app = Flask("webapp")
+    app.config.update(
+        SECRET_KEY=secrets.token_bytes(32),
+        DESKWORK_SECRET=secret or secrets.token_urlsafe(32),
+        DESKWORK_PORT=port,
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        TEMPLATES_AUTO_RELOAD=False,
+    )
+    app.config.update(config or {})
+    app.extensions["deskwork.tool"] = tool
+    app.extensions["deskwork.storage"] = (
+        database if isinstance(database, Storage) else Storage(database)
+    )
+
+    security.init_app(app)
+    pages.init_app(app)
+    app.teardown_appcontext(_close_db)
+    app.register_error_handler(HTTPException, _http_error)
+    if not app.debug:  # in --reload development mode the Werkzeug debugger shows errors
+        app.register_error_handler(Exception, _unexpected_error)
+
+    @app.context_processor
+    def _tool_context() -> dict[str, Any]:
+        return {"tool": tool}
+
+    return app
+
+
+def _close_db(_exc: BaseException | None) -> None:
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()
+
+
+def _http_error(error: HTTPException) -> tuple[str, int]:
+    if error.code == 403:  # nothing about the tool for whoever has no secret
+        return render_template("forbidden.html", error=error), 403
+    return render_template("error.html", error=error, status=error.code), error.code or 500
+
+
+def _unexpected_error(error: Exception) -> tuple[str, int]:
+    if isinstance(error, DeskworkError):
+        status = error.status
+        message = str(error)
+    else:
+        # The log gets the traceback; the person gets a plain page and no internals.
+        log.exception("Unexpected error while serving a page")
+        status, message = 500, "Something went wrong. The details are in the log file."
+    try:
+        return render_template("error.html", message=message, status=status), status
+    except Exception:  # the templates themselves are broken: a page that cannot fail
+        log.exception("The error page failed too")
+        return PLAIN_ERROR_PAGE, status

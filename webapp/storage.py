@@ -1,0 +1,108 @@
+"""Storage: one SQLite file per tool, reached through sqlite-utils.
+
+Each request opens its own connection (SQLite connections are cheap and must not cross
+threads) in WAL mode, so readers never wait for the writer and a crash never corrupts
+the file. ``Storage.prepare`` makes the schema follow the tool's declarations.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from webapp.errors import SchemaError
+from webapp.fields import Lookup
+from webapp.model import Table, TablePage, Tool
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+class Storage:
+    """The database file of one tool."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"<Storage {self.path}>"
+
+    def connect(self) -> sqlite_utils.Database:
+        """A new connection, for the calling thread only."""
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return sqlite_utils.Database(conn)
+
+    @contextmanager
+    def open(self) -> Iterator[sqlite_utils.Database]:
+        db = self.connect()
+        try:
+            yield db
+        finally:
+            db.close()
+
+    def prepare(self, tool: Tool, *, seed: bool = True) -> bool:
+        """Create or migrate the tool's tables; seed a new one (unless ``seed`` is False).
+
+        Returns True if the database was new.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.open() as db:
+            new = not any(name in db.table_names() for name in tool.tables)
+            for table in tool.tables.values():
+                _create_or_migrate(db, table)
+            for page in tool.pages.values():
+                if isinstance(page, TablePage):
+                    _index_for(db, page)
+            if new and seed:
+                for function in tool.seeds:
+                    function(db)
+            return new
+
+
+def _columns(table: Table) -> dict[str, type]:
+    return {name: f.sql_type for name, f in table.fields.items()}
+
+
+def _create_or_migrate(db: sqlite_utils.Database, table: Table) -> None:
+    declared = _columns(table)
+    existing = db.table(table.name)
+    if not existing.exists():
+        existing.create(
+            {"id": int, **declared},
+            pk="id",
+            foreign_keys=[
+                (name, f.table_name, "id")
+                for name, f in table.fields.items()
+                if isinstance(f, Lookup)
+            ],
+        )
+        return
+    have = existing.columns_dict
+    for name, sql_type in declared.items():
+        if name not in have:
+            existing.add_column(name, sql_type)
+        elif have[name] is not sql_type and not _compatible(have[name], sql_type):
+            raise SchemaError(
+                f"Column {table.name}.{name} holds {have[name].__name__} values but the tool "
+                f"now declares {sql_type.__name__}: converting them could lose data. Rename the "
+                "field, or convert the column yourself first."
+            )
+
+
+def _compatible(stored: type, declared: type) -> bool:
+    # SQLite is loosely typed; str columns may be read as anything without loss.
+    return stored is str
+
+
+def _index_for(db: sqlite_utils.Database, page: TablePage) -> None:
+    table = db.table(page.table.name)
+    if page.order_column != "id":
+        table.create_index([page.order_column, "id"], if_not_exists=True)
+    if page.search and not table.detect_fts():
+        table.enable_fts(list(page.search), create_triggers=True, tokenize="porter")

@@ -12,6 +12,7 @@ import secrets
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
@@ -101,11 +102,25 @@ def launch(
         return 0
     if result.ok and not port_is_closed(server.port):
         result.ok, result.message = False, f"port {server.port} still accepts connections"
+    left = threads_left()
+    if result.ok and left:
+        result.ok, result.message = False, f"threads still running: {', '.join(left)}"
     echo(
         f"self-test {'ok' if result.ok else 'failed'}: {result.message}; "
-        f"server on port {server.port} stopped"
+        f"server on port {server.port} stopped, no thread left"
+        if result.ok
+        else f"self-test failed: {result.message}"
     )
     return 0 if result.ok else 1
+
+
+def threads_left(grace: float = 5.0) -> list[str]:
+    """Names of threads other than the main one still alive after ``grace`` seconds."""
+    deadline = time.monotonic() + grace
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread():
+            thread.join(max(deadline - time.monotonic(), 0))
+    return [t.name for t in threading.enumerate() if t is not threading.main_thread()]
 
 
 def serve_for_browser(tool: Tool, first_url: str, echo: Echo) -> int:

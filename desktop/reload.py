@@ -12,12 +12,14 @@ import argparse
 import logging
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from desktop import paths
@@ -116,13 +118,19 @@ def run_with_reload(tool_file: Path, database: Path | None, *, echo: Echo) -> in
 
 def _browser(tool_file: Path, child: ChildServer, stop: threading.Event, url: str,
              echo: Echo) -> int:  # fmt: skip
-    echo("Development mode: restarts when the code changes. Open (Ctrl+C stops):")
-    echo(url)
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
+        echo("Development mode: restarts when the code changes. Open (Ctrl+C stops):")
+        echo(url)
         watch(tool_file, child, stop, lambda: None, echo)
-    except KeyboardInterrupt:
         echo("Stopped.")
-    return 0
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _window(title: str, tool_file: Path, child: ChildServer, stop: threading.Event, url: str,

@@ -184,3 +184,34 @@ def test_new_refuses_to_overwrite_or_use_a_strange_name(tmp_path, runner):
     assert again.exit_code != 0 and "already exists" in str(again.exception)
     odd = runner.invoke(cli, ["new", "../escape", "--dir", str(tmp_path)])
     assert odd.exit_code != 0 and "can't be a project name" in str(odd.exception)
+
+
+def test_reload_restarts_on_a_change_and_keeps_address_and_secret(tmp_path, data_dir):
+    tool_file = tmp_path / "notes.py"
+    source = (
+        "from webapp import Tool, Text\n"
+        "tool = Tool('Notes', name='notes')\n"
+        "tool.table('notes', title=Text())\n"
+    )
+    tool_file.write_text(source, encoding="utf-8")
+    process = start(["run", str(tool_file), "--reload"], deskwork_env(data_dir))
+    try:
+        lines, address = read_address(process)
+        assert lines[1].startswith("Development mode")
+        url = urlsplit(address)
+        _, cookie, _ = get(url.port, f"/?{url.query}")
+        assert "<h1>Notes</h1>" in get(url.port, "/", cookie.split(";")[0])[2]
+
+        tool_file.write_text(source.replace("'Notes'", "'Notes, renamed'"), encoding="utf-8")
+        seen = [process.stdout.readline() for _ in range(2)]  # and the debugger's PIN line
+        assert "Changed: notes.py; restarting.\n" in seen, seen
+        # Same port, same secret: the open page only has to reload. The new child may take
+        # a moment to load, but the socket is held, so the request waits rather than fails.
+        assert "<h1>Notes, renamed</h1>" in get(url.port, "/", cookie.split(";")[0])[2]
+        # The debugger answers only behind the secret.
+        assert get(url.port, "/?__debugger__=yes&cmd=resource&f=style.css")[0] == 403
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert port_closed(url.port)

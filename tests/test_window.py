@@ -14,7 +14,7 @@ pytestmark = pytest.mark.gui
 
 SELF_TEST_LINE = re.compile(
     r"self-test ok: 'Expenses' rendered in (?P<seconds>[\d.]+) s; "
-    r"server on port (?P<port>\d+) stopped"
+    r"server on port (?P<port>\d+) stopped, no thread left"
 )
 
 
@@ -51,8 +51,8 @@ def test_self_test_fails_with_a_reason_when_the_home_page_breaks(display, data_d
         env=deskwork_env(data_dir, display), capture_output=True, encoding="utf-8", timeout=120,
     )  # fmt: skip
     assert done.returncode == 1, done.stdout + done.stderr
-    assert done.stdout.startswith(
-        "self-test failed: the page showed 'Something went wrong', not 'Odd'"
+    assert done.stdout == (
+        "self-test failed: the page showed 'Something went wrong', not 'Odd'\n"
     ), done.stdout
 
 

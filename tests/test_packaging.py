@@ -1,0 +1,100 @@
+"""Real PyInstaller builds, run as a user would run them."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import DESKWORK, ROOT, deskwork_env
+
+pytestmark = pytest.mark.packaging
+
+SELF_TEST_OK = re.compile(r"^self-test ok: '(?P<title>[^']+)' rendered in [\d.]+ s; ", re.M)
+
+
+def run(command, **kwargs):
+    done = subprocess.run(command, capture_output=True, encoding="utf-8", **kwargs)
+    assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    out = tmp_path_factory.mktemp("wheel")
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)])
+    (path,) = out.glob("deskwork-*.whl")
+    return path
+
+
+def test_the_wheel_carries_the_spec_hooks_templates_and_icon(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in (
+        "desktop/_packaging/deskwork.spec",
+        "desktop/_packaging/build.py",
+        "desktop/_packaging/hooks/hook-webapp.py",
+        "desktop/_packaging/hooks/hook-gi.repository.WebKit2.py",
+        "desktop/_assets/deskwork.png",
+        "webapp/templates/base.html",
+        "webapp/static/deskwork.css",
+        "webapp/demo.py",
+    ):
+        assert name in names, name
+    assert not any(n.startswith("packaging/") for n in names)  # PyPA's name stays PyPA's
+
+
+def check_executable(executable: Path, title: str, display: str, data_dir: Path, cwd: Path):
+    assert executable.is_file() and os.access(executable, os.X_OK)
+    env = deskwork_env(data_dir, display)
+    version = run([str(executable), "--version"], env=env, cwd=cwd, timeout=120)
+    assert version.stdout.strip().startswith(f"{title} (deskwork ")
+    done = run([str(executable), "--self-test"], env=env, cwd=cwd, timeout=180)
+    match = SELF_TEST_OK.search(done.stdout)
+    assert match and match["title"] == title, done.stdout
+    # Data went to the user data folder, nothing beside the executable.
+    assert list(executable.parent.iterdir()) == [executable]
+    assert any(data_dir.rglob("*.sqlite3"))
+
+
+def test_the_demo_builds_from_an_installed_wheel_and_runs_without_python(
+    wheel, tmp_path, display, data_dir
+):
+    venv = tmp_path / "venv"
+    run([sys.executable, "-m", "venv", str(venv)], timeout=300)
+    run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)], timeout=1200)
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    # The installed package's demo.py, not this checkout's.
+    demo = run(
+        [str(venv / "bin" / "python"), "-c", "import webapp.demo; print(webapp.demo.__file__)"],
+        cwd=workdir,
+    ).stdout.strip()
+    assert str(venv) in demo  # the installed copy, not this checkout
+    run([str(venv / "bin" / "deskwork"), "build", demo], cwd=workdir, timeout=1200)
+    executable = workdir / "dist" / "expenses"
+    size_mb = executable.stat().st_size / 1e6
+    print(f"onefile size: {size_mb:.1f} MB")
+    assert size_mb < 150  # GTK, not Qt: a Qt build is over 200 MB
+    # Run it with no virtualenv on PATH and from elsewhere, as a double-click would.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    check_executable(executable, "Expenses", display, data_dir, elsewhere)
+
+
+def test_a_new_project_builds_with_its_own_name(tmp_path, display, data_dir):
+    run([str(DESKWORK), "new", "stock-room", "--dir", str(tmp_path)])
+    project = tmp_path / "stock-room"
+    run([str(DESKWORK), "build", str(project), "--onedir"], cwd=tmp_path, timeout=1200)
+    folder = tmp_path / "dist" / "stock-room"
+    executable = folder / "stock-room"
+    assert executable.is_file()
+    assert (folder / "_internal" / "icon.png").is_file()
+    env = deskwork_env(data_dir, display)
+    done = run([str(executable), "--self-test"], env=env, cwd=tmp_path, timeout=180)
+    assert SELF_TEST_OK.search(done.stdout)["title"] == "Stock room"
+    assert (data_dir / "stock-room" / "stock-room.sqlite3").is_file()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from desktop.server import ServerThread
 from webapp import Storage, create_app
 from webapp.demo import tool as demo_tool
 from webapp.testing import tool_client
+from xvfb import start_xvfb
 
 ROOT = Path(__file__).resolve().parent.parent
 DESKWORK = Path(sys.executable).parent / "deskwork"
@@ -74,20 +74,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path
 @pytest.fixture(scope="session")
 def display() -> Iterator[str]:
     """A virtual screen (Xvfb) for real windows; yields its DISPLAY value."""
-    read, write = os.pipe()
-    xvfb = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x900x24", "-nolisten", "tcp"],
-        pass_fds=[write],
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write)
-    with os.fdopen(read, encoding="ascii") as pipe:
-        number = pipe.readline().strip()
-    if not number:
-        xvfb.kill()
-        raise RuntimeError("Xvfb did not start: install the xvfb package (bash .ci/dev does).")
+    xvfb, display = start_xvfb()
     try:
-        yield f":{number}"
+        yield display
     finally:
         xvfb.terminate()
         xvfb.wait(10)

@@ -50,6 +50,12 @@ class Table:
     def __repr__(self) -> str:
         return f"<Table {self.name}>"
 
+    @property
+    def record_name(self) -> str:
+        """What one row is called: ``expenses`` -> ``expense``."""
+        name = self.name.replace("_", " ")
+        return name[:-1] if name.endswith("s") and not name.endswith("ss") else name
+
     def lookups(self) -> dict[str, Lookup]:
         return {n: f for n, f in self.fields.items() if isinstance(f, Lookup)}
 

@@ -64,12 +64,9 @@ def lookup_options(field: Lookup) -> list[tuple[int, str]]:
     return [(row[0], str(row[1])) for row in get_db().execute(sql).fetchall()]
 
 
-def _row_exists(table: str) -> Any:
-    def exists(row_id: int) -> bool:
-        sql = f"select 1 from [{table}] where id = ?"
-        return get_db().execute(sql, [row_id]).fetchone() is not None
-
-    return exists
+def row_exists(table: str, row_id: int) -> bool:
+    sql = f"select 1 from [{table}] where id = ?"
+    return get_db().execute(sql, [row_id]).fetchone() is not None
 
 
 def parse_form(table: Table, form: Any) -> tuple[dict[str, Any], dict[str, str]]:
@@ -77,12 +74,14 @@ def parse_form(table: Table, form: Any) -> tuple[dict[str, Any], dict[str, str]]
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for name, f in table.fields.items():
-        if isinstance(f, Lookup):
-            f.exists = _row_exists(f.table_name)
         try:
             values[name] = f.to_db(f.parse(form.get(name)))
         except ValidationError as error:
             errors[name] = str(error)
+            continue
+        value = values[name]
+        if isinstance(f, Lookup) and value is not None and not row_exists(f.table_name, value):
+            errors[name] = f"That {f.label.lower()} no longer exists; choose another."
     return values, errors
 
 
@@ -97,7 +96,7 @@ def form(slug: str) -> str | Response | tuple[str, int]:
             db = get_db()
             with db.conn:
                 row_id = db.table(page.table.name).insert(values).last_pk
-            flash(f"Saved {page.table.name.rstrip('s')} #{row_id}.")
+            flash(f"Saved {page.table.record_name} #{row_id}.")
             target = page.after or page.slug
             kind = current_tool().pages[target].kind
             # Post/redirect/get: a refresh shows the page again instead of saving twice.

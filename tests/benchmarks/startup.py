@@ -23,6 +23,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from xvfb import start_xvfb  # noqa: E402
+
 BIN = Path(sys.executable).parent
 
 HELLO = '''\
@@ -88,18 +92,6 @@ def launch(command: list[str], env: dict[str, str]) -> float:
     if done.returncode != 0 or not match:
         raise RuntimeError(f"{command} failed: {done.stdout}{done.stderr}")
     return float(match[1])
-
-
-def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
-    read, write = os.pipe()
-    xvfb = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x900x24", "-nolisten", "tcp"],
-        pass_fds=[write],
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write)
-    with os.fdopen(read, encoding="ascii") as pipe:
-        return xvfb, ":" + pipe.readline().strip()
 
 
 def main() -> None:

@@ -8,8 +8,27 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from werkzeug.datastructures import MultiDict
 
-from webapp import Choice, Date, Email, Integer, Lookup, Money, Text, ValidationError
+from webapp import (
+    Choice,
+    Date,
+    DateTime,
+    Email,
+    File,
+    Integer,
+    Lookup,
+    Money,
+    MultiChoice,
+    Number,
+    Text,
+    Tool,
+    ToolError,
+    Url,
+    ValidationError,
+    YesNo,
+    locales,
+)
 
 
 def bound(field, name="thing"):
@@ -107,12 +126,12 @@ def test_integer_limits_and_garbage():
         count.parse("1.5")
 
 
-def test_lookup_takes_a_row_id_only():
+def test_lookup_takes_a_row_id_or_the_name_typed():
     lookup = bound(Lookup("employees"), "employee")
     assert lookup.parse("7") == 7
-    for garbage in ("seven", "-1", "1.0", "9" * 30):
-        with pytest.raises(ValidationError, match="from the list"):
-            lookup.parse(garbage)
+    assert lookup.parse("Ann Okafor") == "Ann Okafor"  # the form finds the row by name
+    with pytest.raises(ValidationError, match="from the list"):
+        lookup.parse("x" * 201)
 
 
 def test_labels_default_to_the_capitalised_field_name():
@@ -122,3 +141,198 @@ def test_labels_default_to_the_capitalised_field_name():
 
 def test_defaults_may_be_callables():
     assert bound(Date(default=lambda: dt.date(2026, 1, 2)), "d").default() == dt.date(2026, 1, 2)
+
+
+# -- numbers in the user's own format ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("locale", "typed", "cents", "shown"),
+    [
+        ("en_US.UTF-8", "1,234.56", 123456, "1,234.56"),
+        ("de_DE.UTF-8", "1.234,56", 123456, "1.234,56"),
+        ("de_DE", "12.5", 1250, "12,50"),  # a lone point that cannot be grouping
+        ("fr_FR", "1 234,56", 123456, "1\u202f234,56"),
+        ("de_CH", "1\u2019234.50", 123450, "1\u2019234.50"),
+        ("C.UTF-8", "1234.5", 123450, "1,234.50"),
+    ],
+)
+def test_money_is_read_and_shown_the_way_the_users_country_writes_it(locale, typed, cents, shown):
+    money = bound(Money(), "amount")
+    with locales.using(locale):
+        assert money.to_db(money.parse(typed)) == cents
+        assert money.display(cents) == shown
+        assert money.to_db(money.parse(money.form_value(cents))) == cents
+
+
+@pytest.mark.parametrize("locale", ["en", "de", "fr", "sv", "de_CH", "pt_BR"])
+@given(cents=st.integers(min_value=-(10**15), max_value=10**15))
+def test_money_round_trips_exactly_in_every_format(locale, cents):
+    money = bound(Money(), "amount")
+    with locales.using(locale):
+        assert money.to_db(money.parse(money.display(cents))) == cents
+        assert money.to_db(money.parse(money.form_value(cents))) == cents
+
+
+@given(
+    places=st.integers(min_value=0, max_value=6),
+    units=st.integers(min_value=-(10**12), max_value=10**12),
+)
+def test_decimal_numbers_round_trip_exactly(places, units):
+    number = bound(Number(places=places), "weight")
+    assert number.to_db(number.parse(number.display(units))) == units
+    assert number.from_db(units) == Decimal(units).scaleb(-places)
+
+
+@given(st.text(max_size=40), st.sampled_from(["en", "de", "fr"]))
+def test_number_garbage_only_ever_raises_a_validation_error(text, locale):
+    number = bound(Number(places=3), "weight")
+    with locales.using(locale):
+        try:
+            value = number.parse(text)
+        except ValidationError as error:
+            assert str(error).startswith("Weight ")
+        else:
+            assert value is None or value == value.quantize(Decimal("0.001"))
+
+
+def test_numbers_never_pass_through_binary_floating_point():
+    money = bound(Money(), "amount")
+    assert money.to_db(money.parse("0.29")) == 29  # float("0.29") * 100 == 28.999999999999996
+    assert money.parse("0.1") + money.parse("0.2") == Decimal("0.3")
+
+
+def test_decimal_numbers_keep_their_places_and_limits():
+    weight = bound(Number(places=1, min=0, max="99.9"), "weight")
+    assert weight.to_db(weight.parse("12.5")) == 125
+    with pytest.raises(ValidationError, match="at most one decimal"):
+        weight.parse("12.55")
+    with pytest.raises(ValidationError, match=r"at most 99\.9"):
+        weight.parse("100")
+
+
+@given(st.dates(), st.times())
+def test_date_times_round_trip_to_the_minute(day, time):
+    at = bound(DateTime(), "at")
+    moment = dt.datetime.combine(day, time).replace(second=0, microsecond=0)
+    assert at.parse(at.form_value(at.to_db(moment))) == moment
+    assert at.parse(at.display(at.to_db(moment))) == moment
+
+
+@given(st.text(max_size=30))
+def test_date_garbage_only_ever_raises_a_validation_error(text):
+    for f in (bound(Date(), "day"), bound(DateTime(), "at")):
+        try:
+            value = f.parse(text)
+        except ValidationError:
+            continue
+        assert value is None or f.parse(f.form_value(f.to_db(value))) == value
+
+
+def test_dates_keep_to_their_limits():
+    day = bound(Date(min="2026-01-01", max=dt.date(2026, 12, 31)), "day")
+    assert day.input_attrs()["min"] == "2026-01-01"
+    with pytest.raises(ValidationError, match="at least 2026-01-01"):
+        day.parse("2025-12-31")
+    with pytest.raises(ValidationError, match="at most 2026-12-31"):
+        day.parse("2027-01-01")
+
+
+# -- choosing ----------------------------------------------------------------------------------
+
+
+def test_yes_no_is_a_tick_box_stored_as_one_or_zero():
+    paid = bound(YesNo(), "paid")
+    assert paid.to_db(paid.parse("on")) == 1
+    assert paid.to_db(paid.parse(None)) == 0  # an unticked box sends nothing
+    assert paid.display(1) == "Yes" and paid.display(0) == "No"
+    with pytest.raises(ValidationError, match="must be ticked"):
+        bound(YesNo(required=True), "agree").parse(None)
+    with pytest.raises(ValidationError, match="yes or no"):
+        paid.parse("maybe")
+
+
+def test_choices_may_store_a_code_and_show_a_label():
+    size = bound(Choice([("s", "Small"), ("l", "Large")]), "size")
+    assert size.parse("l") == "l"
+    assert size.display("l") == "Large"
+    with pytest.raises(ValidationError, match="one of: Small, Large"):
+        size.parse("Large")
+
+
+def test_several_choices_are_stored_in_list_order_as_json():
+    tags = bound(MultiChoice(["Billable", "Urgent", "Later"], max_choices=2), "tags")
+    form = MultiDict([("tags", "Urgent"), ("tags", "Billable")])
+    stored = tags.to_db(tags.parse(tags.raw(form)))
+    assert stored == '["Billable", "Urgent"]'
+    assert tags.display(stored) == "Billable, Urgent"
+    assert tags.to_db(tags.parse(tags.raw(MultiDict()))) is None
+    with pytest.raises(ValidationError, match="at most 2"):
+        tags.parse(["Billable", "Urgent", "Later"])
+    with pytest.raises(ValidationError, match="may only hold"):
+        tags.parse(["Yachts"])
+    with pytest.raises(ValidationError, match="Tags is required"):
+        bound(MultiChoice(["a"], required=True), "tags").parse([])
+
+
+# -- text rules --------------------------------------------------------------------------------
+
+
+def test_patterns_are_explained_in_the_users_words():
+    code = bound(Text(pattern=r"[A-Z]{2}-\d{4}", pattern_help="like AB-1234"), "code")
+    assert code.parse("XY-2026") == "XY-2026"
+    assert code.input_attrs()["pattern"] == r"[A-Z]{2}-\d{4}"
+    with pytest.raises(ValidationError, match=r"^Code must be written like AB-1234\.$"):
+        code.parse("xy-2026")
+
+
+def test_minimum_length_is_checked_and_hinted():
+    code = bound(Text(min_length=3), "code")
+    assert code.input_attrs()["minlength"] == "3"
+    with pytest.raises(ValidationError, match="at least 3 characters"):
+        code.parse("ab")
+
+
+def test_web_addresses_need_http_and_a_host():
+    link = bound(Url(), "link")
+    assert link.parse("example.com/a") == "https://example.com/a"
+    assert link.parse("http://intranet.local:8080/x") == "http://intranet.local:8080/x"
+    for bad in ("javascript:alert(1)", "ftp://example.com", "http://", "http://[::1", "a b"):
+        with pytest.raises(ValidationError, match="web address"):
+            link.parse(bad)
+
+
+def test_custom_validators_speak_for_themselves():
+    def even(value):
+        return None if value % 2 == 0 else "Pairs must be an even number."
+
+    pairs = bound(Integer(validate=[even]), "pairs")
+    assert pairs.parse("4") == 4
+    with pytest.raises(ValidationError, match=r"^Pairs must be an even number\.$"):
+        pairs.parse("3")
+
+
+def test_files_are_checked_for_size_and_kind():
+    receipt = bound(File(max_size=1000, accept=["pdf", ".PNG"]), "receipt")
+    assert receipt.accept == [".pdf", ".png"]
+    assert receipt.input_attrs()["accept"] == ".pdf,.png"
+    receipt.check_upload("scan.PNG", 999)
+    with pytest.raises(ValidationError, match=r"too large: 1\.0 KB; at most 1000 bytes"):
+        receipt.check_upload("scan.pdf", 1024)
+    with pytest.raises(ValidationError, match=r"must be a \.pdf or \.png file"):
+        receipt.check_upload("scan.exe", 10)
+    with pytest.raises(ValidationError, match="is empty"):
+        receipt.check_upload("scan.pdf", 0)
+
+
+def test_a_field_declared_wrongly_fails_at_once():
+    with pytest.raises(ToolError, match="not a regular expression"):
+        Text(pattern="[")
+    with pytest.raises(ToolError, match="min 5 is above max 1"):
+        Integer(min=5, max=1)
+    with pytest.raises(ToolError, match="places must be between"):
+        Number(places=12)
+    shared = Text()
+    Tool("T").table("a", name=shared)
+    with pytest.raises(ToolError, match="a field of its own"):
+        Tool("T").table("b", title=shared)

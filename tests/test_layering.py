@@ -44,10 +44,10 @@ def test_serving_the_demo_loads_neither_webview_nor_desktop():
 
 def test_the_public_api_is_exactly_what_is_exported():
     assert sorted(webapp.__all__) == [
-        "Choice", "Date", "DeskworkError", "Email", "Field", "FormPage", "Integer", "LongText",
-        "Lookup", "Money", "ReportPage", "SchemaError", "Storage", "Table", "TablePage", "Text",
-        "Tool",
-        "ToolError", "ValidationError", "__version__", "create_app",
+        "Choice", "Date", "DateTime", "DeskworkError", "Email", "Field", "File", "FormPage",
+        "FunctionPage", "Integer", "LongText", "Lookup", "Money", "MultiChoice", "Number",
+        "ReportPage", "SchemaError", "Storage", "Table", "TablePage", "Text", "Tool",
+        "ToolError", "Url", "ValidationError", "ViewPage", "YesNo", "__version__", "create_app",
     ]  # fmt: skip
     for name in webapp.__all__:
         assert getattr(webapp, name) is not None

@@ -87,12 +87,12 @@ def test_an_expense_for_a_missing_employee_is_refused(client):
 
 def test_the_expenses_table_is_newest_first_fifty_a_page(seeded_client):
     page = text(seeded_client.get("/tables/expenses"))
-    dates = re.findall(r"<td>(\d{4}-\d\d-\d\d)</td>", page)
+    dates = re.findall(r"<td><a href=\"/forms/new-expense/\d+\">(\d{4}-\d\d-\d\d)</a></td>", page)
     assert len(dates) == 50
     assert dates == sorted(dates, reverse=True)
     assert "Rows 1–50" in page
     second = text(seeded_client.get("/tables/expenses?offset=50"))
-    later = re.findall(r"<td>(\d{4}-\d\d-\d\d)</td>", second)
+    later = re.findall(r">(\d{4}-\d\d-\d\d)</a></td>", second)
     assert later[0] <= dates[-1]
     assert "Rows 51–100" in second
 

@@ -10,8 +10,24 @@ client, a browser or the native window.
 
 from webapp.app import create_app
 from webapp.errors import DeskworkError, SchemaError, ToolError, ValidationError
-from webapp.fields import Choice, Date, Email, Field, Integer, LongText, Lookup, Money, Text
-from webapp.model import FormPage, ReportPage, Table, TablePage, Tool
+from webapp.fields import (
+    Choice,
+    Date,
+    DateTime,
+    Email,
+    Field,
+    File,
+    Integer,
+    LongText,
+    Lookup,
+    Money,
+    MultiChoice,
+    Number,
+    Text,
+    Url,
+    YesNo,
+)
+from webapp.model import FormPage, FunctionPage, ReportPage, Table, TablePage, Tool, ViewPage
 from webapp.storage import Storage
 
 __version__ = "0.1.0"
@@ -19,14 +35,19 @@ __version__ = "0.1.0"
 __all__ = [
     "Choice",
     "Date",
+    "DateTime",
     "DeskworkError",
     "Email",
     "Field",
+    "File",
     "FormPage",
+    "FunctionPage",
     "Integer",
     "LongText",
     "Lookup",
     "Money",
+    "MultiChoice",
+    "Number",
     "ReportPage",
     "SchemaError",
     "Storage",
@@ -35,7 +56,10 @@ __all__ = [
     "Text",
     "Tool",
     "ToolError",
+    "Url",
     "ValidationError",
+    "ViewPage",
+    "YesNo",
     "__version__",
     "create_app",
 ]

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, render_template
+from jinja2 import ChoiceLoader, FileSystemLoader
 from werkzeug.exceptions import HTTPException
 
-from webapp import pages, security
+from webapp import locales, security, views
 from webapp.errors import DeskworkError
 from webapp.model import Tool
 from webapp.storage import Storage
@@ -42,17 +43,32 @@ def create_app(
         SECRET_KEY=secrets.token_bytes(32),
         DESKWORK_SECRET=secret or secrets.token_urlsafe(32),
         DESKWORK_PORT=port,
-        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
         TEMPLATES_AUTO_RELOAD=False,
+        # Cookies do not isolate by port: two tools open at once keep their own session.
+        SESSION_COOKIE_NAME=f"deskwork_session_{port or 'test'}",
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_HTTPONLY=True,
+        DESKWORK_LOCALE=tool.locale or locales.environment_locale(),
     )
     app.config.update(config or {})
     app.extensions["deskwork.tool"] = tool
     app.extensions["deskwork.storage"] = (
         database if isinstance(database, Storage) else Storage(database)
     )
+    if tool.template_folder is not None and tool.template_folder.is_dir():
+        # The tool's own templates first: they may extend (or replace) deskwork's.
+        app.jinja_loader = ChoiceLoader(
+            [
+                FileSystemLoader(tool.template_folder),
+                FileSystemLoader(Path(app.root_path) / "templates"),
+            ]
+        )
 
+    number_format = locales.for_locale(app.config["DESKWORK_LOCALE"])
+    app.before_request(lambda: locales.activate(number_format))
     security.init_app(app)
-    pages.init_app(app)
+    views.init_app(app)
     app.teardown_appcontext(_close_db)
     app.register_error_handler(HTTPException, _http_error)
     if not app.debug:  # in --reload development mode the Werkzeug debugger shows errors

@@ -7,19 +7,27 @@ table pages that list them, reports that sum them up. Declaring things does no I
 
 from __future__ import annotations
 
+import datetime as dt
+import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from webapp.errors import ToolError
-from webapp.fields import Field, Lookup
+from webapp.fields import Field, File, Lookup
 
 if TYPE_CHECKING:
     import sqlite_utils
+    from flask import Blueprint
 
 ReportFunction = Callable[..., Iterable[Mapping[str, Any]]]
 SeedFunction = Callable[["sqlite_utils.Database"], None]
+#: Checks a whole record (parsed values by field name); returns errors by field name.
+RecordCheck = Callable[[Mapping[str, Any]], Mapping[str, str] | None]
+ViewFunction = Callable[..., Any]
 
 
 def slugify(title: str) -> str:
@@ -59,17 +67,27 @@ class Table:
     def lookups(self) -> dict[str, Lookup]:
         return {n: f for n, f in self.fields.items() if isinstance(f, Lookup)}
 
+    def files(self) -> dict[str, File]:
+        return {n: f for n, f in self.fields.items() if isinstance(f, File)}
+
+    @property
+    def editable(self) -> dict[str, Field]:
+        """The fields a form fills in (not the computed or read-only ones)."""
+        return {n: f for n, f in self.fields.items() if not f.readonly}
+
 
 @dataclass
 class FormPage:
-    """A page that adds a row to ``table``."""
+    """A page that adds, edits, duplicates and deletes rows of ``table``."""
 
     title: str
     table: Table
     slug: str
     after: str | None = None  # slug of the page to go to after saving; None stays on the form
+    check: RecordCheck | None = None
 
     kind = "form"
+    endpoint = "forms.new"
 
 
 @dataclass
@@ -85,6 +103,7 @@ class TablePage:
     page_size: int = 50
 
     kind = "table"
+    endpoint = "tables.listing"
 
     @property
     def order_column(self) -> str:
@@ -108,9 +127,46 @@ class ReportPage:
     total: Sequence[str] = ()
 
     kind = "report"
+    endpoint = "reports.show"
 
 
-Page = FormPage | TablePage | ReportPage
+@dataclass
+class FunctionPage:
+    """A form whose fields are the arguments of ``function``; its result shows below.
+
+    Nothing is stored, unless the function (which may take ``db``) stores it itself.
+    """
+
+    title: str
+    function: Callable[..., Any]
+    slug: str
+    params: dict[str, Field] = field(default_factory=dict)
+    result: Field | None = None  # how a single value is shown
+    columns: dict[str, Field] = field(default_factory=dict)  # how rows are shown
+    chart: tuple[str, str] | None = None
+    button: str = "Calculate"
+
+    kind = "function"
+    endpoint = "functions.run"
+
+    @property
+    def wants_db(self) -> bool:
+        return "db" in inspect.signature(self.function).parameters
+
+
+@dataclass
+class ViewPage:
+    """A plain Flask view of the tool author's, listed with the declared pages."""
+
+    title: str
+    function: ViewFunction
+    slug: str
+
+    kind = "view"
+    endpoint = "views.show"
+
+
+Page = FormPage | TablePage | ReportPage | FunctionPage | ViewPage
 
 
 class Tool:
@@ -124,12 +180,26 @@ class Tool:
         tool.table_page("Expenses", expenses, order="-date")
     """
 
-    def __init__(self, title: str, *, name: str | None = None) -> None:
+    def __init__(
+        self,
+        title: str,
+        *,
+        name: str | None = None,
+        locale: str | None = None,
+        templates: str | Path | None = "templates",
+    ) -> None:
+        """``locale`` (such as ``"de_DE"``) fixes how numbers are written; by default the
+        user's own. ``templates`` is a folder of Jinja templates of the tool's own, relative
+        to the tool's file; they may extend ``base.html``.
+        """
         self.title = title
         self.name = name or slugify(title)
+        self.locale = locale
         self.tables: dict[str, Table] = {}
         self.pages: dict[str, Page] = {}
         self.seeds: list[SeedFunction] = []
+        self.blueprints: list[Blueprint] = []
+        self.template_folder = _beside_caller(templates) if templates else None
 
     def __repr__(self) -> str:
         return f"<Tool {self.title!r}>"
@@ -158,11 +228,30 @@ class Tool:
             if column != "id" and column not in table.fields:
                 raise ToolError(f"{what}: {table.name} has no column {column!r}.")
 
-    def form(self, title: str, table: Table, *, after: str | None = None) -> FormPage:
-        """Declare a form that adds rows to ``table``."""
-        page = FormPage(title, table, slugify(title), after=after)
+    def form(
+        self,
+        title: str,
+        table: Table,
+        *,
+        after: str | None = None,
+        check: RecordCheck | None = None,
+    ) -> FormPage:
+        """Declare a form that adds (and edits, duplicates, deletes) rows of ``table``.
+
+        ``after`` is the page to show once a new record is saved (a title or its address
+        part, such as ``"expenses"``); ``check(values)`` checks the whole record and
+        returns errors by field name, for rules that span fields.
+        """
+        page = FormPage(title, table, slugify(title), after=after and slugify(after), check=check)
         self._add_page(page)
         return page
+
+    def form_for(self, table: Table) -> FormPage | None:
+        """The first form declared for ``table`` (where its rows are edited)."""
+        return next(
+            (p for p in self.pages.values() if isinstance(p, FormPage) and p.table is table),
+            None,
+        )
 
     def table_page(
         self,
@@ -207,6 +296,54 @@ class Tool:
 
         return register
 
+    def function_form(
+        self,
+        title: str,
+        *,
+        params: Mapping[str, Field] | None = None,
+        result: Field | None = None,
+        columns: Mapping[str, Field] | None = None,
+        chart: tuple[str, str] | None = None,
+        button: str = "Calculate",
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorate a plain function as a form: its arguments become fields.
+
+        ``params`` declares each argument's field (rules included); arguments without
+        one get a field from their type annotation (int, Decimal, float, str, bool, date).
+        The function returns a value (shown by ``result``), rows (a small table, with a
+        bar ``chart`` if asked) or a mapping of name to value.
+        """
+
+        def register(function: Callable[..., Any]) -> Callable[..., Any]:
+            fields = _fields_from_signature(function, params or {})
+            shown = dict(columns or {})
+            for name, f in shown.items():
+                f.bind(name)
+            if result is not None:
+                result.bind("result")
+            page = FunctionPage(
+                title, function, slugify(title), fields, result, shown, chart, button
+            )
+            self._add_page(page)
+            return function
+
+        return register
+
+    def page(self, title: str) -> Callable[[ViewFunction], ViewFunction]:
+        """Decorate a plain Flask view: served at ``/pages/<title as address>``, listed in
+        the navigation, and free to ``render_template`` a template that extends
+        ``base.html``."""
+
+        def register(function: ViewFunction) -> ViewFunction:
+            self._add_page(ViewPage(title, function, slugify(title)))
+            return function
+
+        return register
+
+    def add_blueprint(self, blueprint: Blueprint) -> None:
+        """Serve a Flask blueprint of the tool's own beside the declared pages."""
+        self.blueprints.append(blueprint)
+
     def seed(self, function: SeedFunction) -> SeedFunction:
         """Decorate ``function(db)``: it fills a database the tool has just created."""
         self.seeds.append(function)
@@ -215,3 +352,52 @@ class Tool:
     @property
     def home(self) -> Page | None:
         return next(iter(self.pages.values()), None)
+
+
+def _beside_caller(folder: str | Path) -> Path:
+    """``folder`` relative to the file of the code that made the tool."""
+    path = Path(folder)
+    if path.is_absolute():
+        return path
+    frame = inspect.currentframe()
+    # Up past Tool.__init__ to the tool file's module.
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        frame = frame.f_back
+    filename = frame.f_globals.get("__file__") if frame is not None else None
+    return (Path(filename).resolve().parent if filename else Path.cwd()) / path
+
+
+def _fields_from_signature(
+    function: Callable[..., Any], declared: Mapping[str, Field]
+) -> dict[str, Field]:
+    from webapp.fields import Date, Integer, Number, Text, YesNo
+
+    by_type: dict[Any, Callable[[], Field]] = {
+        int: Integer, float: lambda: Number(places=6), Decimal: Number,
+        str: Text, bool: YesNo, dt.date: Date, "int": Integer, "float": lambda: Number(places=6),
+        "Decimal": Number, "str": Text, "bool": YesNo, "date": Date, "dt.date": Date,
+    }  # fmt: skip
+    fields: dict[str, Field] = {}
+    for name, parameter in inspect.signature(function).parameters.items():
+        if name == "db":
+            continue
+        f = declared.get(name)
+        if f is None:
+            make = by_type.get(parameter.annotation)
+            if make is None:
+                raise ToolError(
+                    f"{function.__name__}({name}): declare its field in params= "
+                    "(or annotate it as int, Decimal, str, bool or date)."
+                )
+            f = make()
+        if parameter.default is not inspect.Parameter.empty and f._default is None:
+            f._default = parameter.default
+        f.required = f.required or (
+            parameter.default is inspect.Parameter.empty and not isinstance(f, YesNo)
+        )
+        f.bind(name)
+        fields[name] = f
+    unknown = set(declared) - set(fields)
+    if unknown:
+        raise ToolError(f"{function.__name__} has no argument {', '.join(sorted(unknown))}.")
+    return fields

@@ -7,6 +7,7 @@ the file. ``Storage.prepare`` makes the schema follow the tool's declarations.
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from webapp import attachments
 from webapp.errors import SchemaError
 from webapp.fields import Lookup
 from webapp.model import Table, TablePage, Tool
@@ -56,13 +58,51 @@ class Storage:
             new = not any(name in db.table_names() for name in tool.tables)
             for table in tool.tables.values():
                 _create_or_migrate(db, table)
+                _unique_indexes(db, table)
             for page in tool.pages.values():
                 if isinstance(page, TablePage):
                     _index_for(db, page)
+            _create_own_tables(db)
             if new and seed:
                 for function in tool.seeds:
                     function(db)
             return new
+
+
+def _create_own_tables(db: sqlite_utils.Database) -> None:
+    """deskwork's own bookkeeping: attached files, the trash (undo), one-time form tokens."""
+    attachments.create_table(db)
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS _deskwork_trash (
+            id INTEGER PRIMARY KEY, table_name TEXT NOT NULL, row_id INTEGER NOT NULL,
+            data TEXT NOT NULL, deleted_at TEXT NOT NULL)"""
+    )
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS _deskwork_once (
+            token TEXT PRIMARY KEY, table_name TEXT NOT NULL, row_id INTEGER NOT NULL,
+            at TEXT NOT NULL)"""
+    )
+    # Forms sent twice arrive within seconds; a week of tokens is plenty.
+    week_ago = (dt.datetime.now() - dt.timedelta(days=7)).isoformat(timespec="seconds")
+    with db.conn:
+        db.execute("DELETE FROM _deskwork_once WHERE at < ?", [week_ago])
+    attachments.sweep_pending(db, dt.timedelta(days=1))
+
+
+def _unique_indexes(db: sqlite_utils.Database, table: Table) -> None:
+    for name, f in table.fields.items():
+        if not f.unique:
+            continue
+        clash = db.execute(
+            f"SELECT [{name}], count(*) FROM [{table.name}] WHERE [{name}] IS NOT NULL "
+            f"GROUP BY [{name}] HAVING count(*) > 1 LIMIT 1"
+        ).fetchone()
+        if clash is not None:
+            raise SchemaError(
+                f"{table.name}.{name} is declared unique, but {clash[1]} rows hold "
+                f"{clash[0]!r}. Change those rows first, or drop unique=True."
+            )
+        db.table(table.name).create_index([name], unique=True, if_not_exists=True)
 
 
 def _columns(table: Table) -> dict[str, type]:
@@ -85,19 +125,17 @@ def _create_or_migrate(db: sqlite_utils.Database, table: Table) -> None:
         return
     have = existing.columns_dict
     for name, sql_type in declared.items():
-        if name not in have:
-            existing.add_column(name, sql_type)
-        elif have[name] is not sql_type and not _compatible(have[name], sql_type):
+        if name in have and have[name] is not sql_type and have[name] is not str:
+            # SQLite is loosely typed: text columns read as anything. Numbers turned into
+            # text, or text into numbers, would change what the stored values mean.
             raise SchemaError(
                 f"Column {table.name}.{name} holds {have[name].__name__} values but the tool "
-                f"now declares {sql_type.__name__}: converting them could lose data. Rename the "
-                "field, or convert the column yourself first."
+                f"now declares {sql_type.__name__}: converting them could lose data. Rename "
+                "the field, or convert the column yourself first."
             )
-
-
-def _compatible(stored: type, declared: type) -> bool:
-    # SQLite is loosely typed; str columns may be read as anything without loss.
-    return stored is str
+    for name, sql_type in declared.items():
+        if name not in have:
+            existing.add_column(name, sql_type)
 
 
 def _index_for(db: sqlite_utils.Database, page: TablePage) -> None:

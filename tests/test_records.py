@@ -1,0 +1,419 @@
+"""Every form action through Flask's test client: new, edit, duplicate, delete, undo,
+conflicts, double submissions, lookups, unique values and attached files."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from webapp import File, Integer, Lookup, Storage, Text, Tool
+from webapp.testing import tool_client
+
+
+def text(response):
+    return response.get_data(as_text=True)
+
+
+def rows(client, table="expenses"):
+    with client.application.extensions["deskwork.storage"].open() as db:
+        return list(db.table(table).rows)
+
+
+def row(client, record_id, table="expenses"):
+    with client.application.extensions["deskwork.storage"].open() as db:
+        return db.table(table).get(record_id)
+
+
+def hidden(page, name):
+    found = re.search(rf'name="{name}" value="([^"]*)"', page)
+    assert found, f"no hidden {name} in the page"
+    return found[1]
+
+
+def add_employee(client, name="Ann Okafor", **extra):
+    with client.application.extensions["deskwork.storage"].open() as db, db.conn:
+        return db.table("employees").insert({"name": name, **extra}).last_pk
+
+
+def expense(**overrides):
+    data = {
+        "date": "2026-03-04",
+        "amount": "1,234.56",
+        "category": "Travel",
+        "employee": "1",
+        "note": "Train to Leeds",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def client(client):
+    add_employee(client)
+    return client
+
+
+def create(client, **overrides):
+    once = hidden(text(client.get("/forms/new-expense")), "_once")
+    response = client.post("/forms/new-expense", data={**expense(**overrides), "_once": once})
+    assert response.status_code == 303, text(response)
+    return rows(client)[-1]["id"]
+
+
+def edit_form(client, record_id):
+    page = text(client.get(f"/forms/new-expense/{record_id}"))
+    return hidden(page, "_version")
+
+
+# -- new ---------------------------------------------------------------------------------------
+
+
+def test_every_field_type_is_saved_as_typed(client):
+    record_id = create(
+        client,
+        tags=["Urgent", "Billable"],
+        paid_by_card="on",
+        booking_link="trains.example.com/booking/42",
+        details="Return ticket\nwith seat reservation",
+        submitted_at="2026-03-04T09:15",
+    )
+    saved = row(client, record_id)
+    assert saved["amount"] == 123456
+    assert saved["tags"] == '["Billable", "Urgent"]'
+    assert saved["paid_by_card"] == 1
+    assert saved["booking_link"] == "https://trains.example.com/booking/42"
+    assert saved["details"] == "Return ticket\nwith seat reservation"
+    assert saved["submitted_at"] == "2026-03-04 09:15"
+    assert saved["vat"] == 20576  # a sixth of 1,234.56, computed on saving
+
+
+def test_the_same_form_sent_twice_saves_once(client):
+    once = hidden(text(client.get("/forms/new-expense")), "_once")
+    first = client.post("/forms/new-expense", data={**expense(), "_once": once})
+    second = client.post("/forms/new-expense", data={**expense(), "_once": once})
+    assert first.status_code == second.status_code == 303
+    assert len(rows(client)) == 1
+    assert "was already saved; it was not saved twice" in text(client.get(second.location))
+
+
+def test_each_new_form_gets_its_own_token(client):
+    tokens = {hidden(text(client.get("/forms/new-expense")), "_once") for _ in range(3)}
+    assert len(tokens) == 3
+
+
+def test_a_computed_field_cannot_be_set_from_the_form(client):
+    record_id = create(client, vat="999999")
+    assert row(client, record_id)["vat"] == 20576
+
+
+def test_the_form_wide_rule_points_at_its_field(client):
+    response = client.post(
+        "/forms/new-expense", data=expense(category="Hardware", amount="1,500.00")
+    )
+    assert response.status_code == 400
+    assert 'id="f-receipt-error">Hardware over 1,000.00 needs a receipt' in text(response)
+    assert rows(client) == []
+
+
+def test_a_custom_rule_on_a_field_is_checked(client):
+    response = client.post("/forms/new-expense", data=expense(date="2999-01-01"))
+    assert response.status_code == 400
+    assert "Date can&#39;t be in the future" in text(response)
+
+
+def test_every_error_shows_beside_its_field_and_the_input_stays(client):
+    response = client.post(
+        "/forms/new-expense",
+        data=expense(
+            amount="12.345", booking_link="not a link", tags=["Urgent"], paid_by_card="on",
+            submitted_at="yesterday", details="keep these\nlines",
+        ),
+    )  # fmt: skip
+    page = text(response)
+    assert response.status_code == 400
+    assert 'id="f-amount-error">Amount must be an amount with at most two decimals' in page
+    assert 'id="f-booking_link-error">Booking link must be a web address' in page
+    assert 'id="f-submitted_at-error">Submitted at must be a date and time' in page
+    assert 'aria-invalid="true" aria-describedby="f-amount-error"' in page
+    assert 'value="12.345"' in page and 'value="not a link"' in page
+    assert 'value="Urgent" checked' in page and 'value="on" checked' in page
+    assert ">keep these\nlines</textarea>" in page
+    assert 'value="Ann Okafor"' in page  # the looked-up employee, by name
+    assert rows(client) == []
+
+
+# -- lookups -----------------------------------------------------------------------------------
+
+
+def test_lookups_search_by_name_and_list_prefix_matches_first(client):
+    add_employee(client, "Bob Annan")
+    add_employee(client, "Zed Quist")
+    found = client.get("/lookups/employees/name?q=ann").get_json()
+    assert [r["label"] for r in found] == ["Ann Okafor", "Bob Annan"]
+    assert client.get("/lookups/employees/name?q=%25").get_json() == []  # % is literal
+    assert client.get("/lookups/employees/secret?q=a").status_code == 404
+    assert client.get("/lookups/nope/name?q=a").status_code == 404
+
+
+def test_a_lookup_typed_by_name_finds_its_row(client):
+    record_id = create(client, employee="", employee__text="ann okafor")
+    assert row(client, record_id)["employee"] == 1
+
+
+def test_a_lookup_name_that_matches_nothing_or_several_asks_to_choose(client):
+    response = client.post("/forms/new-expense", data=expense(employee="", employee__text="Zoe"))
+    assert "No employee is called “Zoe”: choose one from the list." in text(response)
+    assert 'value="Zoe"' in text(response)
+    add_employee(client, "Ann Okafor")
+    response = client.post(
+        "/forms/new-expense", data=expense(employee="", employee__text="Ann Okafor")
+    )
+    assert "More than one employee is called “Ann Okafor”" in text(response)
+    assert rows(client) == []
+
+
+def test_a_lookup_to_a_missing_row_is_refused(client):
+    response = client.post("/forms/new-expense", data=expense(employee="99"))
+    assert response.status_code == 400
+    assert "That employee no longer exists" in text(response)
+
+
+# -- edit, duplicate ---------------------------------------------------------------------------
+
+
+def test_an_edit_saves_and_comes_back_to_the_record(client):
+    record_id = create(client)
+    version = edit_form(client, record_id)
+    response = client.post(
+        f"/forms/new-expense/{record_id}", data={**expense(amount="99.90"), "_version": version}
+    )
+    assert response.status_code == 303
+    assert response.location == f"/forms/new-expense/{record_id}"
+    assert row(client, record_id)["amount"] == 9990
+    assert row(client, record_id)["vat"] == 1665  # computed again
+    assert f"Saved changes to expense #{record_id}." in text(client.get(response.location))
+
+
+def test_a_second_window_saving_an_old_version_is_told_and_shown_both(client):
+    record_id = create(client)
+    version = edit_form(client, record_id)  # both windows open the record
+    first = client.post(
+        f"/forms/new-expense/{record_id}",
+        data={**expense(note="Changed in window one"), "_version": version},
+    )
+    assert first.status_code == 303
+    second = client.post(
+        f"/forms/new-expense/{record_id}",
+        data={**expense(note="Changed in window two", amount="5"), "_version": version},
+    )
+    page = text(second)
+    assert second.status_code == 409
+    assert "Someone else saved this expense while you were editing it" in page
+    assert (
+        '<tr><th scope="row">Note</th><td>Changed in window one</td>'
+        "<td>Changed in window two</td></tr>"
+    ) in page
+    assert '<tr><th scope="row">Amount</th><td>1,234.56</td><td>5.00</td></tr>' in page
+    assert 'value="Changed in window two"' in page  # theirs is shown; mine stays in the form
+    assert row(client, record_id)["note"] == "Changed in window one"  # nothing overwritten
+
+    # "Save mine" sends the form again, now based on the version it was shown.
+    again = client.post(
+        f"/forms/new-expense/{record_id}",
+        data={**expense(note="Changed in window two"), "_version": hidden(page, "_version")},
+    )
+    assert again.status_code == 303
+    assert row(client, record_id)["note"] == "Changed in window two"
+
+
+def test_saving_a_record_deleted_meanwhile_keeps_the_input_to_save_as_new(client):
+    record_id = create(client)
+    version = edit_form(client, record_id)
+    client.post(f"/forms/new-expense/{record_id}/delete")
+    response = client.post(
+        f"/forms/new-expense/{record_id}",
+        data={**expense(note="my late change"), "_version": version},
+    )
+    assert response.status_code == 404
+    page = text(response)
+    assert "was deleted while you were editing it" in page
+    assert 'value="my late change"' in page and 'action="/forms/new-expense"' in page
+
+
+def test_duplicate_opens_a_new_form_with_the_records_values(client):
+    record_id = create(client, note="Monthly parking")
+    page = text(client.get(f"/forms/new-expense?copy={record_id}"))
+    assert f"New expense (a copy of #{record_id})" in page
+    assert 'value="Monthly parking"' in page and 'action="/forms/new-expense"' in page
+    copy_id = create(client, note="Monthly parking")
+    assert copy_id != record_id
+
+
+def test_pages_of_missing_records_say_so(client):
+    assert client.get("/forms/new-expense/404").status_code == 404
+    assert client.get("/forms/new-expense?copy=404").status_code == 404
+    assert client.get("/forms/new-expense/404/delete").status_code == 404
+
+
+# -- delete, undo ------------------------------------------------------------------------------
+
+
+def test_delete_asks_first_then_can_be_undone_with_the_same_id(client):
+    record_id = create(client, note="Delete me")
+    confirm = text(client.get(f"/forms/new-expense/{record_id}/delete"))
+    assert f"Delete expense #{record_id}?" in confirm and "Delete me" in confirm
+    assert row(client, record_id)["note"] == "Delete me"  # asking deletes nothing
+
+    deleted = client.post(f"/forms/new-expense/{record_id}/delete")
+    assert deleted.status_code == 303 and deleted.location == "/tables/expenses"
+    assert rows(client) == []
+    listing = text(client.get(deleted.location))
+    undo = re.search(r'action="(/undo/\d+)"', listing)
+    assert undo and f"Deleted expense #{record_id}." in listing
+
+    restored = client.post(undo[1])
+    assert restored.location == f"/forms/new-expense/{record_id}"
+    assert row(client, record_id)["note"] == "Delete me"
+    assert client.post(undo[1]).status_code == 303  # a second undo changes nothing
+    assert len(rows(client)) == 1
+
+
+def test_undo_after_the_id_was_reused_restores_under_a_new_id(client):
+    record_id = create(client, note="Old one")
+    client.post(f"/forms/new-expense/{record_id}/delete")
+    with client.application.extensions["deskwork.storage"].open() as db:
+        trash_id = db.execute("select max(id) from _deskwork_trash").fetchone()[0]
+    reused = create(client, note="New one")
+    assert reused == record_id  # SQLite hands the free id out again
+    response = client.post(f"/undo/{trash_id}")
+    notes = sorted(r["note"] for r in rows(client))
+    assert notes == ["New one", "Old one"]
+    assert response.location != f"/forms/new-expense/{record_id}"
+
+
+def test_a_record_others_refer_to_is_not_deleted(client):
+    create(client)
+    response = client.post("/forms/new-employee/1/delete")
+    assert response.status_code == 409
+    assert "This employee can&#39;t be deleted: 1 expense refers to it." in text(response)
+    assert len(rows(client, "employees")) == 1
+
+
+# -- unique values -----------------------------------------------------------------------------
+
+
+def test_unique_values_are_refused_with_the_record_that_holds_them(client):
+    add_employee(client, "Bea", email="bea@example.com", staff_number=7)
+    response = client.post(
+        "/forms/new-employee",
+        data={"name": "Other Bea", "email": "BEA@example.com", "staff_number": "7"},
+    )
+    assert response.status_code == 400
+    assert "Staff number “7” is already taken by employee #2." in text(response)
+    # An edit may keep its own value.
+    version = hidden(text(client.get("/forms/new-employee/2")), "_version")
+    response = client.post(
+        "/forms/new-employee/2",
+        data={"name": "Bea B", "email": "bea@example.com", "staff_number": "7",
+              "_version": version},
+    )  # fmt: skip
+    assert response.status_code == 303
+
+
+def test_the_database_refuses_duplicates_the_form_did_not_see(client):
+    import sqlite3
+
+    add_employee(client, "Bea", staff_number=7)
+    with pytest.raises(sqlite3.IntegrityError):
+        add_employee(client, "Cy", staff_number=7)
+
+
+# -- files -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def files_client(tmp_path):
+    tool = Tool("Docs")
+    docs = tool.table(
+        "docs", title=Text(required=True), scan=File(max_size=2000, accept=[".pdf", ".txt"])
+    )
+    tool.form("New doc", docs)
+    return tool_client(tool, tmp_path / "docs.sqlite3")
+
+
+def upload(data, name="scan.pdf"):
+    return (io.BytesIO(data), name)
+
+
+def test_an_attached_file_is_stored_with_its_record_and_downloads(files_client):
+    response = files_client.post(
+        "/forms/new-doc", data={"title": "Lease", "scan": upload(b"%PDF-1.4 lease", "../../x.pdf")}
+    )
+    assert response.status_code == 303
+    saved = rows(files_client, "docs")[0]
+    page = text(files_client.get(f"/forms/new-doc/{saved['id']}"))
+    link = re.search(r'href="(/files/\d+/x.pdf)"', page)
+    assert link, page  # the folders in the name are gone
+    download = files_client.get(link[1])
+    assert download.data == b"%PDF-1.4 lease"
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    assert "sandbox" in download.headers["Content-Security-Policy"]
+
+
+def test_a_file_survives_a_form_sent_back_with_errors(files_client):
+    response = files_client.post("/forms/new-doc", data={"title": "", "scan": upload(b"abc")})
+    assert response.status_code == 400
+    kept = hidden(text(response), "scan__kept")
+    assert "scan.pdf" in text(response)
+    response = files_client.post("/forms/new-doc", data={"title": "Now", "scan__kept": kept})
+    assert response.status_code == 303
+    assert rows(files_client, "docs")[0]["scan"] == int(kept)
+
+
+def test_files_too_large_or_of_the_wrong_kind_are_refused(files_client):
+    big = files_client.post("/forms/new-doc", data={"title": "x", "scan": upload(b"x" * 2001)})
+    assert "Scan is too large" in text(big)
+    exe = files_client.post("/forms/new-doc", data={"title": "x", "scan": upload(b"MZ", "a.exe")})
+    assert "Scan must be a .pdf or .txt file." in text(exe)
+    assert rows(files_client, "docs") == []
+
+
+def test_an_edit_keeps_replaces_or_removes_the_file(files_client):
+    files_client.post("/forms/new-doc", data={"title": "A", "scan": upload(b"one")})
+    version = hidden(text(files_client.get("/forms/new-doc/1")), "_version")
+    files_client.post("/forms/new-doc/1", data={"title": "B", "_version": version})
+    first = rows(files_client, "docs")[0]["scan"]
+    assert first is not None  # kept
+    version = hidden(text(files_client.get("/forms/new-doc/1")), "_version")
+    files_client.post(
+        "/forms/new-doc/1", data={"title": "B", "_version": version, "scan": upload(b"two")}
+    )
+    second = rows(files_client, "docs")[0]["scan"]
+    assert second != first
+    version = hidden(text(files_client.get("/forms/new-doc/1")), "_version")
+    files_client.post(
+        "/forms/new-doc/1",
+        data={"title": "B", "_version": version, "scan__kept": str(second), "scan__remove": "1"},
+    )
+    assert rows(files_client, "docs")[0]["scan"] is None
+
+
+# -- declaring ---------------------------------------------------------------------------------
+
+
+def test_a_tool_in_a_few_lines_gets_every_action(tmp_path):
+    tool = Tool("Stock")
+    places = tool.table("places", name=Text(required=True, unique=True))
+    items = tool.table("items", name=Text(required=True), count=Integer(min=0),
+                       place=Lookup(places))  # fmt: skip
+    tool.form("New item", items, after="items")
+    tool.table_page("Items", items)
+    client = tool_client(tool, tmp_path / "stock.sqlite3")
+    with Storage(tmp_path / "stock.sqlite3").open() as db, db.conn:
+        db.table("places").insert({"name": "Shelf A"})
+    form = {"name": "Bolts", "count": "12", "place__text": "shelf a"}
+    assert client.post("/forms/new-item", data=form).status_code == 303
+    listing = text(client.get("/tables/items"))
+    assert '<a href="/forms/new-item/1">Bolts</a>' in listing and "Shelf A" in listing

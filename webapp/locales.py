@@ -1,0 +1,173 @@
+"""How numbers are written where the user is: decimal mark and digit grouping.
+
+Office staff type amounts the way their country writes them ("1.234,56" in Germany,
+"1 234,56" in France) and expect to read them back the same way. A ``NumberFormat`` turns
+exact ``Decimal`` values into such text and back, without binary floating point.
+
+The format in force is a context variable: the app sets it for each request from the
+tool's ``locale`` (else the environment's), and ``using()`` sets it in tests.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+
+NARROW_NBSP = "\u202f"
+NBSP = "\u00a0"
+APOSTROPHE = "\u2019"  # Swiss grouping
+
+
+@dataclass(frozen=True)
+class NumberFormat:
+    """A decimal mark and a thousands separator, e.g. ``NumberFormat(",", ".")`` for German."""
+
+    decimal: str = "."
+    group: str = ","
+
+    def format(self, value: Decimal | int, places: int, *, grouping: bool = True) -> str:
+        """``value`` with exactly ``places`` decimals, grouped by thousands if asked."""
+        quantum = Decimal(1).scaleb(-places)
+        text = f"{Decimal(value).quantize(quantum):{',' if grouping else ''}.{places}f}"
+        return text.translate({ord(","): self.group, ord("."): self.decimal})
+
+    def parse(self, text: str, max_places: int | None) -> Decimal | None:
+        """The number in ``text`` written this way (or plainly, as 1234.56), else None.
+
+        Grouping must be in threes; at most ``max_places`` decimals (None: any).
+        """
+        text = text.strip()
+        for space in (" ", NBSP, NARROW_NBSP):
+            if self.group in (" ", NBSP, NARROW_NBSP):
+                text = text.replace(space, self.group)
+        if len(text) > 60:
+            return None
+        for decimal, group in self._readings(text):
+            found = _number_pattern(decimal, group, max_places).fullmatch(text)
+            if found:
+                sign, whole = found["sign"] or "", found["whole"]
+                fraction = found["fraction"] or found["fraction2"]
+                plain = (
+                    sign + (whole or "0").replace(group, "") + (f".{fraction}" if fraction else "")
+                )
+                try:
+                    return Decimal(plain)
+                except InvalidOperation:  # pragma: no cover - the pattern rules this out
+                    return None
+        return None
+
+    def _readings(self, text: str) -> list[tuple[str, str]]:
+        # The user's own convention first; where the decimal mark is a comma, a lone "."
+        # that cannot be grouping ("12.5") is read as a decimal point, as spreadsheets do.
+        readings = [(self.decimal, self.group)]
+        if self.decimal != "." and self.decimal not in text:
+            readings.append((".", ""))
+        return readings
+
+
+@lru_cache(maxsize=64)
+def _number_pattern(decimal: str, group: str, max_places: int | None) -> re.Pattern[str]:
+    whole = rf"\d{{1,3}}(?:{re.escape(group)}\d{{3}})+|\d+" if group else r"\d+"
+    if max_places == 0:
+        return re.compile(rf"(?P<sign>[+-])?(?P<whole>{whole})(?P<fraction>)(?P<fraction2>)")
+    digits = r"\d+" if max_places is None else rf"\d{{1,{max_places}}}"
+    mark = re.escape(decimal)
+    return re.compile(
+        rf"(?P<sign>[+-])?(?:(?P<whole>{whole})(?:{mark}(?P<fraction>{digits}))?"
+        rf"|{mark}(?P<fraction2>{digits}))"
+    )
+
+
+# Conventions by language (and a few countries that differ from their language).
+FORMATS: dict[str, NumberFormat] = {
+    "en": NumberFormat(".", ","),
+    "ja": NumberFormat(".", ","),
+    "zh": NumberFormat(".", ","),
+    "ko": NumberFormat(".", ","),
+    "he": NumberFormat(".", ","),
+    "th": NumberFormat(".", ","),
+    "de": NumberFormat(",", "."),
+    "nl": NumberFormat(",", "."),
+    "it": NumberFormat(",", "."),
+    "es": NumberFormat(",", "."),
+    "pt": NumberFormat(",", "."),
+    "da": NumberFormat(",", "."),
+    "id": NumberFormat(",", "."),
+    "tr": NumberFormat(",", "."),
+    "el": NumberFormat(",", "."),
+    "ro": NumberFormat(",", "."),
+    "fr": NumberFormat(",", NARROW_NBSP),
+    "sv": NumberFormat(",", NBSP),
+    "nb": NumberFormat(",", NBSP),
+    "no": NumberFormat(",", NBSP),
+    "fi": NumberFormat(",", NBSP),
+    "pl": NumberFormat(",", NBSP),
+    "cs": NumberFormat(",", NBSP),
+    "sk": NumberFormat(",", NBSP),
+    "hu": NumberFormat(",", NBSP),
+    "ru": NumberFormat(",", NBSP),
+    "uk": NumberFormat(",", NBSP),
+    "de_CH": NumberFormat(".", APOSTROPHE),
+    "fr_CH": NumberFormat(".", APOSTROPHE),
+    "it_CH": NumberFormat(".", APOSTROPHE),
+    "en_ZA": NumberFormat(",", NBSP),
+    "es_MX": NumberFormat(".", ","),
+    "pt_PT": NumberFormat(",", NBSP),
+}
+
+DEFAULT = FORMATS["en"]
+
+
+def for_locale(name: str | None) -> NumberFormat:
+    """The format for a locale name such as ``de_DE.UTF-8``, ``fr-CA`` or ``en``.
+
+    Unknown names, ``C`` and ``POSIX`` give the English format.
+    """
+    if not name:
+        return DEFAULT
+    base = re.split(r"[.@]", name.strip())[0].replace("-", "_")
+    language, _, country = base.partition("_")
+    return (
+        FORMATS.get(f"{language.lower()}_{country.upper()}")
+        or FORMATS.get(language.lower())
+        or DEFAULT
+    )
+
+
+def environment_locale() -> str | None:
+    """The locale the user's session asks for numbers (``LC_ALL``, ``LC_NUMERIC``, ``LANG``)."""
+    for variable in ("LC_ALL", "LC_NUMERIC", "LANG"):
+        value = os.environ.get(variable)
+        if value:
+            return value
+    return None
+
+
+_current: ContextVar[NumberFormat] = ContextVar("deskwork_number_format", default=DEFAULT)
+
+
+def current() -> NumberFormat:
+    """The number format in force for this request (or test)."""
+    return _current.get()
+
+
+def activate(fmt: NumberFormat) -> None:
+    """Put ``fmt`` in force for the rest of this context (the app does so per request)."""
+    _current.set(fmt)
+
+
+@contextmanager
+def using(fmt: NumberFormat | str) -> Iterator[NumberFormat]:
+    """Put a format (or a locale name's) in force inside a ``with`` block."""
+    chosen = for_locale(fmt) if isinstance(fmt, str) else fmt
+    token = _current.set(chosen)
+    try:
+        yield chosen
+    finally:
+        _current.reset(token)

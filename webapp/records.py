@@ -1,0 +1,366 @@
+"""A record's life: new, edit, duplicate, delete and undo, with nothing saved twice or lost.
+
+Everything here works on a database connection and the tool's declarations, with no web
+request in sight, so the rules hold for every way in (forms now, imports later).
+
+* A record is parsed and checked whole: every field's rules, lookups (by id, or by the name
+  typed), unique values, the form's own check, then computed fields. Errors come back by
+  field name; nothing is written unless there are none.
+* Every write is one ``BEGIN IMMEDIATE`` transaction: the check of a record's version and
+  the update that follows cannot be split by another writer.
+* A form carries a one-time token, so a double click or a resent POST saves once.
+* An edit carries the version of the record it started from; if the record changed in the
+  meantime the save is refused as a ``Conflict`` with both versions, never overwritten.
+* A delete keeps the row in the tool's trash, so it can be undone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import sqlite_utils
+
+if TYPE_CHECKING:
+    from werkzeug.datastructures import MultiDict
+
+from webapp.attachments import Upload, attach, store_pending
+from webapp.errors import DeskworkError, ValidationError
+from webapp.fields import File, Lookup
+from webapp.model import FormPage, Table, Tool
+
+TRASH = "_deskwork_trash"
+ONCE = "_deskwork_once"
+
+
+class RecordGone(DeskworkError):
+    """The record is not there (any more)."""
+
+    status = 404
+
+
+class Conflict(DeskworkError):
+    """Someone saved the record after this edit began: both versions, for the person."""
+
+    status = 409
+
+    def __init__(self, current: dict[str, Any], version: str) -> None:
+        super().__init__("This record was changed by someone else while you were editing it.")
+        self.current = current
+        self.version = version
+
+
+class StillReferenced(DeskworkError):
+    """Other rows look this record up: deleting it would leave them pointing nowhere."""
+
+    status = 409
+
+
+@dataclass
+class Parsed:
+    """A parsed form: values as stored, errors by field name, and what was typed."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    typed: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
+    """One immediate transaction: other writers wait; all of it is saved, or none."""
+    conn = db.conn
+    if conn.in_transaction:
+        conn.commit()  # a read left a transaction open: end it, it changed nothing
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
+
+
+def version_of(row: Mapping[str, Any]) -> str:
+    """A short fingerprint of a row's values: it changes whenever any value changes."""
+    text = json.dumps(dict(row), sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def get_row(db: sqlite_utils.Database, table: Table, record_id: int) -> dict[str, Any] | None:
+    cursor = db.execute(f"SELECT * FROM [{table.name}] WHERE id = ?", [record_id])
+    found = cursor.fetchone()
+    if found is None:
+        return None
+    return dict(zip([d[0] for d in cursor.description], found, strict=True))
+
+
+# -- parsing and checking -------------------------------------------------------------------
+
+
+def parse_record(
+    db: sqlite_utils.Database,
+    tool: Tool,
+    page: FormPage,
+    form: MultiDict[str, Any],
+    uploads: Mapping[str, Upload] | MultiDict[str, Any] | None = None,
+    *,
+    record_id: int | None = None,
+    current: Mapping[str, Any] | None = None,
+) -> Parsed:
+    """Parse and check a submitted record of ``page.table``.
+
+    ``form`` is the submitted form (a werkzeug ``MultiDict``); ``uploads`` the files
+    sent, by field name; ``record_id``/``current`` the record being edited, if any.
+    Uploaded files are stored as pending attachments at once, so that a form sent back
+    with errors keeps them.
+    """
+    table = page.table
+    parsed = Parsed()
+    python: dict[str, Any] = {}
+    for name, f in table.editable.items():
+        raw = f.raw(form)
+        parsed.typed[name] = raw
+        try:
+            if isinstance(f, File):
+                value = _parse_file(db, f, form, (uploads or {}).get(name), current)
+                parsed.typed[name] = value
+            else:
+                value = f.parse(raw)
+            if isinstance(f, Lookup) and value is not None:
+                value = _resolve_lookup(db, f, value)
+                parsed.typed[name] = str(value)
+            python[name] = value
+            stored = f.to_db(value)
+            if f.unique and stored is not None:
+                _check_unique(db, table, name, stored, record_id)
+            parsed.values[name] = stored
+        except ValidationError as error:
+            parsed.errors[name] = str(error)
+    if not parsed.errors and page.check is not None:
+        for name, message in (page.check(python) or {}).items():
+            parsed.errors[name if name in table.fields else "__all__"] = str(message)
+    if not parsed.errors:
+        for name, f in table.fields.items():
+            if f.compute is not None:
+                try:
+                    parsed.values[name] = f.to_db(f.compute(python))
+                except ValidationError as error:
+                    parsed.errors["__all__"] = str(error)
+    return parsed
+
+
+def _parse_file(
+    db: sqlite_utils.Database,
+    f: File,
+    form: Any,
+    upload: Upload | None,
+    current: Mapping[str, Any] | None,
+) -> int | None:
+    if upload is not None and upload.filename:
+        data = upload.read(f.max_size + 1)
+        f.check_upload(upload.filename, len(data))
+        return store_pending(db, upload.filename, upload.content_type, data)
+    kept = str(form.get(f"{f.name}__kept", "")).strip()
+    if form.get(f"{f.name}__remove"):
+        kept = ""
+    elif not kept and current is not None and current.get(f.name) is not None:
+        kept = str(current[f.name])
+    file_id: int | None = f.parse(kept or None)
+    return file_id
+
+
+def _resolve_lookup(db: sqlite_utils.Database, f: Lookup, value: int | str) -> int:
+    if isinstance(value, int):
+        found = db.execute(f"SELECT 1 FROM [{f.table_name}] WHERE id = ?", [value]).fetchone()
+        if found is None:
+            raise ValidationError(f"That {f.label.lower()} no longer exists; choose another.")
+        return value
+    rows = db.execute(
+        f"SELECT id FROM [{f.table_name}] WHERE [{f.show}] = ? COLLATE NOCASE LIMIT 2", [value]
+    ).fetchall()
+    if len(rows) == 1:
+        return int(rows[0][0])
+    if not rows:
+        raise ValidationError(
+            f"No {f.label.lower()} is called “{value}”: choose one from the list."
+        )
+    raise ValidationError(
+        f"More than one {f.label.lower()} is called “{value}”: choose one from the list."
+    )
+
+
+def _check_unique(
+    db: sqlite_utils.Database, table: Table, name: str, stored: Any, record_id: int | None
+) -> None:
+    clash = db.execute(
+        f"SELECT id FROM [{table.name}] WHERE [{name}] = ? AND id IS NOT ? LIMIT 1",
+        [stored, record_id],
+    ).fetchone()
+    if clash is not None:
+        f = table.fields[name]
+        raise ValidationError(
+            f"{f.label} “{f.display(stored)}” is already taken by {table.record_name} #{clash[0]}."
+        )
+
+
+def lookup_matches(
+    db: sqlite_utils.Database, table: str, column: str, text: str, limit: int = 20
+) -> list[tuple[int, str]]:
+    """Rows of ``table`` whose ``column`` contains ``text``: those starting with it first."""
+    text = text.strip()[:100]
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = db.execute(
+        f"SELECT id, [{column}] FROM [{table}] WHERE [{column}] LIKE ? ESCAPE '\\' "
+        f"ORDER BY [{column}] NOT LIKE ? ESCAPE '\\', [{column}], id LIMIT ?",
+        [pattern, pattern[1:], limit],
+    ).fetchall()
+    return [(int(r[0]), "" if r[1] is None else str(r[1])) for r in rows]
+
+
+def lookup_label(db: sqlite_utils.Database, f: Lookup, row_id: Any) -> str:
+    if row_id in (None, ""):
+        return ""
+    found = db.execute(f"SELECT [{f.show}] FROM [{f.table_name}] WHERE id = ?", [row_id]).fetchone()
+    return "" if found is None or found[0] is None else str(found[0])
+
+
+# -- writing --------------------------------------------------------------------------------
+
+
+def create(
+    db: sqlite_utils.Database, table: Table, values: Mapping[str, Any], once: str | None
+) -> tuple[int, bool]:
+    """Insert a record; returns (id, True), or (the earlier id, False) if ``once`` was
+    already used (the same form sent twice)."""
+    with write_transaction(db) as conn:
+        if once:
+            earlier = conn.execute(f"SELECT row_id FROM {ONCE} WHERE token = ?", [once]).fetchone()
+            if earlier is not None:
+                return int(earlier[0]), False
+        columns = list(values)
+        cursor = conn.execute(
+            f"INSERT INTO [{table.name}] ({', '.join(f'[{c}]' for c in columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)})",
+            [values[c] for c in columns],
+        )
+        row_id = int(cursor.lastrowid or 0)
+        _attach_files(conn, table, values)
+        if once:
+            conn.execute(
+                f"INSERT INTO {ONCE} (token, table_name, row_id, at) VALUES (?, ?, ?, ?)",
+                [once, table.name, row_id, _now()],
+            )
+    return row_id, True
+
+
+def update(
+    db: sqlite_utils.Database,
+    table: Table,
+    record_id: int,
+    values: Mapping[str, Any],
+    base_version: str,
+) -> None:
+    """Save an edit made from ``base_version`` of the record.
+
+    Raises ``Conflict`` (with the record as it is now) if it changed since, and
+    ``RecordGone`` if it was deleted.
+    """
+    with write_transaction(db) as conn:
+        current = get_row(db, table, record_id)
+        if current is None:
+            raise RecordGone(
+                f"This {table.record_name} was deleted while you were editing it. "
+                "Your changes are below: save them as a new record if you still need them."
+            )
+        version = version_of(current)
+        if version != base_version:
+            raise Conflict(current, version)
+        if values:
+            assignments = ", ".join(f"[{c}] = ?" for c in values)
+            conn.execute(
+                f"UPDATE [{table.name}] SET {assignments} WHERE id = ?",
+                [*values.values(), record_id],
+            )
+        _attach_files(conn, table, values)
+
+
+def delete(db: sqlite_utils.Database, tool: Tool, table: Table, record_id: int) -> int:
+    """Delete a record, keeping it in the trash; returns the trash entry's id (for undo)."""
+    with write_transaction(db) as conn:
+        row = get_row(db, table, record_id)
+        if row is None:
+            raise RecordGone(f"This {table.record_name} is already gone.")
+        _refuse_if_referenced(conn, tool, table, record_id)
+        cursor = conn.execute(
+            f"INSERT INTO {TRASH} (table_name, row_id, data, deleted_at) VALUES (?, ?, ?, ?)",
+            [table.name, record_id, json.dumps(row, ensure_ascii=False), _now()],
+        )
+        conn.execute(f"DELETE FROM [{table.name}] WHERE id = ?", [record_id])
+        return int(cursor.lastrowid or 0)
+
+
+def undo_delete(db: sqlite_utils.Database, tool: Tool, trash_id: int) -> tuple[Table, int]:
+    """Put a deleted record back (with its old id when still free); returns its table and id."""
+    with write_transaction(db) as conn:
+        entry = conn.execute(
+            f"SELECT table_name, row_id, data FROM {TRASH} WHERE id = ?", [trash_id]
+        ).fetchone()
+        if entry is None or entry[0] not in tool.tables:
+            raise RecordGone("There is nothing to undo: that record was already restored.")
+        table = tool.tables[entry[0]]
+        row = json.loads(entry[2])
+        taken = conn.execute(f"SELECT 1 FROM [{table.name}] WHERE id = ?", [entry[1]]).fetchone()
+        if taken:
+            row.pop("id", None)
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info([{table.name}])")}
+        row = {k: v for k, v in row.items() if k in have}
+        try:
+            cursor = conn.execute(
+                f"INSERT INTO [{table.name}] ({', '.join(f'[{c}]' for c in row)}) "
+                f"VALUES ({', '.join('?' for _ in row)})",
+                list(row.values()),
+            )
+        except sqlite3.IntegrityError as error:
+            raise ValidationError(
+                f"The {table.record_name} can't come back as it was: {error}. "
+                "A record it looks up, or one of its unique values, changed meanwhile."
+            ) from None
+        conn.execute(f"DELETE FROM {TRASH} WHERE id = ?", [trash_id])
+        return table, int(cursor.lastrowid or 0)
+
+
+def _refuse_if_referenced(conn: sqlite3.Connection, tool: Tool, table: Table, row_id: int) -> None:
+    for other in tool.tables.values():
+        for name, f in other.lookups().items():
+            if f.table_name != table.name:
+                continue
+            count = conn.execute(
+                f"SELECT count(*) FROM [{other.name}] WHERE [{name}] = ?", [row_id]
+            ).fetchone()[0]
+            if count:
+                many = other.name.replace("_", " ") if count > 1 else other.record_name
+                raise StillReferenced(
+                    f"This {table.record_name} can't be deleted: {count:,} {many} "
+                    f"refer{'s' if count == 1 else ''} to it. Change or delete "
+                    f"{'those' if count > 1 else 'that one'} first."
+                )
+
+
+def _attach_files(conn: sqlite3.Connection, table: Table, values: Mapping[str, Any]) -> None:
+    for name in table.files():
+        if values.get(name) is not None:
+            attach(conn, int(values[name]))
+
+
+def _now() -> str:
+    return dt.datetime.now().isoformat(timespec="seconds")

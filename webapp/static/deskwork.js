@@ -1,0 +1,154 @@
+/* deskwork's own script: small, no framework, works offline.
+ *
+ * - Escape cancels a form (follows its Cancel link); Ctrl+Enter saves from a text area.
+ * - A form is sent once: its buttons are disabled while it is on its way.
+ * - Lookup fields are comboboxes: type, then pick with the arrow keys and Enter, or a click.
+ * Every page works without it; the server checks everything again.
+ */
+(function () {
+  "use strict";
+
+  function onKeydown(event) {
+    var form = event.target.closest && event.target.closest("form");
+    if (event.key === "Escape" && !event.defaultPrevented) {
+      var scope = form || document;
+      var cancel = scope.querySelector("[data-cancel]");
+      if (cancel) {
+        event.preventDefault();
+        window.location.assign(cancel.href);
+      }
+    } else if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && form &&
+               event.target.tagName === "TEXTAREA") {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  }
+
+  function onSubmit(event) {
+    var form = event.target;
+    if (form.dataset.sending) {
+      event.preventDefault(); // a second click while the first is on its way
+      return;
+    }
+    form.dataset.sending = "1";
+    // Disable after this tick, so the clicked button's own value still goes with the form.
+    window.setTimeout(function () {
+      form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+    }, 0);
+    // A page restored from the back/forward cache must be usable again.
+    window.addEventListener("pageshow", function () {
+      delete form.dataset.sending;
+      form.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
+    }, { once: true });
+  }
+
+  function Lookup(box) {
+    this.box = box;
+    this.input = box.querySelector("input[role=combobox]");
+    this.hidden = box.querySelector("input[type=hidden]");
+    this.list = box.querySelector("[role=listbox]");
+    this.url = box.dataset.url;
+    this.active = -1;
+    this.timer = null;
+    this.asked = 0;
+    this.input.addEventListener("input", this.onInput.bind(this));
+    this.input.addEventListener("keydown", this.onKey.bind(this));
+    this.input.addEventListener("blur", this.close.bind(this));
+    this.list.addEventListener("mousedown", this.onPick.bind(this));
+  }
+
+  Lookup.prototype.onInput = function () {
+    this.hidden.value = ""; // typed text is no longer the chosen row
+    window.clearTimeout(this.timer);
+    this.timer = window.setTimeout(this.search.bind(this), 120);
+  };
+
+  Lookup.prototype.search = function () {
+    var self = this;
+    var asked = ++this.asked;
+    fetch(this.url + "?q=" + encodeURIComponent(this.input.value), {
+      credentials: "same-origin", headers: { Accept: "application/json" }
+    }).then(function (r) { return r.ok ? r.json() : []; })
+      .then(function (rows) { if (asked === self.asked) self.show(rows); })
+      .catch(function () { self.close(); });
+  };
+
+  Lookup.prototype.show = function (rows) {
+    var self = this;
+    this.list.textContent = "";
+    rows.forEach(function (row, i) {
+      var li = document.createElement("li");
+      li.setAttribute("role", "option");
+      li.id = self.input.id + "-opt-" + i;
+      li.dataset.id = row.id;
+      li.textContent = row.label;
+      self.list.appendChild(li);
+    });
+    if (!rows.length) {
+      var none = document.createElement("li");
+      none.className = "none";
+      none.textContent = "No match";
+      this.list.appendChild(none);
+    }
+    this.list.hidden = false;
+    this.input.setAttribute("aria-expanded", "true");
+    this.move(rows.length ? 0 : -1);
+  };
+
+  Lookup.prototype.options = function () {
+    return this.list.querySelectorAll("[role=option]");
+  };
+
+  Lookup.prototype.move = function (index) {
+    var options = this.options();
+    options.forEach(function (o) { o.removeAttribute("aria-selected"); });
+    this.active = options.length ? (index + options.length) % options.length : -1;
+    if (this.active >= 0) {
+      options[this.active].setAttribute("aria-selected", "true");
+      this.input.setAttribute("aria-activedescendant", options[this.active].id);
+      options[this.active].scrollIntoView({ block: "nearest" });
+    } else {
+      this.input.removeAttribute("aria-activedescendant");
+    }
+  };
+
+  Lookup.prototype.choose = function (option) {
+    this.hidden.value = option.dataset.id;
+    this.input.value = option.textContent;
+    this.close();
+  };
+
+  Lookup.prototype.close = function () {
+    this.list.hidden = true;
+    this.input.setAttribute("aria-expanded", "false");
+    this.input.removeAttribute("aria-activedescendant");
+    this.active = -1;
+  };
+
+  Lookup.prototype.onKey = function (event) {
+    var open = !this.list.hidden;
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      if (!open) { this.search(); return; }
+      this.move(this.active + (event.key === "ArrowDown" ? 1 : -1));
+    } else if (event.key === "Enter" && open && this.active >= 0) {
+      event.preventDefault(); // Enter picks; the next Enter saves the form
+      this.choose(this.options()[this.active]);
+    } else if (event.key === "Escape" && open) {
+      event.preventDefault(); // Escape closes the list first, cancels the form after
+      this.close();
+    }
+  };
+
+  Lookup.prototype.onPick = function (event) {
+    var option = event.target.closest("[role=option]");
+    if (option) {
+      event.preventDefault(); // keep the focus in the input
+      this.choose(option);
+    }
+  };
+
+  document.addEventListener("keydown", onKeydown);
+  document.addEventListener("submit", onSubmit);
+  document.querySelectorAll(".lookup").forEach(function (box) { new Lookup(box); });
+})();

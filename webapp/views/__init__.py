@@ -1,0 +1,53 @@
+"""The pages a tool serves, one blueprint per family (Datasette's ``views/``).
+
+``home`` and the tool's own views, ``forms`` (records and their files), ``tables``,
+``reports`` and ``functions`` (forms bound to a function).
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar, cast
+
+import sqlite_utils
+from flask import Flask, abort, current_app, g, url_for
+
+from webapp.fields.files import size_text
+from webapp.model import Page, Tool
+from webapp.storage import Storage
+
+P = TypeVar("P")
+
+
+def init_app(app: Flask) -> None:
+    from webapp.views import forms, functions, home, reports, tables
+
+    for module in (home, forms, tables, reports, functions):
+        app.register_blueprint(module.bp)
+    for blueprint in current_tool(app).blueprints:
+        app.register_blueprint(blueprint)
+    app.add_template_global(page_url)
+    app.add_template_global(size_text)
+
+
+def current_tool(app: Flask | None = None) -> Tool:
+    return cast(Tool, (app or current_app).extensions["deskwork.tool"])
+
+
+def get_db() -> sqlite_utils.Database:
+    """This request's database connection, opened on first use and closed at teardown."""
+    if "db" not in g:
+        storage = cast(Storage, current_app.extensions["deskwork.storage"])
+        g.db = storage.connect()
+    return cast(sqlite_utils.Database, g.db)
+
+
+def find_page(slug: str, kind: type[P]) -> P:
+    """The declared page at ``slug`` if it is of ``kind``; 404 otherwise."""
+    page = current_tool().pages.get(slug)
+    if not isinstance(page, kind):
+        abort(404)
+    return page
+
+
+def page_url(page: Page, **values: Any) -> str:
+    return url_for(page.endpoint, slug=page.slug, **values)

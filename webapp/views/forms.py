@@ -1,0 +1,267 @@
+"""Form pages: new, edit, duplicate, delete and undo; lookups and attached files.
+
+Every save is post/redirect/get, so a refresh never saves twice, and every new-record form
+carries a one-time token, so a double click does not either (``webapp.records``).
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from werkzeug.wrappers import Response
+
+from webapp import attachments, records
+from webapp.errors import ValidationError
+from webapp.fields import File, Lookup
+from webapp.model import FormPage
+from webapp.views import current_tool, find_page, get_db, page_url
+from webapp.views.widgets import controls
+
+bp = Blueprint("forms", __name__)
+
+Reply = str | Response | tuple[str, int]
+
+
+def render_form(
+    page: FormPage,
+    *,
+    stored: dict[str, Any],
+    typed: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    record_id: int | None = None,
+    version: str | None = None,
+    once: str | None = None,
+    conflict: records.Conflict | None = None,
+    heading: str | None = None,
+    status: int = 200,
+) -> Reply:
+    theirs: list[tuple[str, str, str]] = []
+    if conflict is not None and typed is not None:
+        theirs = conflict_rows(page, conflict.current, typed)
+    html = render_template(
+        "form.html",
+        page=page,
+        heading=heading or page.title,
+        controls=controls(page.table.fields, stored, typed, errors),
+        errors=errors or {},
+        record_id=record_id,
+        version=version,
+        once=once,
+        conflict=conflict,
+        theirs=theirs,
+        cancel_url=cancel_url(page),
+    )
+    return (html, status) if status != 200 else html
+
+
+def conflict_rows(
+    page: FormPage, current: dict[str, Any], typed: dict[str, Any]
+) -> list[tuple[str, str, str]]:
+    """(label, saved meanwhile, yours) for every field where the two differ."""
+    db = get_db()
+    rows = []
+    for name, f in page.table.editable.items():
+        theirs = f.display(current.get(name))
+        raw = typed.get(name)
+        if isinstance(f, Lookup):
+            theirs = records.lookup_label(db, f, current.get(name))
+            mine = records.lookup_label(db, f, raw) if str(raw or "").isdigit() else str(raw or "")
+        elif isinstance(f, File):
+            mine_file = attachments.describe(db, raw) if raw else None
+            theirs_file = attachments.describe(db, current.get(name))
+            mine = mine_file.name if mine_file else ""
+            theirs = theirs_file.name if theirs_file else ""
+        elif isinstance(raw, list):
+            mine = ", ".join(f.labels.get(v, v) for v in raw) if hasattr(f, "labels") else ""
+        else:
+            try:
+                mine = f.display(f.to_db(f.parse(raw)))
+            except Exception:  # shown as typed: it is only for comparing
+                mine = "" if raw is None else str(raw)
+        if mine != theirs:
+            rows.append((f.label, theirs, mine))
+    return rows
+
+
+def cancel_url(page: FormPage) -> str:
+    tool = current_tool()
+    target = tool.pages.get(page.after or "")
+    if target is not None:
+        return page_url(target)
+    listing = next((p for p in tool.pages.values() if p.kind == "table"
+                    and getattr(p, "table", None) is page.table), None)  # fmt: skip
+    return page_url(listing) if listing else url_for("views.home")
+
+
+def defaults(page: FormPage) -> dict[str, Any]:
+    return {n: f.to_db(f.default()) for n, f in page.table.fields.items()}
+
+
+def after_saving(page: FormPage, record_id: int) -> str:
+    target = current_tool().pages.get(page.after or "")
+    return page_url(target) if target is not None else url_for("forms.new", slug=page.slug)
+
+
+def load(page: FormPage, record_id: int) -> dict[str, Any]:
+    row = records.get_row(get_db(), page.table, record_id)
+    if row is None:
+        abort(404, f"There is no {page.table.record_name} #{record_id}: it may have been deleted.")
+    return row
+
+
+# -- new, duplicate ---------------------------------------------------------------------------
+
+
+@bp.route("/forms/<slug>", methods=["GET", "POST"])
+def new(slug: str) -> Reply:
+    page: FormPage = find_page(slug, FormPage)
+    if request.method == "POST":
+        once = request.form.get("_once") or None
+        parsed = records.parse_record(get_db(), current_tool(), page, request.form, request.files)
+        if parsed.ok:
+            row_id, fresh = records.create(get_db(), page.table, parsed.values, once)
+            name = page.table.record_name.capitalize()
+            edit_url = url_for("forms.edit", slug=page.slug, record_id=row_id)
+            if fresh:
+                flash(f"Saved {page.table.record_name} #{row_id}.", f"saved:{edit_url}")
+            else:
+                flash(f"{name} #{row_id} was already saved; it was not saved twice.",
+                      f"saved:{edit_url}")  # fmt: skip
+            return redirect(after_saving(page, row_id), code=303)
+        return render_form(
+            page, stored=defaults(page), typed=parsed.typed, errors=parsed.errors,
+            once=once, status=400,
+        )  # fmt: skip
+
+    stored = defaults(page)
+    heading = None
+    copy_of = request.args.get("copy", type=int)
+    if copy_of is not None:
+        row = load(page, copy_of)
+        for name, f in page.table.fields.items():
+            if not f.unique and not f.readonly:
+                stored[name] = row.get(name)
+        heading = f"{page.title} (a copy of #{copy_of})"
+    return render_form(page, stored=stored, once=secrets.token_urlsafe(18), heading=heading)
+
+
+# -- edit, delete, undo ------------------------------------------------------------------------
+
+
+@bp.route("/forms/<slug>/<int:record_id>", methods=["GET", "POST"])
+def edit(slug: str, record_id: int) -> Reply:
+    page: FormPage = find_page(slug, FormPage)
+    heading = f"{page.table.record_name.capitalize()} #{record_id}"
+    if request.method == "GET":
+        row = load(page, record_id)
+        return render_form(
+            page, stored=row, record_id=record_id, version=records.version_of(row),
+            heading=heading,
+        )  # fmt: skip
+
+    db = get_db()
+    current = records.get_row(db, page.table, record_id)
+    parsed = records.parse_record(
+        db, current_tool(), page, request.form, request.files, record_id=record_id, current=current
+    )
+    base = request.form.get("_version", "")
+    if parsed.ok:
+        try:
+            records.update(db, page.table, record_id, parsed.values, base)
+        except records.Conflict as conflict:
+            return render_form(
+                page, stored=conflict.current, typed=parsed.typed, record_id=record_id,
+                version=conflict.version, conflict=conflict, heading=heading, status=409,
+            )  # fmt: skip
+        except records.RecordGone as gone:
+            flash(str(gone), "error")
+            return render_form(
+                page, stored=defaults(page), typed=parsed.typed, once=secrets.token_urlsafe(18),
+                heading=f"{page.title} (from deleted #{record_id})", status=404,
+            )  # fmt: skip
+        flash(f"Saved changes to {page.table.record_name} #{record_id}.")
+        return redirect(url_for("forms.edit", slug=slug, record_id=record_id), code=303)
+    return render_form(
+        page, stored=current or defaults(page), typed=parsed.typed, errors=parsed.errors,
+        record_id=record_id, version=base, heading=heading, status=400,
+    )  # fmt: skip
+
+
+@bp.route("/forms/<slug>/<int:record_id>/delete", methods=["GET", "POST"])
+def delete(slug: str, record_id: int) -> Reply:
+    page: FormPage = find_page(slug, FormPage)
+    row = load(page, record_id)
+    problem = None
+    if request.method == "POST":
+        try:
+            trash_id = records.delete(get_db(), current_tool(), page.table, record_id)
+        except records.StillReferenced as refused:
+            problem = str(refused)
+        else:
+            flash(f"Deleted {page.table.record_name} #{record_id}.", f"undo:{trash_id}")
+            return redirect(cancel_url(page), code=303)
+    summary = [(c.field.label, c.text or c.value or ", ".join(c.values)
+                or (c.attachment.name if c.attachment else ""))
+               for c in controls(page.table.fields, row)]  # fmt: skip
+    html = render_template(
+        "delete.html", page=page, record_id=record_id, summary=summary, problem=problem,
+        cancel=url_for("forms.edit", slug=slug, record_id=record_id),
+    )  # fmt: skip
+    return (html, 409) if problem else html
+
+
+@bp.post("/undo/<int:trash_id>")
+def undo(trash_id: int) -> Response:
+    try:
+        table, row_id = records.undo_delete(get_db(), current_tool(), trash_id)
+    except (records.RecordGone, ValidationError) as error:
+        flash(str(error), "error")
+        return redirect(request.referrer or url_for("views.home"), code=303)
+    flash(f"Restored {table.record_name} #{row_id}.")
+    form = current_tool().form_for(table)
+    if form is None:
+        return redirect(url_for("views.home"), code=303)
+    return redirect(url_for("forms.edit", slug=form.slug, record_id=row_id), code=303)
+
+
+# -- lookups and files -------------------------------------------------------------------------
+
+
+@bp.get("/lookups/<table>/<column>")
+def lookup(table: str, column: str) -> Response:
+    """Rows of ``table`` whose ``column`` holds ``q``, as JSON ``[{"id", "label"}]``."""
+    declared = current_tool().tables.get(table)
+    if declared is None or (column != "id" and column not in declared.fields):
+        abort(404)
+    found = records.lookup_matches(get_db(), table, column, request.args.get("q", ""))
+    return jsonify([{"id": row_id, "label": label} for row_id, label in found])
+
+
+@bp.get("/files/<int:file_id>/<path:name>")
+def download(file_id: int, name: str) -> Response:
+    found = attachments.read(get_db(), file_id)
+    if found is None:
+        abort(404, "That file is no longer there.")
+    attachment, data = found
+    response = send_file(
+        io.BytesIO(data),
+        mimetype=attachment.content_type,
+        as_attachment=True,
+        download_name=attachment.name,
+    )
+    # Whatever the file holds, it never runs as a page of this tool.
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response

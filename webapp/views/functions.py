@@ -1,0 +1,91 @@
+"""Forms bound to a function: the fields are its arguments, its result shows below."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from flask import Blueprint, render_template, request
+
+from webapp.errors import ValidationError
+from webapp.fields import Field, Number
+from webapp.model import FunctionPage
+from webapp.views import find_page, get_db
+from webapp.views.reports import bar_chart, parse_params, show
+from webapp.views.widgets import controls
+
+bp = Blueprint("functions", __name__)
+log = logging.getLogger("webapp")
+
+RUN = "_run"
+
+
+def to_stored(f: Field | None, value: Any) -> Any:
+    """A value the function returned, as ``f`` stores it (so ``f.display`` can show it).
+
+    Numbers are rounded half up to the field's decimals, as people round money.
+    """
+    if f is None or value is None:
+        return value
+    if isinstance(f, Number):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = Decimal(str(value))
+        if isinstance(value, Decimal):
+            value = value.quantize(Decimal(1).scaleb(-f.places), rounding=ROUND_HALF_UP)
+    return f.to_db(value)
+
+
+def shape(result: Any) -> tuple[str, Any]:
+    """What kind of result the function gave: a value, rows, or named values."""
+    if isinstance(result, Mapping):
+        return "pairs", list(result.items())
+    if isinstance(result, Iterable) and not isinstance(result, str | bytes):
+        rows = [dict(r) for r in result]
+        return "rows", rows
+    return "value", result
+
+
+@bp.get("/functions/<slug>", endpoint="run")
+def run(slug: str) -> str | tuple[str, int]:
+    page: FunctionPage = find_page(slug, FunctionPage)
+    asked = RUN in request.args
+    values, typed, errors = parse_params(page.params, request.args, use_defaults=not asked)
+    kind: str | None = None
+    result: Any = None
+    problem: str | None = None
+    if asked and not errors:
+        # A blank optional argument takes the function's own default.
+        arguments = {
+            name: page.params[name].default() if value is None else value
+            for name, value in values.items()
+        }
+        if page.wants_db:
+            arguments["db"] = get_db()
+        try:
+            kind, result = shape(page.function(**arguments))
+        except ValidationError as error:  # the function's own word on its inputs
+            problem = str(error)
+    rows: list[dict[str, Any]] = []
+    if kind == "rows":
+        rows = [{k: to_stored(page.columns.get(k), v) for k, v in r.items()} for r in result]
+    elif kind == "pairs":
+        result = [(k, to_stored(page.columns.get(k), v)) for k, v in result]
+    elif kind == "value":
+        result = to_stored(page.result, result)
+    columns = list(rows[0]) if rows else list(page.columns)
+    html = render_template(
+        "function.html",
+        page=page,
+        params=controls(page.params, {}, typed, errors, prefix="p"),
+        errors=errors,
+        problem=problem,
+        kind=kind,
+        result=result,
+        rows=rows,
+        columns=columns,
+        bars=bar_chart(rows, page.chart),
+        show=show,
+    )
+    return (html, 400) if errors or problem else html

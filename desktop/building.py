@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from desktop.launch import Echo
-from desktop.loader import load_tool, resolve_tool_file
 from webapp.errors import DeskworkError
+from webapp.loader import load_tool, resolve_tool_file
 
 
 class BuildError(DeskworkError):

@@ -83,7 +83,7 @@ def run(tool_file: Path, reload: bool, **options: Any) -> None:
 
 
 def _open_file(path: Path, *, reload: bool, **options: Any) -> None:
-    from desktop.loader import load_tool, resolve_tool_file
+    from webapp.loader import load_tool, resolve_tool_file
 
     tool_file = resolve_tool_file(path)
     if reload:

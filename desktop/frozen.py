@@ -14,9 +14,9 @@ from typing import Any
 import click
 
 from desktop.cli import launch_options, open_tool
-from desktop.loader import find_tool
 from webapp import __version__
 from webapp.errors import DeskworkError
+from webapp.loader import find_tool
 
 
 def bundled(name: str) -> Path | None:

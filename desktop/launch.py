@@ -6,6 +6,7 @@ tests check is what users run.
 
 from __future__ import annotations
 
+import http.client
 import logging
 import logging.handlers
 import secrets
@@ -17,11 +18,15 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
+from flask import Flask
+
 from desktop import paths
 from desktop.server import ServerThread
 from desktop.window import NoDisplay, check_display, open_window
 from webapp import Storage, Tool, create_app
 from webapp.errors import DeskworkError
+from webapp.security import cookie_name
+from webapp.views import page_url
 
 log = logging.getLogger("deskwork")
 
@@ -84,7 +89,8 @@ def launch(
 
     secret = secrets.token_urlsafe(32)
     server = ServerThread()
-    server.set_app(create_app(tool, storage, secret=secret, port=server.port))
+    app = create_app(tool, storage, secret=secret, port=server.port)
+    server.set_app(app)
     server.start()
     log.info("Serving %s on %s (log: %s)", tool.title, server.url, log_file)
     first_url = f"{server.url}?token={secret}"
@@ -92,7 +98,12 @@ def launch(
         if browser:
             return serve_for_browser(tool, first_url, echo)
         result = open_window(
-            tool.title, first_url, icon=icon, self_test=self_test, expect_heading=tool.title
+            tool.title,
+            first_url,
+            icon=icon,
+            self_test=self_test,
+            expect_heading=tool.title,
+            check=lambda: broken_pages(app, server.port, secret),
         )
     finally:
         server.stop()
@@ -112,6 +123,26 @@ def launch(
         else f"self-test failed: {result.message}"
     )
     return 0 if result.ok else 1
+
+
+def broken_pages(app: Flask, port: int, secret: str) -> str | None:
+    """Ask the running server for every declared page; say which ones fail, if any."""
+    with app.test_request_context():
+        addresses = [page_url(page) for page in app.extensions["deskwork.tool"].pages.values()]
+    failed = []
+    for address in addresses:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            connection.request("GET", address, headers={"Cookie": f"{cookie_name(port)}={secret}"})
+            status = connection.getresponse().status
+        except OSError as error:
+            failed.append(f"{address} ({error})")
+            continue
+        finally:
+            connection.close()
+        if status != 200:
+            failed.append(f"{address} ({status})")
+    return f"pages failed: {', '.join(failed)}" if failed else None
 
 
 def threads_left(grace: float = 5.0) -> list[str]:

@@ -24,8 +24,8 @@ from typing import Any
 
 from desktop import paths
 from desktop.launch import Echo, setup_logging
-from desktop.loader import load_tool
 from desktop.window import NoDisplay, check_display, gui_name
+from webapp.loader import load_tool
 
 SECRET_VARIABLE = "DESKWORK_RELOAD_SECRET"
 POLL_SECONDS = 0.5
@@ -35,8 +35,9 @@ def watched_files(tool_file: Path) -> Iterator[Path]:
     """The tool's folder and deskwork's own Flask side (code and templates)."""
     import webapp
 
-    yield from tool_file.parent.glob("*.py")
-    for pattern in ("*.py", "templates/*.html", "static/*"):
+    for pattern in ("*.py", "templates/*.html"):
+        yield from tool_file.parent.glob(pattern)
+    for pattern in ("**/*.py", "templates/*.html", "static/*"):
         yield from Path(webapp.__file__).parent.glob(pattern)
 
 

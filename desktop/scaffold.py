@@ -12,7 +12,9 @@ from webapp.errors import ToolError
 TOOL = '''\
 """{title}: a deskwork tool. Open it with `deskwork run .`; package it with `deskwork build .`."""
 
-from webapp import Date, Text, Tool
+from flask import render_template
+
+from webapp import Date, LongText, Text, Tool, get_db
 
 tool = Tool("{title}")
 
@@ -20,40 +22,53 @@ notes = tool.table(
     "notes",
     title=Text(required=True),
     day=Date(),
-    detail=Text(max_length=1000),
+    detail=LongText(max_length=1000),
 )
 
 tool.form("New note", notes, after="notes")
 tool.table_page("Notes", notes, order="-id", search=["title", "detail"])
+
+
+@tool.page("Summary")
+def summary() -> str:
+    """A plain Flask view beside the declared pages: its template extends base.html."""
+    count = get_db().execute("select count(*) from notes").fetchone()[0]
+    return render_template("summary.html", count=count)
 '''
 
+SUMMARY = """\
+{% extends "base.html" %}
+{% block title %}Summary · {{ tool.title }}{% endblock %}
+{% block main %}
+<h1>Summary</h1>
+<p>{{ count }} note{{ "" if count == 1 else "s" }} so far.</p>
+{% endblock %}
+"""
+
 TEST = '''\
-"""Tests for {title}: run them with `python -m pytest` in this folder."""
+"""Tests for {title}: run them with `python -m pytest` in this folder.
 
-from pathlib import Path
-
-from webapp.testing import tool_client
-
-from tool import tool
+``deskwork_client`` (installed with deskwork) is a test client for tool.py on a fresh
+database.
+"""
 
 
-def test_a_saved_note_is_listed(tmp_path: Path) -> None:
-    client = tool_client(tool, tmp_path / "test.sqlite3")
-    response = client.post("/forms/new-note", data={{"title": "Call the printer man"}})
+def test_a_saved_note_is_listed(deskwork_client) -> None:
+    response = deskwork_client.post("/forms/new-note", data={{"title": "Call the printer man"}})
     assert response.status_code == 303
-    assert "Call the printer man" in client.get("/tables/notes").get_data(as_text=True)
+    assert "Call the printer man" in deskwork_client.get("/tables/notes").text
+    assert "1 note so far." in deskwork_client.get("/pages/summary").text
 
 
-def test_a_note_needs_a_title(tmp_path: Path) -> None:
-    client = tool_client(tool, tmp_path / "test.sqlite3")
-    response = client.post("/forms/new-note", data={{"title": ""}})
+def test_a_note_needs_a_title(deskwork_client) -> None:
+    response = deskwork_client.post("/forms/new-note", data={{"title": ""}})
     assert response.status_code == 400
-    assert "Title is required." in response.get_data(as_text=True)
+    assert "Title is required." in response.text
 '''
 
 
 def write_project(name: str, parent: Path) -> Path:
-    """Write NAME/ (tool.py, icon.png, test_tool.py) below ``parent``; return the folder."""
+    """Write NAME/ (tool.py, templates/, icon.png, test_tool.py) below ``parent``."""
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,63}", name):
         raise ToolError(
             f"{name!r} can't be a project name: use letters, digits, - and _, "
@@ -66,6 +81,8 @@ def write_project(name: str, parent: Path) -> Path:
     folder.mkdir(parents=True)
     (folder / "tool.py").write_text(TOOL.format(title=title), encoding="utf-8")
     (folder / "test_tool.py").write_text(TEST.format(title=title), encoding="utf-8")
+    (folder / "templates").mkdir()
+    (folder / "templates" / "summary.html").write_text(SUMMARY, encoding="utf-8")
     icon = default_icon()
     if icon:
         shutil.copyfile(icon, folder / "icon.png")

@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,11 +65,13 @@ def open_window(
     icon: Path | None = None,
     self_test: bool = False,
     expect_heading: str | None = None,
+    check: Callable[[], str | None] | None = None,
 ) -> SelfTestResult | None:
     """Show ``url`` in a native window and block until the window is closed.
 
     With ``self_test`` the window closes itself once the page has loaded and rendered,
-    and the result says whether the page showed ``expect_heading``.
+    and the result says whether the page showed ``expect_heading`` and whether ``check``
+    (run then) found nothing wrong.
     """
     import webview
 
@@ -94,6 +97,8 @@ def open_window(
                         False, f"the page showed {heading!r}, not {expect_heading!r}", first_paint
                     )
                 )
+            elif check is not None and (problem := check()):
+                result.append(SelfTestResult(False, problem, first_paint))
             else:
                 result.append(
                     SelfTestResult(

@@ -9,6 +9,7 @@ as a module (so PyInstaller sees everything the tool imports) and runs ``deskwor
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -59,6 +60,12 @@ def build(
         ]
         if icon:
             args.append(f"--icon={icon}")
+        templates = tool_file.parent / "templates"
+        if templates.is_dir():
+            # Where the frozen tool module looks for them: beside its own file.
+            args.append(
+                f"--add-data={templates}{os.pathsep}{Path(*module.split('.')[:-1], 'templates')}"
+            )
         if onedir:
             args.append("--onedir")
         PyInstaller.__main__.run(args)

@@ -167,7 +167,9 @@ def test_new_writes_a_project_whose_own_test_passes(tmp_path, runner):
     result = runner.invoke(cli, ["new", "stock-room", "--dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     project = tmp_path / "stock-room"
-    assert sorted(p.name for p in project.iterdir()) == ["icon.png", "test_tool.py", "tool.py"]
+    assert sorted(p.name for p in project.iterdir()) == [
+        "icon.png", "templates", "test_tool.py", "tool.py"
+    ]  # fmt: skip
     assert (project / "icon.png").read_bytes().startswith(b"\x89PNG")
     assert f"deskwork run {project}" in result.output
     done = subprocess.run(

@@ -48,6 +48,7 @@ def test_the_public_api_is_exactly_what_is_exported():
         "FunctionPage", "Integer", "LongText", "Lookup", "Money", "MultiChoice", "Number",
         "ReportPage", "SchemaError", "Storage", "Table", "TablePage", "Text", "Tool",
         "ToolError", "Url", "ValidationError", "ViewPage", "YesNo", "__version__", "create_app",
+        "get_db",
     ]  # fmt: skip
     for name in webapp.__all__:
         assert getattr(webapp, name) is not None

@@ -65,3 +65,25 @@ def test_self_test_without_a_display_fails_in_one_line(data_dir):
     assert done.stdout.strip() == (
         "self-test failed: no display found (DISPLAY and WAYLAND_DISPLAY are not set)"
     )
+
+
+def test_self_test_asks_every_page_and_names_the_ones_that_fail(display, data_dir, tmp_path):
+    tool_file = tmp_path / "boom.py"
+    tool_file.write_text(
+        "from webapp import Tool, Text\n"
+        "tool = Tool('Boom')\n"
+        "things = tool.table('things', name=Text())\n"
+        "tool.table_page('Things', things)\n"
+        "@tool.page('Broken')\n"
+        "def broken():\n"
+        "    raise RuntimeError('a bug in the tool')\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [str(DESKWORK), "run", str(tool_file), "--self-test"],
+        env=deskwork_env(data_dir, display), capture_output=True, encoding="utf-8", timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout == "self-test failed: pages failed: /pages/broken (500)\n", done.stdout
+    log = (data_dir / "logs" / "boom.log").read_text(encoding="utf-8")
+    assert "RuntimeError: a bug in the tool" in log  # the traceback goes to the log only

@@ -29,6 +29,7 @@ from webapp.fields import (
 )
 from webapp.model import FormPage, FunctionPage, ReportPage, Table, TablePage, Tool, ViewPage
 from webapp.storage import Storage
+from webapp.views import get_db
 
 __version__ = "0.1.0"
 
@@ -62,4 +63,5 @@ __all__ = [
     "YesNo",
     "__version__",
     "create_app",
+    "get_db",
 ]

@@ -1,4 +1,4 @@
-"""Loading a tool from a Python file."""
+"""Loading a tool from its Python file (used by the CLI, builds and the pytest fixtures)."""
 
 from __future__ import annotations
 

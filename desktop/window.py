@@ -75,6 +75,9 @@ def open_window(
     """
     import webview
 
+    # Attached files download through the system's own save dialog (pywebview ignores
+    # downloads otherwise). They come only from the tool's server, behind its secret.
+    webview.settings["ALLOW_DOWNLOADS"] = True
     window = webview.create_window(
         title, url, width=1100, height=760, min_size=(480, 360), text_select=True
     )

@@ -96,3 +96,142 @@ def test_the_report_draws_a_bar_per_category_with_a_total(page):
     rows = page.locator("tbody tr")
     assert bars.count() == rows.count() == 7
     assert page.locator("tfoot").inner_text().startswith("Total")
+
+
+# -- forms end to end ------------------------------------------------------------------------
+
+
+def insert_expense(live_server, note, **extra):
+    with Storage(live_server.database).open() as db, db.conn:
+        row = {"date": "2026-01-15", "amount": 4200, "category": "Meals", "employee": 1,
+               "note": note, **extra}  # fmt: skip
+        return db.table("expenses").insert(row).last_pk
+
+
+def saved(live_server, note):
+    with Storage(live_server.database).open() as db:
+        return list(db.query("select * from expenses where note = ?", [note]))
+
+
+def fill_expense(page, note, amount="12.50"):
+    page.get_by_label("Amount").fill(amount)
+    page.get_by_label("Category").select_option("Meals")
+    page.get_by_label("Employee").fill("ivo")
+    page.locator("#f-employee-list").get_by_role("option").first.wait_for()
+    page.get_by_label("Employee").press("Enter")  # the first match
+    page.get_by_label("Note").fill(note)
+
+
+def test_a_lookup_is_picked_with_the_keyboard_and_enter_saves_the_form(page, live_server):
+    page.goto(f"{live_server.url}forms/new-expense")
+    page.get_by_label("Amount").fill("31.40")
+    page.get_by_label("Category").select_option("Office")
+    employee = page.get_by_label("Employee")
+    employee.press_sequentially("nakam")
+    options = page.locator("#f-employee-list").get_by_role("option")
+    options.first.wait_for()
+    assert all("Nakamura" in name for name in options.all_inner_texts())
+    employee.press("ArrowDown")  # the second match
+    chosen = options.nth(1).inner_text()
+    employee.press("Enter")  # picks; does not save
+    assert employee.input_value() == chosen
+    assert page.url.endswith("/forms/new-expense")
+    page.get_by_label("Note").fill("Picked by keyboard")
+    page.get_by_label("Note").press("Enter")  # saves
+    page.wait_for_url(f"{live_server.url}tables/expenses")
+    (row,) = saved(live_server, "Picked by keyboard")
+    with Storage(live_server.database).open() as db:
+        name = db.execute("select name from employees where id = ?", [row["employee"]])
+        assert name.fetchone()[0] == chosen
+
+
+def test_escape_cancels_the_form(page, live_server):
+    page.goto(f"{live_server.url}forms/new-expense")
+    page.get_by_label("Note").fill("never saved")
+    page.get_by_label("Note").press("Escape")
+    page.wait_for_url(f"{live_server.url}tables/expenses")
+    assert saved(live_server, "never saved") == []
+
+
+def test_a_double_click_on_save_saves_once(page, live_server):
+    page.goto(f"{live_server.url}forms/new-expense")
+    fill_expense(page, "Clicked twice")
+    page.get_by_role("button", name="Save").dblclick()
+    page.wait_for_url(f"{live_server.url}tables/expenses")
+    assert len(saved(live_server, "Clicked twice")) == 1
+
+
+def test_a_file_chosen_before_an_error_is_kept_and_saved(page, live_server):
+    page.goto(f"{live_server.url}forms/new-expense")
+    fill_expense(page, "Receipt kept", amount="12.345")
+    page.get_by_label("Receipt").set_input_files(
+        {"name": "receipt.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 test"}
+    )
+    page.get_by_role("button", name="Save").click()
+    assert page.locator("#f-amount-error").is_visible()
+    assert page.get_by_role("link", name="receipt.pdf").is_visible()
+    page.get_by_label("Amount").fill("12.35")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(f"{live_server.url}tables/expenses")
+    (row,) = saved(live_server, "Receipt kept")
+    with Storage(live_server.database).open() as db:
+        data = db.execute("select data from _deskwork_files where id = ?", [row["receipt"]])
+        assert data.fetchone()[0] == b"%PDF-1.4 test"
+
+
+def test_two_windows_editing_one_record_the_second_is_told(browser, live_server):
+    record_id = insert_expense(live_server, "Before both edits")
+    windows = []
+    for _ in range(2):
+        context = browser.new_context()
+        window = context.new_page()
+        window.goto(live_server.first_url)
+        window.goto(f"{live_server.url}forms/new-expense/{record_id}")
+        windows.append((context, window))
+    (first_context, first), (second_context, second) = windows
+    try:
+        first.get_by_label("Note").fill("Edited in the first window")
+        first.get_by_role("button", name="Save").click()
+        first.get_by_text(f"Saved changes to expense #{record_id}.").wait_for()
+
+        second.get_by_label("Note").fill("Edited in the second window")
+        second.get_by_role("button", name="Save").click()
+        alert = second.get_by_role("alert")
+        assert "Someone else saved this expense" in alert.inner_text()
+        differs = second.locator(".conflict tbody tr", has_text="Note")
+        assert differs.inner_text().split("\t") == [
+            "Note", "Edited in the first window", "Edited in the second window"
+        ]  # fmt: skip
+        assert saved(live_server, "Edited in the first window")  # nothing overwritten
+        second.get_by_role("button", name="Save mine").click()
+        second.get_by_text(f"Saved changes to expense #{record_id}.").wait_for()
+        assert saved(live_server, "Edited in the second window")
+    finally:
+        first_context.close()
+        second_context.close()
+
+
+def test_delete_asks_then_undo_brings_the_record_back(page, live_server):
+    record_id = insert_expense(live_server, "Deleted then restored")
+    page.goto(f"{live_server.url}forms/new-expense/{record_id}")
+    page.get_by_role("link", name="Delete…").click()
+    assert page.get_by_role("heading", level=1).inner_text() == f"Delete expense #{record_id}?"
+    page.get_by_role("button", name="Delete").click()
+    page.wait_for_url(f"{live_server.url}tables/expenses")
+    assert page.get_by_role("status").inner_text().startswith(f"Deleted expense #{record_id}.")
+    assert saved(live_server, "Deleted then restored") == []
+    page.get_by_role("button", name="Undo").click()
+    page.wait_for_url(f"{live_server.url}forms/new-expense/{record_id}")
+    assert page.get_by_role("status").inner_text() == f"Restored expense #{record_id}."
+    assert page.get_by_label("Note").input_value() == "Deleted then restored"
+    assert len(saved(live_server, "Deleted then restored")) == 1
+
+
+def test_the_reimbursement_estimate_shows_its_result_under_the_form(page, live_server):
+    page.get_by_role("link", name="Reimbursement estimate").first.click()
+    page.get_by_label("Distance in km").fill("120.5")
+    page.get_by_label("Nights away").fill("2")
+    page.get_by_role("button", name="Estimate").click()
+    result = page.get_by_role("region", name="Result")
+    assert result.locator("output").inner_text() == "282.18"
+    assert page.get_by_label("Distance in km").input_value() == "120.5"

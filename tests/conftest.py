@@ -90,6 +90,33 @@ def data_dir(tmp_path: Path) -> Path:
     return path
 
 
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def rows(client: FlaskClient, table: str = "expenses") -> list[dict[str, object]]:
+    """Every row of ``table`` in the client's database."""
+    with client.application.extensions["deskwork.storage"].open() as db:
+        return list(db.table(table).rows)
+
+
+def add_employee(client: FlaskClient, name: str = "Ann Okafor", **extra: object) -> int:
+    with client.application.extensions["deskwork.storage"].open() as db, db.conn:
+        return int(db.table("employees").insert({"name": name, **extra}).last_pk)
+
+
+def expense_form(**overrides: object) -> dict[str, object]:
+    """A good "New expense" form, as a browser sends it, with ``overrides``."""
+    return {
+        "date": "2026-03-04",
+        "amount": "1,234.56",
+        "category": "Travel",
+        "employee": "1",
+        "note": "Train to Leeds",
+        **overrides,
+    }
+
+
 def deskwork_env(data_dir: Path, display: str | None = None, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     env["DESKWORK_DATA_DIR"] = str(data_dir)

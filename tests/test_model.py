@@ -74,3 +74,46 @@ def test_table_pages_get_an_index_for_their_order_and_full_text_search(tmp_path)
     with storage.open() as db:
         assert [i.columns for i in db.table("things").indexes] == [["day", "id"]]
         assert db.table("things").detect_fts() == "things_fts"
+
+
+def fts_rootpage(path):
+    with Storage(path).open() as db:
+        found = db.execute("select rootpage from sqlite_master where name = 'things_fts'")
+        return found.fetchone()[0]
+
+
+def test_full_text_search_follows_the_searched_columns_and_is_not_rebuilt_for_nothing(tmp_path):
+    path = tmp_path / "f.sqlite3"
+    first = Tool("T")
+    things = first.table("things", name=Text(), note=Text())
+    first.table_page("Things", things, search=["name"])
+    Storage(path).prepare(first)
+    with Storage(path).open() as db, db.conn:
+        db.table("things").insert({"name": "lamp", "note": "blue shade"})
+    built = fts_rootpage(path)
+    Storage(path).prepare(first)
+    assert fts_rootpage(path) == built  # same columns: left as it is
+
+    second = Tool("T")
+    things = second.table("things", name=Text(), note=Text())
+    second.table_page("Things", things, search=["name", "note"])
+    Storage(path).prepare(second)
+    with Storage(path).open() as db:
+        assert db.table("things").search("shade") and db.table("things_fts").columns_dict == {
+            "name": str, "note": str
+        }  # fmt: skip
+
+
+def test_a_column_declared_unique_later_is_checked_against_the_rows_there(tmp_path):
+    path = tmp_path / "u.sqlite3"
+    first = Tool("T")
+    first.table("things", code=Text())
+    Storage(path).prepare(first)
+    with Storage(path).open() as db, db.conn:
+        db.table("things").insert_all([{"code": "A"}, {"code": "A"}])
+    second = Tool("T")
+    second.table("things", code=Text(unique=True))
+    with pytest.raises(SchemaError, match="declared unique, but 2 rows hold 'A'"):
+        Storage(path).prepare(second)
+    with Storage(path).open() as db:
+        assert db.table("things").count == 2  # nothing lost

@@ -5,35 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from conftest import add_employee, expense_form, rows, text
 from webapp import Storage
 from webapp.demo import tool as demo_tool
-
-
-def text(response):
-    return response.get_data(as_text=True)
-
-
-def add_employee(client, name="Ann Okafor"):
-    db = Storage(client.application.extensions["deskwork.storage"].path)
-    with db.open() as conn, conn.conn:
-        return conn.table("employees").insert({"name": name, "department": "Sales"}).last_pk
-
-
-def expense_form(**overrides):
-    data = {
-        "date": "2026-03-04",
-        "amount": "1,234.56",
-        "category": "Travel",
-        "employee": "1",
-        "note": "Train to Leeds",
-    }
-    data.update(overrides)
-    return data
-
-
-def rows(client, table="expenses"):
-    with client.application.extensions["deskwork.storage"].open() as db:
-        return list(db.table(table).rows)
 
 
 def test_home_page_shows_the_title_and_every_page(client):

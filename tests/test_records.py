@@ -8,17 +8,9 @@ import re
 
 import pytest
 
+from conftest import add_employee, expense_form, rows, text
 from webapp import File, Integer, Lookup, Storage, Text, Tool
 from webapp.testing import tool_client
-
-
-def text(response):
-    return response.get_data(as_text=True)
-
-
-def rows(client, table="expenses"):
-    with client.application.extensions["deskwork.storage"].open() as db:
-        return list(db.table(table).rows)
 
 
 def row(client, record_id, table="expenses"):
@@ -32,23 +24,6 @@ def hidden(page, name):
     return found[1]
 
 
-def add_employee(client, name="Ann Okafor", **extra):
-    with client.application.extensions["deskwork.storage"].open() as db, db.conn:
-        return db.table("employees").insert({"name": name, **extra}).last_pk
-
-
-def expense(**overrides):
-    data = {
-        "date": "2026-03-04",
-        "amount": "1,234.56",
-        "category": "Travel",
-        "employee": "1",
-        "note": "Train to Leeds",
-    }
-    data.update(overrides)
-    return data
-
-
 @pytest.fixture
 def client(client):
     add_employee(client)
@@ -57,7 +32,7 @@ def client(client):
 
 def create(client, **overrides):
     once = hidden(text(client.get("/forms/new-expense")), "_once")
-    response = client.post("/forms/new-expense", data={**expense(**overrides), "_once": once})
+    response = client.post("/forms/new-expense", data={**expense_form(**overrides), "_once": once})
     assert response.status_code == 303, text(response)
     return rows(client)[-1]["id"]
 
@@ -91,8 +66,8 @@ def test_every_field_type_is_saved_as_typed(client):
 
 def test_the_same_form_sent_twice_saves_once(client):
     once = hidden(text(client.get("/forms/new-expense")), "_once")
-    first = client.post("/forms/new-expense", data={**expense(), "_once": once})
-    second = client.post("/forms/new-expense", data={**expense(), "_once": once})
+    first = client.post("/forms/new-expense", data={**expense_form(), "_once": once})
+    second = client.post("/forms/new-expense", data={**expense_form(), "_once": once})
     assert first.status_code == second.status_code == 303
     assert len(rows(client)) == 1
     assert "was already saved; it was not saved twice" in text(client.get(second.location))
@@ -110,7 +85,7 @@ def test_a_computed_field_cannot_be_set_from_the_form(client):
 
 def test_the_form_wide_rule_points_at_its_field(client):
     response = client.post(
-        "/forms/new-expense", data=expense(category="Hardware", amount="1,500.00")
+        "/forms/new-expense", data=expense_form(category="Hardware", amount="1,500.00")
     )
     assert response.status_code == 400
     assert 'id="f-receipt-error">Hardware over 1,000.00 needs a receipt' in text(response)
@@ -118,7 +93,7 @@ def test_the_form_wide_rule_points_at_its_field(client):
 
 
 def test_a_custom_rule_on_a_field_is_checked(client):
-    response = client.post("/forms/new-expense", data=expense(date="2999-01-01"))
+    response = client.post("/forms/new-expense", data=expense_form(date="2999-01-01"))
     assert response.status_code == 400
     assert "Date can&#39;t be in the future" in text(response)
 
@@ -126,7 +101,7 @@ def test_a_custom_rule_on_a_field_is_checked(client):
 def test_every_error_shows_beside_its_field_and_the_input_stays(client):
     response = client.post(
         "/forms/new-expense",
-        data=expense(
+        data=expense_form(
             amount="12.345", booking_link="not a link", tags=["Urgent"], paid_by_card="on",
             submitted_at="yesterday", details="keep these\nlines",
         ),
@@ -163,19 +138,21 @@ def test_a_lookup_typed_by_name_finds_its_row(client):
 
 
 def test_a_lookup_name_that_matches_nothing_or_several_asks_to_choose(client):
-    response = client.post("/forms/new-expense", data=expense(employee="", employee__text="Zoe"))
+    response = client.post(
+        "/forms/new-expense", data=expense_form(employee="", employee__text="Zoe")
+    )
     assert "No employee is called “Zoe”: choose one from the list." in text(response)
     assert 'value="Zoe"' in text(response)
     add_employee(client, "Ann Okafor")
     response = client.post(
-        "/forms/new-expense", data=expense(employee="", employee__text="Ann Okafor")
+        "/forms/new-expense", data=expense_form(employee="", employee__text="Ann Okafor")
     )
     assert "More than one employee is called “Ann Okafor”" in text(response)
     assert rows(client) == []
 
 
 def test_a_lookup_to_a_missing_row_is_refused(client):
-    response = client.post("/forms/new-expense", data=expense(employee="99"))
+    response = client.post("/forms/new-expense", data=expense_form(employee="99"))
     assert response.status_code == 400
     assert "That employee no longer exists" in text(response)
 
@@ -187,7 +164,8 @@ def test_an_edit_saves_and_comes_back_to_the_record(client):
     record_id = create(client)
     version = edit_form(client, record_id)
     response = client.post(
-        f"/forms/new-expense/{record_id}", data={**expense(amount="99.90"), "_version": version}
+        f"/forms/new-expense/{record_id}",
+        data={**expense_form(amount="99.90"), "_version": version},
     )
     assert response.status_code == 303
     assert response.location == f"/forms/new-expense/{record_id}"
@@ -201,12 +179,12 @@ def test_a_second_window_saving_an_old_version_is_told_and_shown_both(client):
     version = edit_form(client, record_id)  # both windows open the record
     first = client.post(
         f"/forms/new-expense/{record_id}",
-        data={**expense(note="Changed in window one"), "_version": version},
+        data={**expense_form(note="Changed in window one"), "_version": version},
     )
     assert first.status_code == 303
     second = client.post(
         f"/forms/new-expense/{record_id}",
-        data={**expense(note="Changed in window two", amount="5"), "_version": version},
+        data={**expense_form(note="Changed in window two", amount="5"), "_version": version},
     )
     page = text(second)
     assert second.status_code == 409
@@ -222,7 +200,7 @@ def test_a_second_window_saving_an_old_version_is_told_and_shown_both(client):
     # "Save mine" sends the form again, now based on the version it was shown.
     again = client.post(
         f"/forms/new-expense/{record_id}",
-        data={**expense(note="Changed in window two"), "_version": hidden(page, "_version")},
+        data={**expense_form(note="Changed in window two"), "_version": hidden(page, "_version")},
     )
     assert again.status_code == 303
     assert row(client, record_id)["note"] == "Changed in window two"
@@ -234,7 +212,7 @@ def test_saving_a_record_deleted_meanwhile_keeps_the_input_to_save_as_new(client
     client.post(f"/forms/new-expense/{record_id}/delete")
     response = client.post(
         f"/forms/new-expense/{record_id}",
-        data={**expense(note="my late change"), "_version": version},
+        data={**expense_form(note="my late change"), "_version": version},
     )
     assert response.status_code == 404
     page = text(response)
@@ -417,3 +395,13 @@ def test_a_tool_in_a_few_lines_gets_every_action(tmp_path):
     assert client.post("/forms/new-item", data=form).status_code == 303
     listing = text(client.get("/tables/items"))
     assert '<a href="/forms/new-item/1">Bolts</a>' in listing and "Shelf A" in listing
+
+
+def test_a_lookup_among_thousands_of_rows_sends_only_a_few(client):
+    with client.application.extensions["deskwork.storage"].open() as db, db.conn:
+        db.table("employees").insert_all({"name": f"Person {i:05d}"} for i in range(5000))
+    form = client.get("/forms/new-expense").text
+    assert "Person 0" not in form  # the form does not carry the whole table
+    found = client.get("/lookups/employees/name?q=person 0123").get_json()
+    assert [r["label"] for r in found] == [f"Person 0123{i}" for i in range(10)]
+    assert len(client.get("/lookups/employees/name?q=person").get_json()) == 20

@@ -18,6 +18,15 @@ SELF_TEST_LINE = re.compile(
 )
 
 
+def self_test_of(tool_file, source, data_dir, display):
+    """Write a tool file and run its --self-test in a real window."""
+    tool_file.write_text(source, encoding="utf-8")
+    return subprocess.run(
+        [str(DESKWORK), "run", str(tool_file), "--self-test"],
+        env=deskwork_env(data_dir, display), capture_output=True, encoding="utf-8", timeout=120,
+    )  # fmt: skip
+
+
 def test_demo_window_loads_renders_its_title_then_closes_cleanly(display, data_dir):
     # --self-test waits for pywebview's loaded event, reads the page's title and heading
     # through the window, closes it, stops the server and checks the port.
@@ -37,19 +46,16 @@ def test_demo_window_loads_renders_its_title_then_closes_cleanly(display, data_d
 def test_self_test_fails_with_a_reason_when_the_home_page_breaks(display, data_dir, tmp_path):
     # A page of an unknown kind makes the home page fail: the window shows the error page,
     # and the self-test must say so and exit non-zero rather than pass.
-    tool_file = tmp_path / "odd.py"
-    tool_file.write_text(
+    done = self_test_of(
+        tmp_path / "odd.py",
         "from types import SimpleNamespace\n"
         "from webapp import Tool, Text\n"
         "tool = Tool('Odd')\n"
         "tool.table('things', name=Text())\n"
         "tool.pages['x'] = SimpleNamespace(kind='nope', slug='x', title='X')\n",
-        encoding="utf-8",
+        data_dir,
+        display,
     )
-    done = subprocess.run(
-        [str(DESKWORK), "run", str(tool_file), "--self-test"],
-        env=deskwork_env(data_dir, display), capture_output=True, encoding="utf-8", timeout=120,
-    )  # fmt: skip
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stdout == (
         "self-test failed: the page showed 'Something went wrong', not 'Odd'\n"
@@ -68,8 +74,8 @@ def test_self_test_without_a_display_fails_in_one_line(data_dir):
 
 
 def test_self_test_asks_every_page_and_names_the_ones_that_fail(display, data_dir, tmp_path):
-    tool_file = tmp_path / "boom.py"
-    tool_file.write_text(
+    done = self_test_of(
+        tmp_path / "boom.py",
         "from webapp import Tool, Text\n"
         "tool = Tool('Boom')\n"
         "things = tool.table('things', name=Text())\n"
@@ -77,12 +83,9 @@ def test_self_test_asks_every_page_and_names_the_ones_that_fail(display, data_di
         "@tool.page('Broken')\n"
         "def broken():\n"
         "    raise RuntimeError('a bug in the tool')\n",
-        encoding="utf-8",
+        data_dir,
+        display,
     )
-    done = subprocess.run(
-        [str(DESKWORK), "run", str(tool_file), "--self-test"],
-        env=deskwork_env(data_dir, display), capture_output=True, encoding="utf-8", timeout=120,
-    )  # fmt: skip
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stdout == "self-test failed: pages failed: /pages/broken (500)\n", done.stdout
     log = (data_dir / "logs" / "boom.log").read_text(encoding="utf-8")

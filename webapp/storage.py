@@ -59,9 +59,14 @@ class Storage:
             for table in tool.tables.values():
                 _create_or_migrate(db, table)
                 _unique_indexes(db, table)
+            search: dict[str, list[str]] = {}
             for page in tool.pages.values():
                 if isinstance(page, TablePage):
                     _index_for(db, page)
+                    columns = search.setdefault(page.table.name, [])
+                    columns += [c for c in page.search if c not in columns]
+            for table_name, columns in search.items():
+                _full_text_search(db, table_name, columns)
             _create_own_tables(db)
             if new and seed:
                 for function in tool.seeds:
@@ -139,8 +144,13 @@ def _create_or_migrate(db: sqlite_utils.Database, table: Table) -> None:
 
 
 def _index_for(db: sqlite_utils.Database, page: TablePage) -> None:
-    table = db.table(page.table.name)
     if page.order_column != "id":
-        table.create_index([page.order_column, "id"], if_not_exists=True)
-    if page.search and not table.detect_fts():
-        table.enable_fts(list(page.search), create_triggers=True, tokenize="porter")
+        db.table(page.table.name).create_index([page.order_column, "id"], if_not_exists=True)
+
+
+def _full_text_search(db: sqlite_utils.Database, table_name: str, columns: list[str]) -> None:
+    """FTS5 over ``columns``, kept up to date by triggers; rebuilt only when they change."""
+    table = db.table(table_name)
+    if not columns:
+        return
+    table.enable_fts(columns, create_triggers=True, tokenize="porter", replace=True)

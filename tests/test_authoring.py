@@ -89,9 +89,33 @@ def test_a_function_may_read_the_database_and_refuse_its_inputs(tmp_path):
     client = tool_client(tool, tmp_path / "shop.sqlite3")
     with client.application.extensions["deskwork.storage"].open() as db, db.conn:
         db.table("items").insert({"name": "Tea", "price": 350})
-    assert "<output>3.50</output>" in client.get("/functions/price-check?_run=1&name=Tea").text
-    missing = client.get("/functions/price-check?_run=1&name=Gin")
+    asked = client.post("/functions/price-check", data={"_run": "1", "name": "Tea"})
+    assert "<output>3.50</output>" in asked.text
+    missing = client.post("/functions/price-check", data={"_run": "1", "name": "Gin"})
     assert missing.status_code == 400 and "No item is called Gin." in missing.text
+    # It may write, so a link (GET) never runs it, and another site cannot post to it.
+    assert "<output>" not in client.get("/functions/price-check?_run=1&name=Tea").text
+    assert (
+        '<form method="post" class="record function"' in client.get("/functions/price-check").text
+    )
+    foreign = client.post(
+        "/functions/price-check",
+        data={"_run": "1", "name": "Tea"},
+        headers={"Origin": "http://127.0.0.1:8000"},
+    )
+    assert foreign.status_code == 403
+
+
+def test_a_model_taking_floats_gets_floats(tmp_path):
+    tool = Tool("Model")
+
+    @tool.function_form("Predict", result=Number("Score", places=3))
+    def predict(x: float, weight: float = 0.5) -> float:
+        assert type(x) is float and type(weight) is float
+        return x * weight
+
+    client = tool_client(tool, tmp_path / "m.sqlite3")
+    assert "<output>1.234</output>" in client.get("/functions/predict?_run=1&x=2.468").text
 
 
 def test_plain_flask_views_blueprints_and_templates_share_the_tools_look(tmp_path):

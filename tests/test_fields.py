@@ -126,12 +126,28 @@ def test_integer_limits_and_garbage():
         count.parse("1.5")
 
 
-def test_lookup_takes_a_row_id_or_the_name_typed():
+def test_lookup_takes_the_id_picked_or_else_the_name_typed():
     lookup = bound(Lookup("employees"), "employee")
-    assert lookup.parse("7") == 7
-    assert lookup.parse("Ann Okafor") == "Ann Okafor"  # the form finds the row by name
-    with pytest.raises(ValidationError, match="from the list"):
-        lookup.parse("x" * 201)
+    picked = MultiDict({"employee": "7", "employee__text": "Ann Okafor"})
+    assert lookup.parse(lookup.raw(picked)) == 7
+    typed = lookup.parse(lookup.raw(MultiDict({"employee": "", "employee__text": "1"})))
+    assert typed == "1" and not isinstance(typed, int)  # a name of digits is still a name
+    for garbage in ("seven", "-1", "1.0", "9" * 30, "²", "٣"):
+        with pytest.raises(ValidationError, match="from the list"):
+            lookup.parse(garbage)
+
+
+@given(st.text(max_size=30), st.text(max_size=30))
+def test_lookup_and_file_garbage_only_ever_raises_a_validation_error(picked, typed):
+    lookup = bound(Lookup("employees"), "employee")
+    receipt = bound(File(), "receipt")
+    for f, raw in ((lookup, lookup.raw(MultiDict({"employee": picked, "employee__text": typed}))),
+                   (receipt, picked)):  # fmt: skip
+        try:
+            value = f.parse(raw)
+        except ValidationError:
+            continue
+        assert value is None or isinstance(value, int | str)
 
 
 def test_labels_default_to_the_capitalised_field_name():
@@ -336,3 +352,23 @@ def test_a_field_declared_wrongly_fails_at_once():
     Tool("T").table("a", name=shared)
     with pytest.raises(ToolError, match="a field of its own"):
         Tool("T").table("b", title=shared)
+
+
+@pytest.mark.parametrize(
+    ("locale", "typed", "cents"),
+    [("de", "0.125", None), ("de", "0,125", None), ("en", "0,125", None), ("de", "0.12", 12),
+     ("de_CH", "1'234.50", 123450), ("fr", "1 234,5", 123450)],
+)  # fmt: skip
+def test_grouping_is_never_mistaken_for_decimals(locale, typed, cents):
+    money = bound(Money(), "amount")
+    with locales.using(locale):
+        if cents is None:
+            with pytest.raises(ValidationError):
+                money.parse(typed)
+        else:
+            assert money.to_db(money.parse(typed)) == cents
+
+
+def test_date_limits_that_are_not_dates_fail_when_declared():
+    with pytest.raises(ToolError, match="min/max 'soon'"):
+        DateTime(min="soon")

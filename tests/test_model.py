@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from webapp import Date, Lookup, Money, SchemaError, Storage, Text, Tool, ToolError
+from webapp import Date, Integer, Lookup, Money, Number, SchemaError, Storage, Text, Tool, ToolError
 
 
 def test_a_lookup_to_an_undeclared_table_is_refused():
@@ -61,7 +61,9 @@ def test_a_change_that_would_lose_data_stops_with_a_clear_message(tmp_path):
     Storage(path).prepare(first)
     second = Tool("T")
     second.table("things", price=Text())
-    with pytest.raises(SchemaError, match="could lose data"):
+    with pytest.raises(
+        SchemaError, match="saved as numbers with 2 decimals and is now declared text"
+    ):
         Storage(path).prepare(second)
 
 
@@ -117,3 +119,50 @@ def test_a_column_declared_unique_later_is_checked_against_the_rows_there(tmp_pa
         Storage(path).prepare(second)
     with Storage(path).open() as db:
         assert db.table("things").count == 2  # nothing lost
+
+
+def prepared(path, **columns):
+    tool = Tool("T")
+    tool.table("things", **columns)
+    Storage(path).prepare(tool)
+    return tool
+
+
+def test_a_change_of_meaning_with_the_same_sql_type_is_refused_too(tmp_path):
+    path = tmp_path / "k.sqlite3"
+    prepared(path, weight=Integer())
+    with Storage(path).open() as db, db.conn:
+        db.table("things").insert({"weight": 12})
+    with pytest.raises(SchemaError, match="saved as whole numbers and is now declared numbers "
+                                          "with 2 decimals"):  # fmt: skip
+        prepared(path, weight=Number())  # 12 would read as 0.12
+    prepared(path, weight=Integer("Weight in kg", min=0))  # same meaning: fine
+    with Storage(path).open() as db:
+        assert list(db.table("things").rows) == [{"id": 1, "weight": 12}]
+
+
+def test_a_text_column_made_elsewhere_becomes_money_only_if_it_holds_whole_cents(tmp_path):
+    path = tmp_path / "t.sqlite3"
+    with Storage(path).open() as db, db.conn:
+        db.table("things").insert_all([{"id": 1, "price": "12.50"}], pk="id")
+    with pytest.raises(SchemaError, match="holds 1 values that are not whole numbers"):
+        prepared(path, price=Money())
+    with Storage(path).open() as db, db.conn:
+        db.execute("update things set price = 1250")
+    prepared(path, price=Money())
+
+
+def test_a_lookup_added_later_gets_its_foreign_key(tmp_path):
+    path = tmp_path / "l.sqlite3"
+    tool = Tool("T")
+    tool.table("places", name=Text())
+    tool.table("things", name=Text())
+    Storage(path).prepare(tool)
+    later = Tool("T")
+    places = later.table("places", name=Text())
+    later.table("things", name=Text(), place=Lookup(places))
+    Storage(path).prepare(later)
+    with Storage(path).open() as db:
+        assert [(fk.column, fk.other_table) for fk in db.table("things").foreign_keys] == [
+            ("place", "places")
+        ]  # fmt: skip

@@ -405,3 +405,67 @@ def test_a_lookup_among_thousands_of_rows_sends_only_a_few(client):
     found = client.get("/lookups/employees/name?q=person 0123").get_json()
     assert [r["label"] for r in found] == [f"Person 0123{i}" for i in range(10)]
     assert len(client.get("/lookups/employees/name?q=person").get_json()) == 20
+
+
+# -- sent twice, raced, tampered ---------------------------------------------------------------
+
+
+def test_a_form_with_a_unique_value_sent_twice_says_saved_not_taken(client):
+    once = hidden(text(client.get("/forms/new-employee")), "_once")
+    form = {"name": "Dee", "email": "dee@example.com", "staff_number": "12", "_once": once}
+    assert client.post("/forms/new-employee", data=form).status_code == 303
+    again = client.post("/forms/new-employee", data=form)
+    assert again.status_code == 303
+    assert "was already saved; it was not saved twice" in text(client.get(again.location))
+    assert len(rows(client, "employees")) == 2  # Ann, and Dee once
+
+
+def test_an_edit_sent_twice_is_saved_once_and_is_no_conflict(client):
+    record_id = create(client)
+    form = {**expense_form(note="Twice"), "_version": edit_form(client, record_id)}
+    assert client.post(f"/forms/new-expense/{record_id}", data=form).status_code == 303
+    again = client.post(f"/forms/new-expense/{record_id}", data=form)
+    assert again.status_code == 303
+    assert row(client, record_id)["note"] == "Twice"
+
+
+def test_a_name_made_of_digits_typed_in_a_lookup_is_a_name_not_an_id(client):
+    named_one = add_employee(client, "1")
+    record_id = create(client, employee="", employee__text="1")
+    assert row(client, record_id)["employee"] == named_one != 1
+
+
+def test_a_save_the_database_refuses_at_the_last_moment_keeps_the_input(client, monkeypatch):
+    add_employee(client, "Bea", staff_number=7)
+    # The check passes, then another window takes the number before the insert.
+    monkeypatch.setattr("webapp.records._check_unique", lambda *args: None)
+    response = client.post(
+        "/forms/new-employee", data={"name": "Cy", "staff_number": "7", "_once": "x1"}
+    )
+    assert response.status_code == 400
+    assert "The employee was not saved: a value that must be unique is taken" in text(response)
+    assert 'value="Cy"' in text(response)
+    assert [r["name"] for r in rows(client, "employees")] == ["Ann Okafor", "Bea"]
+
+
+def test_a_file_id_sent_by_hand_is_refused(files_client):
+    files_client.post("/forms/new-doc", data={"title": "A", "scan": upload(b"one")})
+    taken = rows(files_client, "docs")[0]["scan"]
+    for forged in (str(taken), "999", "²"):
+        response = files_client.post("/forms/new-doc", data={"title": "B", "scan__kept": forged})
+        assert response.status_code == 400, forged
+    assert len(rows(files_client, "docs")) == 1
+
+
+def test_removing_a_file_survives_an_error_elsewhere(files_client):
+    files_client.post("/forms/new-doc", data={"title": "A", "scan": upload(b"one")})
+    kept = str(rows(files_client, "docs")[0]["scan"])
+    version = hidden(text(files_client.get("/forms/new-doc/1")), "_version")
+    form = {"title": "", "_version": version, "scan__kept": kept, "scan__remove": "1"}
+    response = files_client.post("/forms/new-doc/1", data=form)
+    assert response.status_code == 400
+    assert 'name="scan__remove" value="1" checked' in text(response)
+    assert rows(files_client, "docs")[0]["scan"] == int(kept)  # nothing saved yet
+    resent = {**form, "title": "A"}
+    assert files_client.post("/forms/new-doc/1", data=resent).status_code == 303
+    assert rows(files_client, "docs")[0]["scan"] is None

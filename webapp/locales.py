@@ -43,9 +43,13 @@ class NumberFormat:
         Grouping must be in threes; at most ``max_places`` decimals (None: any).
         """
         text = text.strip()
-        for space in (" ", NBSP, NARROW_NBSP):
-            if self.group in (" ", NBSP, NARROW_NBSP):
+        # What people type for the separators they read: a space for a (narrow)
+        # non-breaking one, a straight apostrophe for the Swiss curly one.
+        if self.group in (" ", NBSP, NARROW_NBSP):
+            for space in (" ", NBSP, NARROW_NBSP):
                 text = text.replace(space, self.group)
+        elif self.group == APOSTROPHE:
+            text = text.replace("'", APOSTROPHE)
         if len(text) > 60:
             return None
         for decimal, group in self._readings(text):
@@ -73,7 +77,8 @@ class NumberFormat:
 
 @lru_cache(maxsize=64)
 def _number_pattern(decimal: str, group: str, max_places: int | None) -> re.Pattern[str]:
-    whole = rf"\d{{1,3}}(?:{re.escape(group)}\d{{3}})+|\d+" if group else r"\d+"
+    # A grouped number never starts with a 0 group: "0.125" in German is not 125.
+    whole = rf"[1-9]\d{{0,2}}(?:{re.escape(group)}\d{{3}})+|\d+" if group else r"\d+"
     if max_places == 0:
         return re.compile(rf"(?P<sign>[+-])?(?P<whole>{whole})(?P<fraction>)(?P<fraction2>)")
     digits = r"\d+" if max_places is None else rf"\d{{1,{max_places}}}"

@@ -151,7 +151,21 @@ class FunctionPage:
 
     @property
     def wants_db(self) -> bool:
+        """A function that gets the database may write to it: it runs on POST only."""
         return "db" in inspect.signature(self.function).parameters
+
+    def arguments(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Parsed field values as the function's arguments: blanks take the function's
+        defaults, and arguments annotated ``float`` get floats (a model's inputs)."""
+        parameters = inspect.signature(self.function).parameters
+        out = {}
+        for name, value in values.items():
+            if value is None:
+                value = self.params[name].default()
+            if value is not None and parameters[name].annotation in (float, "float"):
+                value = float(value)
+            out[name] = value
+        return out
 
 
 @dataclass

@@ -30,7 +30,7 @@ import sqlite_utils
 if TYPE_CHECKING:
     from werkzeug.datastructures import MultiDict
 
-from webapp.attachments import Upload, attach, store_pending
+from webapp.attachments import Upload, attach, is_pending, store_pending
 from webapp.errors import DeskworkError, ValidationError
 from webapp.fields import File, Lookup
 from webapp.model import FormPage, Table, Tool
@@ -54,6 +54,13 @@ class Conflict(DeskworkError):
         super().__init__("This record was changed by someone else while you were editing it.")
         self.current = current
         self.version = version
+
+
+class Refused(DeskworkError):
+    """The database refused the write (a unique value or a looked-up row changed in the
+    instant between the check and the save); nothing was written."""
+
+    status = 409
 
 
 class StillReferenced(DeskworkError):
@@ -132,8 +139,10 @@ def parse_record(
         parsed.typed[name] = raw
         try:
             if isinstance(f, File):
-                value = _parse_file(db, f, form, (uploads or {}).get(name), current)
-                parsed.typed[name] = value
+                parsed.typed[name] = None  # until the file is read and checked
+                value = _parse_file(db, f, form, (uploads or {}).get(name), current, parsed.typed)
+                if not parsed.typed.get(f"{name}__remove"):
+                    parsed.typed[name] = value
             else:
                 value = f.parse(raw)
             if isinstance(f, Lookup) and value is not None:
@@ -165,17 +174,24 @@ def _parse_file(
     form: Any,
     upload: Upload | None,
     current: Mapping[str, Any] | None,
+    typed: dict[str, Any],
 ) -> int | None:
     if upload is not None and upload.filename:
         data = upload.read(f.max_size + 1)
         f.check_upload(upload.filename, len(data))
         return store_pending(db, upload.filename, upload.content_type, data)
+    saved = None if current is None else current.get(f.name)
     kept = str(form.get(f"{f.name}__kept", "")).strip()
-    if form.get(f"{f.name}__remove"):
-        kept = ""
-    elif not kept and current is not None and current.get(f.name) is not None:
-        kept = str(current[f.name])
+    if not kept and saved is not None and f"{f.name}__kept" not in form:
+        kept = str(saved)  # the form did not show the file at all: leave it as it is
     file_id: int | None = f.parse(kept or None)
+    if file_id is not None and file_id != saved and not is_pending(db, file_id):
+        raise ValidationError(f"That file for {f.label.lower()} is gone: choose it again.")
+    if form.get(f"{f.name}__remove"):
+        # Shown as still there, with its box ticked, should the form come back with errors.
+        typed[f"{f.name}__remove"] = "1"
+        typed[f.name] = file_id
+        return None
     return file_id
 
 
@@ -237,16 +253,44 @@ def lookup_label(db: sqlite_utils.Database, f: Lookup, row_id: Any) -> str:
 # -- writing --------------------------------------------------------------------------------
 
 
+def already_saved(db: sqlite_utils.Database, once: str | None) -> int | None:
+    """The id of the record a form with this one-time token saved, if it was sent before."""
+    if not once:
+        return None
+    earlier = db.execute(f"SELECT row_id FROM {ONCE} WHERE token = ?", [once]).fetchone()
+    return None if earlier is None else int(earlier[0])
+
+
+@contextmanager
+def _refusals(table: Table) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.IntegrityError as error:
+        raise Refused(
+            f"The {table.record_name} was not saved: {_plain(error)}. Someone may have "
+            "saved the same value, or removed a record it looks up, a moment ago: check "
+            "and save again."
+        ) from None
+
+
+def _plain(error: sqlite3.IntegrityError) -> str:
+    text = str(error)
+    if text.startswith("UNIQUE constraint failed: "):
+        return "a value that must be unique is taken (" + text.split(": ", 1)[1] + ")"
+    if "FOREIGN KEY" in text:
+        return "a record it looks up is gone"
+    return text
+
+
 def create(
     db: sqlite_utils.Database, table: Table, values: Mapping[str, Any], once: str | None
 ) -> tuple[int, bool]:
     """Insert a record; returns (id, True), or (the earlier id, False) if ``once`` was
     already used (the same form sent twice)."""
-    with write_transaction(db) as conn:
-        if once:
-            earlier = conn.execute(f"SELECT row_id FROM {ONCE} WHERE token = ?", [once]).fetchone()
-            if earlier is not None:
-                return int(earlier[0]), False
+    with write_transaction(db) as conn, _refusals(table):
+        earlier = already_saved(db, once)
+        if earlier is not None:
+            return earlier, False
         columns = list(values)
         cursor = conn.execute(
             f"INSERT INTO [{table.name}] ({', '.join(f'[{c}]' for c in columns)}) "
@@ -273,9 +317,10 @@ def update(
     """Save an edit made from ``base_version`` of the record.
 
     Raises ``Conflict`` (with the record as it is now) if it changed since, and
-    ``RecordGone`` if it was deleted.
+    ``RecordGone`` if it was deleted. An edit the record already holds (the same form sent
+    twice) is no conflict: there is nothing left to save.
     """
-    with write_transaction(db) as conn:
+    with write_transaction(db) as conn, _refusals(table):
         current = get_row(db, table, record_id)
         if current is None:
             raise RecordGone(
@@ -284,6 +329,8 @@ def update(
             )
         version = version_of(current)
         if version != base_version:
+            if all(current.get(name) == value for name, value in values.items()):
+                return
             raise Conflict(current, version)
         if values:
             assignments = ", ".join(f"[{c}] = ?" for c in values)

@@ -21,6 +21,7 @@ from webapp.fields import Lookup
 from webapp.model import Table, TablePage, Tool
 
 BUSY_TIMEOUT_MS = 10_000
+KINDS = "_deskwork_columns"  # what each column was declared as: its values' meaning
 
 
 class Storage:
@@ -56,9 +57,13 @@ class Storage:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.open() as db:
             new = not any(name in db.table_names() for name in tool.tables)
+            _create_own_tables(db)
+            for table in tool.tables.values():  # every check before any change
+                _check_columns(db, table)
             for table in tool.tables.values():
                 _create_or_migrate(db, table)
                 _unique_indexes(db, table)
+                _record_kinds(db, table)
             search: dict[str, list[str]] = {}
             for page in tool.pages.values():
                 if isinstance(page, TablePage):
@@ -67,7 +72,6 @@ class Storage:
                     columns += [c for c in page.search if c not in columns]
             for table_name, columns in search.items():
                 _full_text_search(db, table_name, columns)
-            _create_own_tables(db)
             if new and seed:
                 for function in tool.seeds:
                     function(db)
@@ -81,6 +85,11 @@ def _create_own_tables(db: sqlite_utils.Database) -> None:
         """CREATE TABLE IF NOT EXISTS _deskwork_trash (
             id INTEGER PRIMARY KEY, table_name TEXT NOT NULL, row_id INTEGER NOT NULL,
             data TEXT NOT NULL, deleted_at TEXT NOT NULL)"""
+    )
+    db.execute(
+        f"""CREATE TABLE IF NOT EXISTS {KINDS} (
+            table_name TEXT NOT NULL, column_name TEXT NOT NULL, kind TEXT NOT NULL,
+            PRIMARY KEY (table_name, column_name))"""
     )
     db.execute(
         """CREATE TABLE IF NOT EXISTS _deskwork_once (
@@ -114,6 +123,73 @@ def _columns(table: Table) -> dict[str, type]:
     return {name: f.sql_type for name, f in table.fields.items()}
 
 
+def _check_columns(db: sqlite_utils.Database, table: Table) -> None:
+    """Refuse a declaration that would change what stored values mean."""
+    existing = db.table(table.name)
+    if not existing.exists():
+        return
+    have = existing.columns_dict
+    recorded = dict(
+        db.execute(
+            f"SELECT column_name, kind FROM {KINDS} WHERE table_name = ?", [table.name]
+        ).fetchall()
+    )
+    for name, f in table.fields.items():
+        if name not in have:
+            continue
+        was = recorded.get(name)
+        if was is not None and was != f.storage_kind:
+            raise SchemaError(
+                f"Column {table.name}.{name} was saved as {describe_kind(was)} and is now "
+                f"declared {describe_kind(f.storage_kind)}: converting the rows there could "
+                "change or lose them. Give the new field a new name, or convert the column "
+                "yourself first."
+            )
+        if was is None and f.sql_type is str and have[name] in (int, float):
+            raise SchemaError(
+                f"Column {table.name}.{name} holds numbers but the tool now declares "
+                f"{describe_kind(f.storage_kind)}: converting them could lose data. Rename "
+                "the field, or convert the column yourself first."
+            )
+        if f.sql_type is not str and have[name] is not f.sql_type:
+            # A column made elsewhere: numbers must already be whole numbers, or missing.
+            column = f"[{name}]"
+            whole = (
+                f"typeof({column}) IN ('integer', 'null') OR (typeof({column}) = 'text' AND "
+                f"ltrim({column}, '-') GLOB '[0-9]*' AND ltrim({column}, '-') NOT GLOB '*[^0-9]*')"
+            )
+            odd = db.execute(f"SELECT count(*) FROM [{table.name}] WHERE NOT ({whole})").fetchone()[
+                0
+            ]
+            if odd:
+                raise SchemaError(
+                    f"Column {table.name}.{name} holds {odd:,} values that are not whole "
+                    f"numbers, but the tool now declares it {describe_kind(f.storage_kind)}: "
+                    "converting them could lose data. Rename the field, or convert the "
+                    "column yourself first."
+                )
+
+
+def describe_kind(kind: str) -> str:
+    family, _, detail = kind.partition(":")
+    if family == "number":
+        if detail == "0":
+            return "whole numbers"
+        return f"numbers with {detail} decimals"
+    if family == "lookup":
+        return f"a lookup of {detail}"
+    return {"text": "text", "yesno": "yes/no", "date": "dates", "datetime": "dates and times",
+            "list": "lists of choices", "file": "files"}.get(family, family)  # fmt: skip
+
+
+def _record_kinds(db: sqlite_utils.Database, table: Table) -> None:
+    with db.conn:
+        db.conn.executemany(
+            f"INSERT OR REPLACE INTO {KINDS} (table_name, column_name, kind) VALUES (?, ?, ?)",
+            [(table.name, name, f.storage_kind) for name, f in table.fields.items()],
+        )
+
+
 def _create_or_migrate(db: sqlite_utils.Database, table: Table) -> None:
     declared = _columns(table)
     existing = db.table(table.name)
@@ -129,18 +205,13 @@ def _create_or_migrate(db: sqlite_utils.Database, table: Table) -> None:
         )
         return
     have = existing.columns_dict
-    for name, sql_type in declared.items():
-        if name in have and have[name] is not sql_type and have[name] is not str:
-            # SQLite is loosely typed: text columns read as anything. Numbers turned into
-            # text, or text into numbers, would change what the stored values mean.
-            raise SchemaError(
-                f"Column {table.name}.{name} holds {have[name].__name__} values but the tool "
-                f"now declares {sql_type.__name__}: converting them could lose data. Rename "
-                "the field, or convert the column yourself first."
-            )
-    for name, sql_type in declared.items():
-        if name not in have:
-            existing.add_column(name, sql_type)
+    for name, f in table.fields.items():
+        if name in have:
+            continue
+        if isinstance(f, Lookup):
+            existing.add_column(name, int, fk=f.table_name, fk_col="id")
+        else:
+            existing.add_column(name, f.sql_type)
 
 
 def _index_for(db: sqlite_utils.Database, page: TablePage) -> None:

@@ -25,6 +25,7 @@ Validator = Callable[[Any], "str | None"]
 Compute = Callable[[Mapping[str, Any]], Any]
 
 NAME = re.compile(r"[a-z_][a-z0-9_]*")
+ROW_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only: "²".isdigit() is True
 
 
 class Field:
@@ -50,6 +51,11 @@ class Field:
     widget: ClassVar[str] = "input"
     #: Right-aligned in tables.
     numeric: ClassVar[bool] = False
+
+    @property
+    def storage_kind(self) -> str:
+        """What stored values mean; a column may not change it (``Storage.prepare``)."""
+        return "text"
 
     def __init__(
         self,
@@ -113,7 +119,7 @@ class Field:
 
         Checks, in order: required, the type's own format and limits, then ``validate``.
         """
-        text = raw.strip() if isinstance(raw, str) else raw
+        text = type(raw)(raw.strip()) if isinstance(raw, str) else raw  # keeps str subclasses
         if text is None or text == "" or text == []:
             if self.required:
                 raise ValidationError(f"{self.label} is required.")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from webapp.errors import ToolError, ValidationError
-from webapp.fields.base import Field
+from webapp.fields.base import ROW_ID, Field
 
 if TYPE_CHECKING:
     from werkzeug.datastructures import MultiDict
@@ -26,6 +26,10 @@ class YesNo(Field):
     sql_type = int
     input_type = "checkbox"
     widget = "checkbox"
+
+    @property
+    def storage_kind(self) -> str:
+        return "yesno"
 
     def parse(self, raw: Any) -> bool:
         text = (raw or "").strip().lower() if isinstance(raw, str) else raw
@@ -107,6 +111,10 @@ class MultiChoice(Choice):
 
     widget = "checkboxes"
 
+    @property
+    def storage_kind(self) -> str:
+        return "list"
+
     def __init__(
         self, choices: Choices, label: str | None = None, *, max_choices: int | None = None,
         **kw: Any,
@@ -150,6 +158,13 @@ class MultiChoice(Choice):
         return json.dumps(self.from_db(stored))
 
 
+class TypedName(str):
+    """Text typed into a lookup rather than a row picked from its list: it is matched
+    against the shown column on saving, never read as an id."""
+
+    __slots__ = ()
+
+
 class Lookup(Field):
     """A row of another table, found by typing (searchable among thousands of rows).
 
@@ -159,6 +174,10 @@ class Lookup(Field):
 
     sql_type = int
     widget = "lookup"
+
+    @property
+    def storage_kind(self) -> str:
+        return f"lookup:{self.table_name}"
 
     def __init__(
         self, table: Table | str, label: str | None = None, *, show: str | None = None, **kw: Any
@@ -180,17 +199,30 @@ class Lookup(Field):
             return "id"
         return next(iter(self._table.fields))
 
-    def raw(self, form: MultiDict[str, Any]) -> Any:
-        # The id the picker chose; with no id, the text typed (matched by name on saving).
-        chosen = form.get(self.name, "")
-        return chosen if chosen.strip() else form.get(f"{self.name}__text", "")
+    def raw(self, form: MultiDict[str, Any]) -> str:
+        """The id picked from the list (the hidden input); else the text typed."""
+        picked = str(form.get(self.name) or "").strip()
+        if picked:
+            return picked
+        typed = str(form.get(f"{self.name}__text") or "").strip()
+        return TypedName(typed) if typed else ""
 
     def parse_text(self, text: Any) -> int | str:
         # Whether the row exists, or which row a typed name means, is for the form to
-        # find out: it has the database. Here: an id, or the text to look for.
-        typed = str(text)
-        if typed.isdigit() and len(typed) <= 18:
-            return int(typed)
-        if len(typed) > 200:
+        # find out: it has the database. Here: an id, or the name to look for.
+        if isinstance(text, TypedName):
+            if len(text) > 200:
+                raise ValidationError(f"Choose a {self.label.lower()} from the list.")
+            return text
+        if not ROW_ID.fullmatch(str(text)):
             raise ValidationError(f"Choose a {self.label.lower()} from the list.")
-        return typed
+        return int(text)
+
+    @staticmethod
+    def picked_id(raw: Any) -> int | None:
+        """``raw`` (typed input or a stored value) as a row id, if it is one."""
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and not isinstance(raw, TypedName) and ROW_ID.fullmatch(raw):
+            return int(raw)
+        return None

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from webapp.errors import ValidationError
+from webapp.errors import ToolError, ValidationError
 from webapp.fields.base import Field, check_range
 
 Bound = dt.date | str | None
@@ -17,6 +17,10 @@ class Date(Field):
 
     input_type = "date"
 
+    @property
+    def storage_kind(self) -> str:
+        return "date"
+
     def __init__(
         self, label: str | None = None, *, min: Bound = None, max: Bound = None, **kw: Any
     ) -> None:
@@ -25,7 +29,12 @@ class Date(Field):
         self.max = self._bound(max)
 
     def _bound(self, value: Bound) -> Any:
-        return self.parse_text(value) if isinstance(value, str) else value
+        if not isinstance(value, str):
+            return value
+        try:
+            return self.parse_text(value)
+        except ValidationError as error:
+            raise ToolError(f"min/max {value!r}: {error}") from None
 
     def parse_text(self, text: Any) -> dt.date:
         text = str(text)
@@ -66,6 +75,10 @@ class DateTime(Date):
 
     input_type = "datetime-local"
     _format = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?")
+
+    @property
+    def storage_kind(self) -> str:
+        return "datetime"
 
     def parse_text(self, text: Any) -> dt.datetime:
         text = str(text)

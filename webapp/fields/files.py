@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from webapp.errors import ToolError, ValidationError
-from webapp.fields.base import Field
+from webapp.fields.base import ROW_ID, Field
 
 MB = 1024 * 1024
 
@@ -26,6 +26,10 @@ class File(Field):
     sql_type = int
     input_type = "file"
     widget = "file"
+
+    @property
+    def storage_kind(self) -> str:
+        return "file"
 
     def __init__(
         self,
@@ -56,7 +60,7 @@ class File(Field):
 
     def parse_text(self, text: Any) -> int:
         # The form stores the upload first and hands over its id.
-        if isinstance(text, int) or (isinstance(text, str) and text.isdigit()):
+        if isinstance(text, int) or (isinstance(text, str) and ROW_ID.fullmatch(text)):
             return int(text)
         raise ValidationError(f"Choose a file for {self.label.lower()}.")
 

@@ -44,6 +44,10 @@ class Integer(Field):
         self.min, self.max = min, max
         self.grouping = grouping
 
+    @property
+    def storage_kind(self) -> str:
+        return "number:0"
+
     def parse_text(self, text: Any) -> int:
         value = locales.current().parse(str(text), 0)
         if value is None or len(value.as_tuple().digits) > MAX_DIGITS:
@@ -98,6 +102,10 @@ class Number(Field):
         self.max = None if max is None else Decimal(max)
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ToolError(f"min {self.min} is above max {self.max}.")
+
+    @property
+    def storage_kind(self) -> str:
+        return f"number:{self.places}"
 
     def parse_text(self, text: Any) -> Decimal:
         cleaned = self.clean(str(text))

@@ -78,7 +78,8 @@ def conflict_rows(
         raw = typed.get(name)
         if isinstance(f, Lookup):
             theirs = records.lookup_label(db, f, current.get(name))
-            mine = records.lookup_label(db, f, raw) if str(raw or "").isdigit() else str(raw or "")
+            picked = f.picked_id(raw)
+            mine = str(raw or "") if picked is None else records.lookup_label(db, f, picked)
         elif isinstance(f, File):
             mine_file = attachments.describe(db, raw) if raw else None
             theirs_file = attachments.describe(db, current.get(name))
@@ -125,22 +126,32 @@ def load(page: FormPage, record_id: int) -> dict[str, Any]:
 # -- new, duplicate ---------------------------------------------------------------------------
 
 
+def saved_once(page: FormPage, row_id: int, *, fresh: bool) -> Response:
+    edit_url = url_for("forms.edit", slug=page.slug, record_id=row_id)
+    if fresh:
+        flash(f"Saved {page.table.record_name} #{row_id}.", f"saved:{edit_url}")
+    else:
+        name = page.table.record_name.capitalize()
+        flash(f"{name} #{row_id} was already saved; it was not saved twice.", f"saved:{edit_url}")
+    return redirect(after_saving(page, row_id), code=303)
+
+
 @bp.route("/forms/<slug>", methods=["GET", "POST"])
 def new(slug: str) -> Reply:
     page: FormPage = find_page(slug, FormPage)
     if request.method == "POST":
         once = request.form.get("_once") or None
+        earlier = records.already_saved(get_db(), once)
+        if earlier is not None:  # sent twice: the first one saved it; check nothing again
+            return saved_once(page, earlier, fresh=False)
         parsed = records.parse_record(get_db(), current_tool(), page, request.form, request.files)
         if parsed.ok:
-            row_id, fresh = records.create(get_db(), page.table, parsed.values, once)
-            name = page.table.record_name.capitalize()
-            edit_url = url_for("forms.edit", slug=page.slug, record_id=row_id)
-            if fresh:
-                flash(f"Saved {page.table.record_name} #{row_id}.", f"saved:{edit_url}")
+            try:
+                row_id, fresh = records.create(get_db(), page.table, parsed.values, once)
+            except records.Refused as refused:
+                parsed.errors["__all__"] = str(refused)
             else:
-                flash(f"{name} #{row_id} was already saved; it was not saved twice.",
-                      f"saved:{edit_url}")  # fmt: skip
-            return redirect(after_saving(page, row_id), code=303)
+                return saved_once(page, row_id, fresh=fresh)
         return render_form(
             page, stored=defaults(page), typed=parsed.typed, errors=parsed.errors,
             once=once, status=400,
@@ -192,8 +203,11 @@ def edit(slug: str, record_id: int) -> Reply:
                 page, stored=defaults(page), typed=parsed.typed, once=secrets.token_urlsafe(18),
                 heading=f"{page.title} (from deleted #{record_id})", status=404,
             )  # fmt: skip
-        flash(f"Saved changes to {page.table.record_name} #{record_id}.")
-        return redirect(url_for("forms.edit", slug=slug, record_id=record_id), code=303)
+        except records.Refused as refused:
+            parsed.errors["__all__"] = str(refused)
+        else:
+            flash(f"Saved changes to {page.table.record_name} #{record_id}.")
+            return redirect(url_for("forms.edit", slug=slug, record_id=record_id), code=303)
     return render_form(
         page, stored=current or defaults(page), typed=parsed.typed, errors=parsed.errors,
         record_id=record_id, version=base, heading=heading, status=400,

@@ -47,20 +47,19 @@ def shape(result: Any) -> tuple[str, Any]:
     return "value", result
 
 
-@bp.get("/functions/<slug>", endpoint="run")
+@bp.route("/functions/<slug>", methods=["GET", "POST"], endpoint="run")
 def run(slug: str) -> str | tuple[str, int]:
     page: FunctionPage = find_page(slug, FunctionPage)
-    asked = RUN in request.args
-    values, typed, errors = parse_params(page.params, request.args, use_defaults=not asked)
+    # A function that gets the database may write to it, so it runs only on POST, where
+    # the origin checks apply; a pure calculation runs on GET and can be bookmarked.
+    sent = request.form if page.wants_db else request.args
+    asked = RUN in sent and (request.method == "POST") == page.wants_db
+    values, typed, errors = parse_params(page.params, sent, use_defaults=not asked)
     kind: str | None = None
     result: Any = None
     problem: str | None = None
     if asked and not errors:
-        # A blank optional argument takes the function's own default.
-        arguments = {
-            name: page.params[name].default() if value is None else value
-            for name, value in values.items()
-        }
+        arguments = page.arguments(values)
         if page.wants_db:
             arguments["db"] = get_db()
         try:

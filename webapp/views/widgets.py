@@ -26,6 +26,7 @@ class Control:
     values: tuple[str, ...] = ()  # the ticked boxes of several choices
     text: str = ""  # a lookup's shown name; a read-only field's shown value
     attachment: Attachment | None = None
+    remove: bool = False  # the attached file is to be removed on saving
     error: str | None = None
     prefix: str = "f"
 
@@ -66,9 +67,10 @@ def controls(
         if f.readonly:
             control.text = f.display(stored.get(name))
         elif isinstance(f, File):
-            file_id = typed.get(name, stored.get(name))
-            if isinstance(file_id, int) or (isinstance(file_id, str) and file_id.isdigit()):
-                control.attachment = attachments.describe(get_db(), int(file_id))
+            file_id = Lookup.picked_id(typed.get(name, stored.get(name)))
+            if file_id is not None:
+                control.attachment = attachments.describe(get_db(), file_id)
+            control.remove = bool(typed.get(f"{name}__remove"))
         elif name in typed:
             raw = typed[name]
             if isinstance(raw, list | tuple):
@@ -80,9 +82,12 @@ def controls(
         else:
             control.value = f.form_value(stored.get(name))
         if isinstance(f, Lookup):
-            if control.value.isdigit():
-                control.text = records.lookup_label(get_db(), f, int(control.value))
+            raw = typed[name] if name in typed else stored.get(name)
+            row_id = f.picked_id(raw)
+            if row_id is not None:
+                control.value = str(row_id)
+                control.text = records.lookup_label(get_db(), f, row_id)
             else:  # a name typed that matched nothing: keep the text, with no id
-                control.text, control.value = control.value, ""
+                control.text, control.value = ("" if raw is None else str(raw)), ""
         out.append(control)
     return out

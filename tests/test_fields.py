@@ -372,3 +372,11 @@ def test_grouping_is_never_mistaken_for_decimals(locale, typed, cents):
 def test_date_limits_that_are_not_dates_fail_when_declared():
     with pytest.raises(ToolError, match="min/max 'soon'"):
         DateTime(min="soon")
+
+
+def test_whoever_installs_the_tool_can_set_how_numbers_are_written(monkeypatch):
+    monkeypatch.setenv("LANG", "fr_FR.UTF-8")
+    assert locales.chosen_locale(None) == "fr_FR.UTF-8"
+    assert locales.chosen_locale("de_DE") == "de_DE"
+    monkeypatch.setenv("DESKWORK_LOCALE", "en_GB")
+    assert locales.chosen_locale("de_DE") == "en_GB"

@@ -49,7 +49,7 @@ def create_app(
         SESSION_COOKIE_NAME=f"deskwork_session_{port or 'test'}",
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_HTTPONLY=True,
-        DESKWORK_LOCALE=tool.locale or locales.environment_locale(),
+        DESKWORK_LOCALE=locales.chosen_locale(tool.locale),
     )
     app.config.update(config or {})
     app.extensions["deskwork.tool"] = tool
@@ -65,8 +65,7 @@ def create_app(
             ]
         )
 
-    number_format = locales.for_locale(app.config["DESKWORK_LOCALE"])
-    app.before_request(lambda: locales.activate(number_format))
+    locales.init_app(app, locales.for_locale(app.config["DESKWORK_LOCALE"]))
     security.init_app(app)
     views.init_app(app)
     app.teardown_appcontext(_close_db)

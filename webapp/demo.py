@@ -129,8 +129,15 @@ PER_NIGHT = Decimal("120.00")
 @tool.function_form(
     "Reimbursement estimate",
     params={
-        "distance": Number("Distance in km", places=1, min=0, max=20_000, required=True),
-        "nights": Integer("Nights away", min=0, max=90),
+        "distance": Number(
+            "Distance in km",
+            places=1,
+            min=0,
+            max=20_000,
+            required=True,
+            help="Mileage is paid at 0.35 a km.",
+        ),
+        "nights": Integer("Nights away", min=0, max=90, help="120.00 a night for hotel and meals."),
     },
     result=Money("Estimated reimbursement"),
     button="Estimate",

@@ -4,8 +4,9 @@ Office staff type amounts the way their country writes them ("1.234,56" in Germa
 "1 234,56" in France) and expect to read them back the same way. A ``NumberFormat`` turns
 exact ``Decimal`` values into such text and back, without binary floating point.
 
-The format in force is a context variable: the app sets it for each request from the
-tool's ``locale`` (else the environment's), and ``using()`` sets it in tests.
+The format in force is a context variable: the app sets it for each request (``init_app``)
+from ``DESKWORK_LOCALE``, the tool's ``locale`` or the user's session, and ``using()`` sets
+it for a block of code, such as a test.
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from flask import g
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 NARROW_NBSP = "\u202f"
 NBSP = "\u00a0"
@@ -147,7 +154,17 @@ def for_locale(name: str | None) -> NumberFormat:
 
 def environment_locale() -> str | None:
     """The locale the user's session asks for numbers (``LC_ALL``, ``LC_NUMERIC``, ``LANG``)."""
-    for variable in ("LC_ALL", "LC_NUMERIC", "LANG"):
+    return _first_set("LC_ALL", "LC_NUMERIC", "LANG")
+
+
+def chosen_locale(tool_locale: str | None) -> str | None:
+    """``DESKWORK_LOCALE`` (set by whoever installs the tool), else the tool's own
+    ``locale``, else the user's session's."""
+    return _first_set("DESKWORK_LOCALE") or tool_locale or environment_locale()
+
+
+def _first_set(*variables: str) -> str | None:
+    for variable in variables:
         value = os.environ.get(variable)
         if value:
             return value
@@ -162,9 +179,19 @@ def current() -> NumberFormat:
     return _current.get()
 
 
-def activate(fmt: NumberFormat) -> None:
-    """Put ``fmt`` in force for the rest of this context (the app does so per request)."""
-    _current.set(fmt)
+def init_app(app: Flask, fmt: NumberFormat) -> None:
+    """Put ``fmt`` in force for each request of ``app``, and only for it."""
+
+    def activate() -> None:
+        g.deskwork_number_format = _current.set(fmt)
+
+    def restore(_exc: BaseException | None) -> None:
+        token = g.pop("deskwork_number_format", None)
+        if token is not None:
+            _current.reset(token)
+
+    app.before_request(activate)
+    app.teardown_request(restore)
 
 
 @contextmanager

@@ -88,6 +88,7 @@ def launch(
             browser = True
 
     secret = secrets.token_urlsafe(32)
+    storage.hold()
     server = ServerThread()
     app = create_app(tool, storage, secret=secret, port=server.port)
     server.set_app(app)
@@ -107,6 +108,7 @@ def launch(
         )
     finally:
         server.stop()
+        storage.let_go()  # after the last request: the database file is whole again
         log.info("Stopped serving %s", tool.title)
 
     if result is None:

@@ -174,6 +174,7 @@ def _serve_child() -> None:
     tool = load_tool(options.tool_file)
     storage = Storage(options.db)
     storage.prepare(tool)
+    storage.hold()  # the child is killed on the next change; SQLite's WAL makes that safe
     app = create_app(tool, storage, secret=secret, port=options.port, config={"DEBUG": True})
     debugged = DebuggedApplication(app, evalex=True, pin_logging=False)
     print(f"Debugger PIN: {debugged.pin}", flush=True)

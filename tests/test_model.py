@@ -166,3 +166,18 @@ def test_a_lookup_added_later_gets_its_foreign_key(tmp_path):
         assert [(fk.column, fk.other_table) for fk in db.table("things").foreign_keys] == [
             ("place", "places")
         ]  # fmt: skip
+
+
+def test_a_served_database_is_whole_again_once_let_go(tmp_path):
+    path = tmp_path / "w.sqlite3"
+    storage = Storage(path)
+    prepared(path, name=Text())
+    storage.hold()
+    with storage.open() as db, db.conn:  # a request: its close is not the last one
+        db.table("things").insert({"name": "kept"})
+    wal = path.with_name(path.name + "-wal")
+    assert wal.exists() and wal.stat().st_size > 0
+    storage.let_go()  # the last connection closes: SQLite checkpoints the WAL
+    assert not wal.exists()
+    with storage.open() as db:
+        assert [r["name"] for r in db.table("things").rows] == ["kept"]

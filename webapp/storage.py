@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,17 +30,39 @@ class Storage:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._held: sqlite_utils.Database | None = None
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<Storage {self.path}>"
 
-    def connect(self) -> sqlite_utils.Database:
+    def connect(self, *, check_same_thread: bool = True) -> sqlite_utils.Database:
         """A new connection, for the calling thread only."""
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=check_same_thread
+        )
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         return sqlite_utils.Database(conn)
+
+    def hold(self) -> None:
+        """Keep one idle connection open while the tool is served.
+
+        Each request opens and closes its own connection; without this, every close would
+        be the last one, and the last connection to close checkpoints the whole WAL: about
+        2 ms a request. ``let_go`` closes it (when the server has stopped).
+        """
+        with self._lock:
+            if self._held is None:
+                self._held = self.connect(check_same_thread=False)
+
+    def let_go(self) -> None:
+        """Close the connection ``hold`` kept: the WAL is checkpointed into the file."""
+        with self._lock:
+            held, self._held = self._held, None
+        if held is not None:
+            held.close()
 
     @contextmanager
     def open(self) -> Iterator[sqlite_utils.Database]:

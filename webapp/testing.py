@@ -42,6 +42,7 @@ def tool_client(
     """
     storage = Storage(database)
     storage.prepare(tool, seed=seed)
+    storage.hold()  # as a server does: requests then open and close cheaply
     app = create_app(tool, storage, secret=TEST_SECRET, port=TEST_PORT, config=config)
     app.testing = True
     app.test_client_class = ToolClient

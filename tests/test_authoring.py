@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from flask import Blueprint, render_template
@@ -165,4 +166,4 @@ def test_the_tools_own_views_are_behind_the_secret_too(tmp_path):
 def test_templates_default_to_a_folder_beside_the_tool_file():
     tool = Tool("T")
     assert tool.template_folder is not None
-    assert tool.template_folder.parent == __import__("pathlib").Path(__file__).parent
+    assert tool.template_folder.parent == Path(__file__).parent

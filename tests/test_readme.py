@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
+from webapp import Storage
 from webapp.loader import load_tool
 from webapp.testing import tool_client
 
@@ -78,5 +79,5 @@ def test_the_house_price_example_is_ten_lines_and_answers(tmp_path):
         in client.get("/functions/house-price?_run=1&square_feet=50").text
     )
     # Nothing is stored.
-    with __import__("webapp").Storage(tmp_path / "houses.sqlite3").open() as db:
+    with Storage(tmp_path / "houses.sqlite3").open() as db:
         assert [t for t in db.table_names() if not t.startswith("_deskwork")] == []

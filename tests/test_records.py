@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import io
 import re
+from html.parser import HTMLParser
 
 import pytest
 
 from conftest import add_employee, expense_form, rows, text
-from webapp import File, Integer, Lookup, Storage, Text, Tool
+from webapp import Choice, File, Integer, Lookup, Storage, Text, Tool, YesNo
 from webapp.testing import tool_client
 
 
@@ -469,3 +470,68 @@ def test_removing_a_file_survives_an_error_elsewhere(files_client):
     resent = {**form, "title": "A"}
     assert files_client.post("/forms/new-doc/1", data=resent).status_code == 303
     assert rows(files_client, "docs")[0]["scan"] is None
+
+
+# -- labels and widgets ------------------------------------------------------------------------
+
+
+class Inputs(HTMLParser):
+    """Every visible input of a page, with the labels tied to it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inputs: list[dict[str, str | None]] = []
+        self.label_for: set[str] = set()
+        self.open_labels = 0
+        self.open_legends = 0
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "label":
+            self.open_labels += 1
+            if a.get("for"):
+                self.label_for.add(a["for"])
+        elif tag == "fieldset":
+            self.open_legends += 1
+        elif tag in ("input", "select", "textarea") and a.get("type") != "hidden":
+            self.inputs.append({**a, "wrapped": "yes" if self.open_labels else None,
+                                "grouped": "yes" if self.open_legends else None})  # fmt: skip
+
+    def handle_endtag(self, tag):
+        if tag == "label":
+            self.open_labels -= 1
+        elif tag == "fieldset":
+            self.open_legends -= 1
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["/forms/new-expense", "/forms/new-employee", "/functions/reimbursement-estimate",
+     "/reports/spending-by-category", "/tables/expenses"],
+)  # fmt: skip
+def test_every_input_has_a_label_tied_to_it(client, address):
+    parser = Inputs()
+    parser.feed(client.get(address).text)
+    assert parser.inputs
+    for found in parser.inputs:
+        tied = found.get("id") in parser.label_for or found["wrapped"] or found["grouped"]
+        assert tied, f"{address}: {found} has no label"
+
+
+def test_choices_can_be_radio_buttons_and_a_required_tick_box_must_be_ticked(tmp_path):
+    tool = Tool("Survey")
+    answers = tool.table(
+        "answers",
+        size=Choice([("s", "Small"), ("l", "Large")], radio=True, required=True),
+        agree=YesNo("I agree to the terms", required=True),
+    )
+    tool.form("Answer", answers)
+    client = tool_client(tool, tmp_path / "s.sqlite3")
+    page = client.get("/forms/answer").text
+    assert '<legend>Size <span class="req" aria-hidden="true">*</span></legend>' in page
+    assert 'type="radio" name="size" value="l"> Large' in page
+    refused = client.post("/forms/answer", data={"size": "l"})
+    assert "I agree to the terms must be ticked." in refused.text
+    assert 'value="l" checked' in refused.text  # the choice stays
+    assert client.post("/forms/answer", data={"size": "l", "agree": "on"}).status_code == 303
+    assert rows(client, "answers") == [{"id": 1, "size": "l", "agree": 1}]

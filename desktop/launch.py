@@ -88,10 +88,10 @@ def launch(
             browser = True
 
     secret = secrets.token_urlsafe(32)
-    storage.hold()
     server = ServerThread()
     app = create_app(tool, storage, secret=secret, port=server.port)
     server.set_app(app)
+    storage.hold()
     server.start()
     log.info("Serving %s on %s (log: %s)", tool.title, server.url, log_file)
     first_url = f"{server.url}?token={secret}"

@@ -115,8 +115,11 @@ def test_a_column_declared_unique_later_is_checked_against_the_rows_there(tmp_pa
         db.table("things").insert_all([{"code": "A"}, {"code": "A"}])
     second = Tool("T")
     second.table("things", code=Text(unique=True))
+    second.table("later", name=Text())
     with pytest.raises(SchemaError, match="declared unique, but 2 rows hold 'A'"):
         Storage(path).prepare(second)
+    with Storage(path).open() as db:
+        assert "later" not in db.table_names()  # refused before any change
     with Storage(path).open() as db:
         assert db.table("things").count == 2  # nothing lost
 
@@ -150,6 +153,12 @@ def test_a_text_column_made_elsewhere_becomes_money_only_if_it_holds_whole_cents
     with Storage(path).open() as db, db.conn:
         db.execute("update things set price = 1250")
     prepared(path, price=Money())
+    with Storage(path).open() as db, db.conn:
+        assert db.table("things").columns_dict["price"] is int  # sorts and sums as numbers
+        db.table("things").insert_all([{"price": 999}, {"price": 10000}])
+        assert [r[0] for r in db.execute("select price from things order by price")] == [
+            999, 1250, 10000
+        ]  # fmt: skip
 
 
 def test_a_lookup_added_later_gets_its_foreign_key(tmp_path):

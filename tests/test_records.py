@@ -449,13 +449,34 @@ def test_a_save_the_database_refuses_at_the_last_moment_keeps_the_input(client, 
     assert [r["name"] for r in rows(client, "employees")] == ["Ann Okafor", "Bea"]
 
 
-def test_a_file_id_sent_by_hand_is_refused(files_client):
-    files_client.post("/forms/new-doc", data={"title": "A", "scan": upload(b"one")})
-    taken = rows(files_client, "docs")[0]["scan"]
-    for forged in (str(taken), "999", "²"):
+def test_a_file_that_is_not_there_is_refused(files_client):
+    for forged in ("999", "²", "-1"):
         response = files_client.post("/forms/new-doc", data={"title": "B", "scan__kept": forged})
         assert response.status_code == 400, forged
-    assert len(rows(files_client, "docs")) == 1
+    assert rows(files_client, "docs") == []
+
+
+def test_a_duplicated_record_shares_its_file(files_client):
+    files_client.post("/forms/new-doc", data={"title": "A", "scan": upload(b"one")})
+    page = text(files_client.get("/forms/new-doc?copy=1"))
+    kept = hidden(page, "scan__kept")
+    once = hidden(page, "_once")
+    form = {"title": "A copy", "scan__kept": kept, "_once": once}
+    assert files_client.post("/forms/new-doc", data=form).status_code == 303
+    first, copy = rows(files_client, "docs")
+    assert copy["scan"] == first["scan"]
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["/forms/new-expense/99999999999999999999", "/forms/new-expense/99999999999999999999/delete",
+     "/files/99999999999999999999/a.pdf", "/forms/new-expense/-1"],
+)  # fmt: skip
+def test_ids_no_row_can_have_are_not_found(client, address):
+    assert client.get(address).status_code == 404
+    assert client.post("/undo/99999999999999999999").status_code == 404
+    assert client.get("/forms/new-expense?copy=99999999999999999999").status_code == 200
+    assert client.get("/tables/expenses?offset=99999999999999999999").status_code == 200
 
 
 def test_removing_a_file_survives_an_error_elsewhere(files_client):
@@ -483,7 +504,6 @@ class Inputs(HTMLParser):
         self.inputs: list[dict[str, str | None]] = []
         self.label_for: set[str] = set()
         self.open_labels = 0
-        self.open_legends = 0
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -491,17 +511,12 @@ class Inputs(HTMLParser):
             self.open_labels += 1
             if a.get("for"):
                 self.label_for.add(a["for"])
-        elif tag == "fieldset":
-            self.open_legends += 1
         elif tag in ("input", "select", "textarea") and a.get("type") != "hidden":
-            self.inputs.append({**a, "wrapped": "yes" if self.open_labels else None,
-                                "grouped": "yes" if self.open_legends else None})  # fmt: skip
+            self.inputs.append({**a, "wrapped": "yes" if self.open_labels else None})
 
     def handle_endtag(self, tag):
         if tag == "label":
             self.open_labels -= 1
-        elif tag == "fieldset":
-            self.open_legends -= 1
 
 
 @pytest.mark.parametrize(
@@ -514,7 +529,7 @@ def test_every_input_has_a_label_tied_to_it(client, address):
     parser.feed(client.get(address).text)
     assert parser.inputs
     for found in parser.inputs:
-        tied = found.get("id") in parser.label_for or found["wrapped"] or found["grouped"]
+        tied = found.get("id") in parser.label_for or found["wrapped"]
         assert tied, f"{address}: {found} has no label"
 
 

@@ -81,12 +81,6 @@ def store_pending(
     return int(cursor.lastrowid or 0)
 
 
-def is_pending(db: sqlite_utils.Database, file_id: int) -> bool:
-    """Whether ``file_id`` is an upload no record has taken yet."""
-    row = db.execute(f"SELECT pending FROM {FILES} WHERE id = ?", [file_id]).fetchone()
-    return row is not None and bool(row[0])
-
-
 def attach(conn: sqlite3.Connection, file_id: int) -> None:
     """Mark a pending file as kept (inside the transaction that saves its record)."""
     conn.execute(f"UPDATE {FILES} SET pending = 0 WHERE id = ?", [file_id])

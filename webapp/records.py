@@ -30,7 +30,7 @@ import sqlite_utils
 if TYPE_CHECKING:
     from werkzeug.datastructures import MultiDict
 
-from webapp.attachments import Upload, attach, is_pending, store_pending
+from webapp.attachments import Upload, attach, describe, store_pending
 from webapp.errors import DeskworkError, ValidationError
 from webapp.fields import File, Lookup
 from webapp.model import FormPage, Table, Tool
@@ -185,7 +185,7 @@ def _parse_file(
     if not kept and saved is not None and f"{f.name}__kept" not in form:
         kept = str(saved)  # the form did not show the file at all: leave it as it is
     file_id: int | None = f.parse(kept or None)
-    if file_id is not None and file_id != saved and not is_pending(db, file_id):
+    if file_id is not None and file_id != saved and describe(db, file_id) is None:
         raise ValidationError(f"That file for {f.label.lower()} is gone: choose it again.")
     if form.get(f"{f.name}__remove"):
         # Shown as still there, with its box ticked, should the form come back with errors.
@@ -259,6 +259,20 @@ def already_saved(db: sqlite_utils.Database, once: str | None) -> int | None:
         return None
     earlier = db.execute(f"SELECT row_id FROM {ONCE} WHERE token = ?", [once]).fetchone()
     return None if earlier is None else int(earlier[0])
+
+
+def use_once(db: sqlite_utils.Database, once: str | None, what: str) -> bool:
+    """Spend a one-time token on ``what``; False if it was spent before (or is missing)."""
+    if not once:
+        return False
+    with write_transaction(db) as conn:
+        if already_saved(db, once) is not None:
+            return False
+        conn.execute(
+            f"INSERT INTO {ONCE} (token, table_name, row_id, at) VALUES (?, ?, 0, ?)",
+            [once, what, _now()],
+        )
+    return True
 
 
 @contextmanager

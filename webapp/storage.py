@@ -128,7 +128,13 @@ def _create_own_tables(db: sqlite_utils.Database) -> None:
 
 def _unique_indexes(db: sqlite_utils.Database, table: Table) -> None:
     for name, f in table.fields.items():
-        if not f.unique:
+        if f.unique:
+            db.table(table.name).create_index([name], unique=True, if_not_exists=True)
+
+
+def _check_unique(db: sqlite_utils.Database, table: Table, have: dict[str, type]) -> None:
+    for name, f in table.fields.items():
+        if not f.unique or name not in have:
             continue
         clash = db.execute(
             f"SELECT [{name}], count(*) FROM [{table.name}] WHERE [{name}] IS NOT NULL "
@@ -139,7 +145,6 @@ def _unique_indexes(db: sqlite_utils.Database, table: Table) -> None:
                 f"{table.name}.{name} is declared unique, but {clash[1]} rows hold "
                 f"{clash[0]!r}. Change those rows first, or drop unique=True."
             )
-        db.table(table.name).create_index([name], unique=True, if_not_exists=True)
 
 
 def _columns(table: Table) -> dict[str, type]:
@@ -152,6 +157,7 @@ def _check_columns(db: sqlite_utils.Database, table: Table) -> None:
     if not existing.exists():
         return
     have = existing.columns_dict
+    _check_unique(db, table, have)
     recorded = dict(
         db.execute(
             f"SELECT column_name, kind FROM {KINDS} WHERE table_name = ?", [table.name]
@@ -228,6 +234,12 @@ def _create_or_migrate(db: sqlite_utils.Database, table: Table) -> None:
         )
         return
     have = existing.columns_dict
+    # A text column (made outside deskwork) declared a number holds whole numbers by now
+    # (checked): give it integer affinity, or SQLite would keep storing and sorting text.
+    to_integer = {n: int for n, f in table.fields.items() if n in have and have[n] is str
+                  and f.sql_type is int}  # fmt: skip
+    if to_integer:
+        existing.transform(types=to_integer)
     for name, f in table.fields.items():
         if name in have:
             continue

@@ -10,7 +10,9 @@ from typing import Any, TypeVar, cast
 
 import sqlite_utils
 from flask import Flask, abort, current_app, g, url_for
+from werkzeug.routing import BaseConverter
 
+from webapp.fields.base import ROW_ID
 from webapp.fields.files import size_text
 from webapp.model import Page, Tool
 from webapp.storage import Storage
@@ -18,9 +20,29 @@ from webapp.storage import Storage
 P = TypeVar("P")
 
 
+class RowIdConverter(BaseConverter):
+    """``<row_id:name>``: a row id SQLite can hold (a larger number is no page: 404)."""
+
+    regex = r"[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: Any) -> str:
+        return str(int(value))
+
+
+def row_id_arg(text: str) -> int:
+    """A row id from a query string (``type=row_id_arg``); anything else is left out."""
+    if not ROW_ID.fullmatch(text):
+        raise ValueError(text)
+    return int(text)
+
+
 def init_app(app: Flask) -> None:
     from webapp.views import forms, functions, home, reports, tables
 
+    app.url_map.converters["row_id"] = RowIdConverter
     for module in (home, forms, tables, reports, functions):
         app.register_blueprint(module.bp)
     for blueprint in current_tool(app).blueprints:

@@ -27,7 +27,7 @@ from webapp import attachments, records
 from webapp.errors import ValidationError
 from webapp.fields import File, Lookup
 from webapp.model import FormPage
-from webapp.views import current_tool, find_page, get_db, page_url
+from webapp.views import current_tool, find_page, get_db, page_url, row_id_arg
 from webapp.views.widgets import controls
 
 bp = Blueprint("forms", __name__)
@@ -159,7 +159,7 @@ def new(slug: str) -> Reply:
 
     stored = defaults(page)
     heading = None
-    copy_of = request.args.get("copy", type=int)
+    copy_of = request.args.get("copy", type=row_id_arg)
     if copy_of is not None:
         row = load(page, copy_of)
         for name, f in page.table.fields.items():
@@ -172,7 +172,7 @@ def new(slug: str) -> Reply:
 # -- edit, delete, undo ------------------------------------------------------------------------
 
 
-@bp.route("/forms/<slug>/<int:record_id>", methods=["GET", "POST"])
+@bp.route("/forms/<slug>/<row_id:record_id>", methods=["GET", "POST"])
 def edit(slug: str, record_id: int) -> Reply:
     page: FormPage = find_page(slug, FormPage)
     heading = f"{page.table.record_name.capitalize()} #{record_id}"
@@ -214,7 +214,7 @@ def edit(slug: str, record_id: int) -> Reply:
     )  # fmt: skip
 
 
-@bp.route("/forms/<slug>/<int:record_id>/delete", methods=["GET", "POST"])
+@bp.route("/forms/<slug>/<row_id:record_id>/delete", methods=["GET", "POST"])
 def delete(slug: str, record_id: int) -> Reply:
     page: FormPage = find_page(slug, FormPage)
     row = load(page, record_id)
@@ -237,7 +237,7 @@ def delete(slug: str, record_id: int) -> Reply:
     return (html, 409) if problem else html
 
 
-@bp.post("/undo/<int:trash_id>")
+@bp.post("/undo/<row_id:trash_id>")
 def undo(trash_id: int) -> Response:
     try:
         table, row_id = records.undo_delete(get_db(), current_tool(), trash_id)
@@ -264,7 +264,7 @@ def lookup(table: str, column: str) -> Response:
     return jsonify([{"id": row_id, "label": label} for row_id, label in found])
 
 
-@bp.get("/files/<int:file_id>/<path:name>")
+@bp.get("/files/<row_id:file_id>/<path:name>")
 def download(file_id: int, name: str) -> Response:
     found = attachments.read(get_db(), file_id)
     if found is None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from flask import Blueprint, render_template, request
 
+from webapp import records
 from webapp.errors import ValidationError
 from webapp.fields import Field, Number
 from webapp.model import FunctionPage
@@ -58,7 +60,16 @@ def run(slug: str) -> str | tuple[str, int]:
     kind: str | None = None
     result: Any = None
     problem: str | None = None
-    if asked and not errors:
+    if (
+        asked
+        and not errors
+        and page.wants_db
+        and not records.use_once(get_db(), sent.get("_once"), f"function:{page.slug}")
+    ):
+        # Sent twice (a double click, or a refresh that sends the form again): a function
+        # that may write runs once per form.
+        problem = "This form was already sent, and the calculation ran then; it did not run twice."
+    elif asked and not errors:
         arguments = page.arguments(values)
         if page.wants_db:
             arguments["db"] = get_db()
@@ -86,5 +97,6 @@ def run(slug: str) -> str | tuple[str, int]:
         columns=columns,
         bars=bar_chart(rows, page.chart),
         show=show,
+        once=secrets.token_urlsafe(18) if page.wants_db else None,
     )
     return (html, 400) if errors or problem else html

@@ -55,7 +55,7 @@ def table_query(page: TablePage, q: str, offset: int) -> tuple[list[str], list[d
 def listing(slug: str) -> str:
     page: TablePage = find_page(slug, TablePage)
     q = request.args.get("q", "").strip()[:200]
-    offset = max(request.args.get("offset", 0, type=int), 0)
+    offset = min(max(request.args.get("offset", 0, type=int), 0), 2**62)
     columns, rows = table_query(page, q, offset)
     more = len(rows) > page.page_size
     return render_template(

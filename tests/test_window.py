@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import socket
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -90,3 +94,21 @@ def test_self_test_asks_every_page_and_names_the_ones_that_fail(display, data_di
     assert done.stdout == "self-test failed: pages failed: /pages/broken (500)\n", done.stdout
     log = (data_dir / "logs" / "boom.log").read_text(encoding="utf-8")
     assert "RuntimeError: a bug in the tool" in log  # the traceback goes to the log only
+
+
+def test_a_person_can_fill_in_and_save_a_form_in_the_native_window(
+    display, data_dir, seeded_database, tmp_path
+):
+    database = tmp_path / "expenses.sqlite3"
+    shutil.copyfile(seeded_database, database)
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).parent / "window_forms_driver.py"), str(database)],
+        env=deskwork_env(data_dir, display), capture_output=True, encoding="utf-8", timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "error" not in report, report
+    assert report["first match"].startswith("Hana ")  # the lookup asked the server
+    assert report["shown"] == report["first match"] and report["picked id"].isdigit()
+    assert report["landed on"].startswith("Saved expense #")
+    assert report["saved"] == [{"amount": 7710, "category": "Office", "name": report["shown"]}]

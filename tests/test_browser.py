@@ -88,6 +88,11 @@ def test_a_bad_entry_shows_the_error_beside_the_field_and_keeps_what_was_typed(p
     assert page.get_by_label("Amount").input_value() == "12.345"
     assert page.get_by_label("Note").input_value() == "keep this text"
     assert page.get_by_label("Date").input_value() == dt.date.today().isoformat()
+    # What came back is not saved yet: Escape asks before throwing it away.
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.get_by_label("Note").press("Escape")
+    assert asked == ["Discard what you typed into this form?"]
 
 
 def test_the_report_draws_a_bar_per_category_with_a_total(page):
@@ -145,10 +150,22 @@ def test_a_lookup_is_picked_with_the_keyboard_and_enter_saves_the_form(page, liv
         assert name.fetchone()[0] == chosen
 
 
-def test_escape_cancels_the_form(page, live_server):
+def test_escape_cancels_the_form_and_asks_first_if_anything_was_typed(page, live_server):
+    page.goto(f"{live_server.url}forms/new-expense")
+    page.get_by_label("Note").press("Escape")  # nothing typed: no question
+    page.wait_for_url(f"{live_server.url}tables/expenses")
+
     page.goto(f"{live_server.url}forms/new-expense")
     page.get_by_label("Note").fill("never saved")
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
     page.get_by_label("Note").press("Escape")
+    assert questions == ["Discard what you typed into this form?"]
+    assert page.url == f"{live_server.url}forms/new-expense"  # kept
+    assert page.get_by_label("Note").input_value() == "never saved"
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("link", name="Cancel").click()
     page.wait_for_url(f"{live_server.url}tables/expenses")
     assert saved(live_server, "never saved") == []
 

@@ -319,6 +319,7 @@ def files_client(tmp_path):
         "docs", title=Text(required=True), scan=File(max_size=2000, accept=[".pdf", ".txt"])
     )
     tool.form("New doc", docs)
+    tool.table_page("Docs", docs, columns=["title", "scan"])
     return tool_client(tool, tmp_path / "docs.sqlite3")
 
 
@@ -339,6 +340,8 @@ def test_an_attached_file_is_stored_with_its_record_and_downloads(files_client):
     assert download.data == b"%PDF-1.4 lease"
     assert download.headers["Content-Disposition"].startswith("attachment")
     assert "sandbox" in download.headers["Content-Security-Policy"]
+    listing = text(files_client.get("/tables/docs"))
+    assert f'<a href="{link[1]}" download>x.pdf</a>' in listing  # downloadable from the table
 
 
 def test_a_file_survives_a_form_sent_back_with_errors(files_client):

@@ -1,12 +1,39 @@
 /* deskwork's own script: small, no framework, works offline.
  *
  * - Escape cancels a form (follows its Cancel link); Ctrl+Enter saves from a text area.
+ *   Cancelling a form with changes typed into it asks first: nothing typed is lost by
+ *   a stray key.
  * - A form is sent once: its buttons are disabled while it is on its way.
  * - Lookup fields are comboboxes: type, then pick with the arrow keys and Enter, or a click.
  * Every page works without it; the server checks everything again.
  */
 (function () {
   "use strict";
+
+  function snapshot(form) {
+    var parts = [];
+    new FormData(form).forEach(function (value, name) {
+      parts.push(name + "=" + (typeof value === "string" ? value : value.name));
+    });
+    return parts.join("&");
+  }
+
+  var initial = new Map();
+  document.querySelectorAll("form.record").forEach(function (form) {
+    initial.set(form, snapshot(form));
+  });
+
+  function mayLeave(form) {
+    if (!form || !initial.has(form)) return true;
+    // A form sent back (errors, a conflict) holds typed input that is not saved yet.
+    if (!form.hasAttribute("data-unsaved") && snapshot(form) === initial.get(form)) return true;
+    return window.confirm("Discard what you typed into this form?");
+  }
+
+  function onCancelClick(event) {
+    var cancel = event.target.closest && event.target.closest("[data-cancel]");
+    if (cancel && !mayLeave(cancel.closest("form"))) event.preventDefault();
+  }
 
   function onKeydown(event) {
     var form = event.target.closest && event.target.closest("form");
@@ -15,7 +42,7 @@
       var cancel = scope.querySelector("[data-cancel]");
       if (cancel) {
         event.preventDefault();
-        window.location.assign(cancel.href);
+        if (mayLeave(cancel.closest("form"))) window.location.assign(cancel.href);
       }
     } else if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && form &&
                event.target.tagName === "TEXTAREA") {
@@ -149,6 +176,7 @@
   };
 
   document.addEventListener("keydown", onKeydown);
+  document.addEventListener("click", onCancelClick);
   document.addEventListener("submit", onSubmit);
   document.querySelectorAll(".lookup").forEach(function (box) { new Lookup(box); });
 })();

@@ -34,6 +34,7 @@ def table_query(page: TablePage, q: str, offset: int) -> tuple[list[str], list[d
         elif isinstance(f, File):
             joins.append(f"LEFT JOIN {FILES} {alias} ON {alias}.id = t.[{name}]")
             select.append(f"{alias}.name AS [{name}]")
+            select.append(f"t.[{name}] AS [{name}__file]")
         else:
             select.append(f"t.[{name}] AS [{name}]")
     direction = "DESC" if page.descending else "ASC"

@@ -229,27 +229,6 @@ def _check_unique(
         )
 
 
-def lookup_matches(
-    db: sqlite_utils.Database, table: str, column: str, text: str, limit: int = 20
-) -> list[tuple[int, str]]:
-    """Rows of ``table`` whose ``column`` contains ``text``: those starting with it first."""
-    text = text.strip()[:100]
-    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    rows = db.execute(
-        f"SELECT id, [{column}] FROM [{table}] WHERE [{column}] LIKE ? ESCAPE '\\' "
-        f"ORDER BY [{column}] NOT LIKE ? ESCAPE '\\', [{column}], id LIMIT ?",
-        [pattern, pattern[1:], limit],
-    ).fetchall()
-    return [(int(r[0]), "" if r[1] is None else str(r[1])) for r in rows]
-
-
-def lookup_label(db: sqlite_utils.Database, f: Lookup, row_id: Any) -> str:
-    if row_id in (None, ""):
-        return ""
-    found = db.execute(f"SELECT [{f.show}] FROM [{f.table_name}] WHERE id = ?", [row_id]).fetchone()
-    return "" if found is None or found[0] is None else str(found[0])
-
-
 # -- writing --------------------------------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from webapp import attachments
+from webapp import attachments, lookups
 from webapp.errors import SchemaError
 from webapp.fields import Lookup
 from webapp.model import Table, TablePage, Tool
@@ -95,6 +95,9 @@ class Storage:
                     columns += [c for c in page.search if c not in columns]
             for table_name, columns in search.items():
                 _full_text_search(db, table_name, columns)
+            for table in tool.tables.values():
+                for f in table.lookups().values():
+                    lookups.prepare_index(db, f.table_name, f.show)
             if new and seed:
                 for function in tool.seeds:
                     function(db)

@@ -23,7 +23,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from webapp import attachments, records
+from webapp import attachments, lookups, records
 from webapp.errors import ValidationError
 from webapp.fields import File, Lookup
 from webapp.model import FormPage
@@ -77,9 +77,9 @@ def conflict_rows(
         theirs = f.display(current.get(name))
         raw = typed.get(name)
         if isinstance(f, Lookup):
-            theirs = records.lookup_label(db, f, current.get(name))
+            theirs = lookups.label(db, f, current.get(name))
             picked = f.picked_id(raw)
-            mine = str(raw or "") if picked is None else records.lookup_label(db, f, picked)
+            mine = str(raw or "") if picked is None else lookups.label(db, f, picked)
         elif isinstance(f, File):
             mine_file = attachments.describe(db, raw) if raw else None
             theirs_file = attachments.describe(db, current.get(name))
@@ -260,7 +260,7 @@ def lookup(table: str, column: str) -> Response:
     declared = current_tool().tables.get(table)
     if declared is None or (column != "id" and column not in declared.fields):
         abort(404)
-    found = records.lookup_matches(get_db(), table, column, request.args.get("q", ""))
+    found = lookups.matches(get_db(), table, column, request.args.get("q", ""))
     return jsonify([{"id": row_id, "label": label} for row_id, label in found])
 
 

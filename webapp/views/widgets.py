@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from webapp import attachments, records
+from webapp import attachments, lookups
 from webapp.attachments import Attachment
 from webapp.fields import Field, File, Lookup
 from webapp.views import get_db
@@ -86,7 +86,7 @@ def controls(
             row_id = f.picked_id(raw)
             if row_id is not None:
                 control.value = str(row_id)
-                control.text = records.lookup_label(get_db(), f, row_id)
+                control.text = lookups.label(get_db(), f, row_id)
             else:  # a name typed that matched nothing: keep the text, with no id
                 control.text, control.value = ("" if raw is None else str(raw)), ""
         out.append(control)

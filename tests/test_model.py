@@ -36,6 +36,11 @@ def test_table_and_field_names_must_be_plain_identifiers(name):
         Tool("T").table("ok", **{name: Text()})
 
 
+def test_deskworks_own_table_names_are_kept_for_it():
+    with pytest.raises(ToolError, match="deskwork's own"):
+        Tool("T").table("_deskwork_files", name=Text())
+
+
 def test_columns_added_later_are_migrated_without_losing_rows(tmp_path):
     path = tmp_path / "m.sqlite3"
     first = Tool("T")

@@ -43,6 +43,10 @@ class Table:
     def __init__(self, name: str, fields: Mapping[str, Field]) -> None:
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
             raise ToolError(f"Table name {name!r} must be lower case letters, digits and _.")
+        if name.startswith("_deskwork"):
+            raise ToolError(
+                f"Table names starting with _deskwork are deskwork's own: rename {name!r}."
+            )
         if not fields:
             raise ToolError(f"Table {name!r} needs at least one field.")
         self.name = name

@@ -7,6 +7,14 @@ import pytest
 from webapp import Date, Integer, Lookup, Money, Number, SchemaError, Storage, Text, Tool, ToolError
 
 
+def prepared(path, **columns):
+    """A tool with one table, "things", of ``columns``, prepared on ``path``."""
+    tool = Tool("T")
+    tool.table("things", **columns)
+    Storage(path).prepare(tool)
+    return tool
+
+
 def test_a_lookup_to_an_undeclared_table_is_refused():
     tool = Tool("T")
     with pytest.raises(ToolError, match="declare that table first"):
@@ -43,15 +51,11 @@ def test_deskworks_own_table_names_are_kept_for_it():
 
 def test_columns_added_later_are_migrated_without_losing_rows(tmp_path):
     path = tmp_path / "m.sqlite3"
-    first = Tool("T")
-    first.table("things", name=Text())
-    Storage(path).prepare(first)
+    prepared(path, name=Text())
     with Storage(path).open() as db, db.conn:
         db.table("things").insert_all([{"name": "a"}, {"name": "b"}])
 
-    second = Tool("T")
-    second.table("things", name=Text(), price=Money(), bought=Date())
-    Storage(path).prepare(second)
+    prepared(path, name=Text(), price=Money(), bought=Date())
     with Storage(path).open() as db:
         assert db.table("things").columns_dict == {
             "id": int, "name": str, "price": int, "bought": str
@@ -61,15 +65,11 @@ def test_columns_added_later_are_migrated_without_losing_rows(tmp_path):
 
 def test_a_change_that_would_lose_data_stops_with_a_clear_message(tmp_path):
     path = tmp_path / "m.sqlite3"
-    first = Tool("T")
-    first.table("things", price=Money())
-    Storage(path).prepare(first)
-    second = Tool("T")
-    second.table("things", price=Text())
+    prepared(path, price=Money())
     with pytest.raises(
         SchemaError, match="saved as numbers with 2 decimals and is now declared text"
     ):
-        Storage(path).prepare(second)
+        prepared(path, price=Text())
 
 
 def test_table_pages_get_an_index_for_their_order_and_full_text_search(tmp_path):
@@ -127,13 +127,6 @@ def test_a_column_declared_unique_later_is_checked_against_the_rows_there(tmp_pa
         assert "later" not in db.table_names()  # refused before any change
     with Storage(path).open() as db:
         assert db.table("things").count == 2  # nothing lost
-
-
-def prepared(path, **columns):
-    tool = Tool("T")
-    tool.table("things", **columns)
-    Storage(path).prepare(tool)
-    return tool
 
 
 def test_a_change_of_meaning_with_the_same_sql_type_is_refused_too(tmp_path):

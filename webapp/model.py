@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -153,15 +154,19 @@ class FunctionPage:
     kind = "function"
     endpoint = "functions.run"
 
+    @cached_property
+    def _parameters(self) -> Mapping[str, inspect.Parameter]:
+        return inspect.signature(self.function).parameters  # once, not at every request
+
     @property
     def wants_db(self) -> bool:
         """A function that gets the database may write to it: it runs on POST only."""
-        return "db" in inspect.signature(self.function).parameters
+        return "db" in self._parameters
 
     def arguments(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Parsed field values as the function's arguments: blanks take the function's
         defaults, and arguments annotated ``float`` get floats (a model's inputs)."""
-        parameters = inspect.signature(self.function).parameters
+        parameters = self._parameters
         out = {}
         for name, value in values.items():
             if value is None:

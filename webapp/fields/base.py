@@ -28,6 +28,15 @@ NAME = re.compile(r"[a-z_][a-z0-9_]*")
 ROW_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only: "²".isdigit() is True
 
 
+def as_row_id(raw: Any) -> int | None:
+    """``raw`` (an int, or text from a form or an address) as a row id, if it is one."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and ROW_ID.fullmatch(raw):
+        return int(raw)
+    return None
+
+
 class Field:
     """One column of a table, one parameter of a report or one argument of a function form.
 
@@ -126,11 +135,15 @@ class Field:
             return self.empty()
         value = self.parse_text(text)
         self.check(value)
+        self.run_validators(value)
+        return value
+
+    def run_validators(self, value: Any) -> None:
+        """The author's own rules (``validate=``), after the type's."""
         for validator in self.validators:
             message = validator(value)
             if message:
                 raise ValidationError(str(message))
-        return value
 
     def empty(self) -> Any:
         """The value of a blank input."""

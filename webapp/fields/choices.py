@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from webapp.errors import ToolError, ValidationError
-from webapp.fields.base import ROW_ID, Field
+from webapp.fields.base import Field, as_row_id
 
 if TYPE_CHECKING:
     from werkzeug.datastructures import MultiDict
@@ -41,10 +41,7 @@ class YesNo(Field):
             raise ValidationError(f"{self.label} must be yes or no.")
         if self.required and not value:
             raise ValidationError(f"{self.label} must be ticked.")
-        for validator in self.validators:
-            message = validator(value)
-            if message:
-                raise ValidationError(str(message))
+        self.run_validators(value)
         return value
 
     def to_db(self, value: bool | None) -> int | None:
@@ -214,15 +211,12 @@ class Lookup(Field):
             if len(text) > 200:
                 raise ValidationError(f"Choose a {self.label.lower()} from the list.")
             return text
-        if not ROW_ID.fullmatch(str(text)):
+        row_id = as_row_id(text)
+        if row_id is None:
             raise ValidationError(f"Choose a {self.label.lower()} from the list.")
-        return int(text)
+        return row_id
 
     @staticmethod
     def picked_id(raw: Any) -> int | None:
         """``raw`` (typed input or a stored value) as a row id, if it is one."""
-        if isinstance(raw, int) and not isinstance(raw, bool):
-            return raw
-        if isinstance(raw, str) and not isinstance(raw, TypedName) and ROW_ID.fullmatch(raw):
-            return int(raw)
-        return None
+        return None if isinstance(raw, TypedName) else as_row_id(raw)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from webapp.errors import ToolError, ValidationError
-from webapp.fields.base import ROW_ID, Field
+from webapp.fields.base import Field, as_row_id
 
 MB = 1024 * 1024
 
@@ -60,8 +60,9 @@ class File(Field):
 
     def parse_text(self, text: Any) -> int:
         # The form stores the upload first and hands over its id.
-        if isinstance(text, int) or (isinstance(text, str) and ROW_ID.fullmatch(text)):
-            return int(text)
+        file_id = as_row_id(text)
+        if file_id is not None:
+            return file_id
         raise ValidationError(f"Choose a file for {self.label.lower()}.")
 
     def input_attrs(self) -> dict[str, str]:

@@ -12,7 +12,7 @@ import sqlite_utils
 from flask import Flask, abort, current_app, g, url_for
 from werkzeug.routing import BaseConverter
 
-from webapp.fields.base import ROW_ID
+from webapp.fields.base import as_row_id
 from webapp.fields.files import size_text
 from webapp.model import Page, Tool
 from webapp.storage import Storage
@@ -34,9 +34,10 @@ class RowIdConverter(BaseConverter):
 
 def row_id_arg(text: str) -> int:
     """A row id from a query string (``type=row_id_arg``); anything else is left out."""
-    if not ROW_ID.fullmatch(text):
+    found = as_row_id(text)
+    if found is None:
         raise ValueError(text)
-    return int(text)
+    return found
 
 
 def init_app(app: Flask) -> None:

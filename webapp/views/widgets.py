@@ -13,6 +13,7 @@ from typing import Any
 from webapp import attachments, lookups
 from webapp.attachments import Attachment
 from webapp.fields import Field, File, Lookup
+from webapp.fields.base import as_row_id
 from webapp.views import get_db
 
 
@@ -67,7 +68,7 @@ def controls(
         if f.readonly:
             control.text = f.display(stored.get(name))
         elif isinstance(f, File):
-            file_id = Lookup.picked_id(typed.get(name, stored.get(name)))
+            file_id = as_row_id(typed.get(name, stored.get(name)))
             if file_id is not None:
                 control.attachment = attachments.describe(get_db(), file_id)
             control.remove = bool(typed.get(f"{name}__remove"))

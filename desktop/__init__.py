@@ -1,9 +1,9 @@
 """deskwork's native host: the server thread, the window, data and log folders, the CLI.
 
 Everything that knows about pywebview, the operating system or PyInstaller lives here;
-the Flask side (``webapp``) knows nothing of it.
+the Flask side (``deskwork``) knows nothing of it.
 """
 
-from webapp import __version__
+from deskwork import __version__
 
 __all__ = ["__version__"]

@@ -6,9 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from desktop.launch import Echo
-from webapp.errors import DeskworkError
-from webapp.loader import load_tool, resolve_tool_file
+from deskwork.desktop.launch import Echo
+from deskwork.errors import DeskworkError
+from deskwork.loader import load_tool, resolve_tool_file
 
 
 class BuildError(DeskworkError):
@@ -16,7 +16,7 @@ class BuildError(DeskworkError):
 
 
 def packaging_dir() -> Path:
-    """``desktop/_packaging`` in a wheel, ``packaging/`` in a checkout."""
+    """``deskwork/desktop/_packaging`` in a wheel, ``packaging/`` in a checkout."""
     here = Path(__file__).resolve().parent
     for candidate in (here / "_packaging", here.parent / "packaging"):
         if (candidate / "deskwork.spec").is_file():

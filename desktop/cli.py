@@ -13,15 +13,15 @@ from typing import Any
 
 import click
 
-from webapp import Tool, __version__
-from webapp.errors import DeskworkError
+from deskwork import Tool, __version__
+from deskwork.errors import DeskworkError
 
 
 def demo_file() -> Path:
-    """The bundled demo tool's file, wherever webapp is installed."""
-    import webapp.demo
+    """The bundled demo tool's file, wherever deskwork is installed."""
+    import deskwork.demo
 
-    return Path(webapp.demo.__file__)
+    return Path(deskwork.demo.__file__)
 
 
 def _echo(message: str) -> None:
@@ -53,7 +53,7 @@ def launch_options(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def open_tool(tool: Tool, *, icon: Path | None = None, **options: Any) -> None:
-    from desktop.launch import launch
+    from deskwork.desktop.launch import launch
 
     code = launch(tool, icon=icon, echo=_echo, **options)
     sys.exit(code)
@@ -83,11 +83,11 @@ def run(tool_file: Path, reload: bool, **options: Any) -> None:
 
 
 def _open_file(path: Path, *, reload: bool, **options: Any) -> None:
-    from webapp.loader import load_tool, resolve_tool_file
+    from deskwork.loader import load_tool, resolve_tool_file
 
     tool_file = resolve_tool_file(path)
     if reload:
-        from desktop.reload import run_with_reload
+        from deskwork.desktop.reload import run_with_reload
 
         if options["self_test"]:
             raise click.UsageError("--self-test and --reload do not go together.")
@@ -107,7 +107,7 @@ def _open_file(path: Path, *, reload: bool, **options: Any) -> None:
 )
 def new(name: str, parent: Path) -> None:
     """Write a small working tool project called NAME."""
-    from desktop.scaffold import write_project
+    from deskwork.desktop.scaffold import write_project
 
     folder = write_project(name, parent)
     _echo(f"Created {folder}. Open it with:  deskwork run {folder}")
@@ -126,7 +126,7 @@ def new(name: str, parent: Path) -> None:
 @click.option("--name", help="Executable name (default: the tool's name).")
 def build(path: Path, dist: Path, onedir: bool, name: str | None) -> None:
     """Package the tool at PATH as one executable for this OS, in dist/."""
-    from desktop.building import build_executable
+    from deskwork.desktop.building import build_executable
 
     result = build_executable(path, dist=dist, onedir=onedir, name=name, echo=_echo)
     _echo(f"Built {result}")

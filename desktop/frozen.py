@@ -13,10 +13,10 @@ from typing import Any
 
 import click
 
-from desktop.cli import launch_options, open_tool
-from webapp import __version__
-from webapp.errors import DeskworkError
-from webapp.loader import find_tool
+from deskwork import __version__
+from deskwork.desktop.cli import launch_options, open_tool
+from deskwork.errors import DeskworkError
+from deskwork.loader import find_tool
 
 
 def bundled(name: str) -> Path | None:

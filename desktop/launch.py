@@ -20,13 +20,15 @@ from types import FrameType
 
 from flask import Flask
 
-from desktop import paths
-from desktop.server import ServerThread
-from desktop.window import NoDisplay, check_display, open_window
-from webapp import Storage, Tool, create_app
-from webapp.errors import DeskworkError
-from webapp.security import cookie_name
-from webapp.views import page_url
+from deskwork import Tool
+from deskwork.app import create_app
+from deskwork.desktop import paths
+from deskwork.desktop.server import ServerThread
+from deskwork.desktop.window import NoDisplay, check_display, open_window
+from deskwork.errors import DeskworkError
+from deskwork.security import cookie_name
+from deskwork.storage import Storage
+from deskwork.views import page_url
 
 log = logging.getLogger("deskwork")
 
@@ -42,7 +44,7 @@ def setup_logging(tool_name: str) -> Path:
         path, maxBytes=1_000_000, backupCount=3, encoding="utf-8"
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    for name in ("deskwork", "webapp"):
+    for name in ("deskwork",):
         logger = logging.getLogger(name)
         logger.handlers = [h for h in logger.handlers if not getattr(h, "_deskwork", False)]
         handler._deskwork = True  # type: ignore[attr-defined]

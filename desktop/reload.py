@@ -22,10 +22,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from desktop import paths
-from desktop.launch import Echo, setup_logging
-from desktop.window import NoDisplay, check_display, gui_name
-from webapp.loader import load_tool
+from deskwork.desktop import paths
+from deskwork.desktop.launch import Echo, setup_logging
+from deskwork.desktop.window import NoDisplay, check_display, gui_name
+from deskwork.loader import load_tool
 
 SECRET_VARIABLE = "DESKWORK_RELOAD_SECRET"
 POLL_SECONDS = 0.5
@@ -33,12 +33,12 @@ POLL_SECONDS = 0.5
 
 def watched_files(tool_file: Path) -> Iterator[Path]:
     """The tool's folder and deskwork's own Flask side (code and templates)."""
-    import webapp
+    import deskwork
 
     for pattern in ("*.py", "templates/*.html"):
         yield from tool_file.parent.glob(pattern)
     for pattern in ("**/*.py", "templates/*.html", "static/*"):
-        yield from Path(webapp.__file__).parent.glob(pattern)
+        yield from Path(deskwork.__file__).parent.glob(pattern)
 
 
 def snapshot(tool_file: Path) -> dict[Path, float]:
@@ -56,7 +56,7 @@ class ChildServer:
 
     def __init__(self, tool_file: Path, database: Path, sock: socket.socket, secret: str) -> None:
         self.command = [
-            sys.executable, "-m", "desktop.reload", str(tool_file),
+            sys.executable, "-m", "deskwork.desktop.reload", str(tool_file),
             f"--fd={sock.fileno()}", f"--port={sock.getsockname()[1]}", f"--db={database}",
         ]  # fmt: skip
         self.sock = sock
@@ -159,8 +159,9 @@ def _serve_child() -> None:
     from werkzeug.serving import make_server
     from werkzeug.wrappers import Request, Response
 
-    from webapp import Storage, create_app
-    from webapp.security import cookie_name
+    from deskwork.app import create_app
+    from deskwork.security import cookie_name
+    from deskwork.storage import Storage
 
     parser = argparse.ArgumentParser()
     parser.add_argument("tool_file", type=Path)

@@ -6,15 +6,15 @@ import re
 import shutil
 from pathlib import Path
 
-from desktop.building import default_icon
-from webapp.errors import ToolError
+from deskwork.desktop.building import default_icon
+from deskwork.errors import ToolError
 
 TOOL = '''\
 """{title}: a deskwork tool. Open it with `deskwork run .`; package it with `deskwork build .`."""
 
 from flask import render_template
 
-from webapp import Date, LongText, Text, Tool, get_db
+from deskwork import Date, LongText, Text, Tool, get_db
 
 tool = Tool("{title}")
 

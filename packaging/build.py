@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 ENTRY = """\
 # Written by deskwork build: the tool's executable starts here.
 import {module} as tool_module
-from desktop.frozen import main
+from deskwork.desktop.frozen import main
 
 main(tool_module)
 """

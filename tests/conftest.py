@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from desktop.server import ServerThread
-from webapp import Storage, create_app
-from webapp.demo import tool as demo_tool
-from webapp.testing import tool_client
+from deskwork.app import create_app
+from deskwork.demo import tool as demo_tool
+from deskwork.desktop.server import ServerThread
+from deskwork.storage import Storage
+from deskwork.testing import tool_client
 from xvfb import start_xvfb
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from flask import Blueprint, render_template
 
-from webapp import Integer, Money, Number, Text, Tool, ToolError, ValidationError, get_db
-from webapp.testing import tool_client
+from deskwork import Integer, Money, Number, Text, Tool, ToolError, ValidationError, get_db
+from deskwork.testing import tool_client
 
 
 def test_the_reimbursement_estimate_adds_mileage_and_nights(client):

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from webapp import Storage
+from deskwork.storage import Storage
 
 pytestmark = pytest.mark.browser
 

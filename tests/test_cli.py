@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import DESKWORK, deskwork_env
-from desktop.cli import cli
-from webapp import __version__
+from deskwork import __version__
+from deskwork.desktop.cli import cli
 
 
 @pytest.fixture
@@ -122,7 +122,7 @@ def test_browser_flag_and_db_option_pick_the_mode_and_the_file(data_dir, tmp_pat
 def test_run_opens_a_tool_file(data_dir, tmp_path):
     tool_file = tmp_path / "inventory.py"
     tool_file.write_text(
-        "from webapp import Tool, Text\n"
+        "from deskwork import Tool, Text\n"
         "tool = Tool('Inventory')\n"
         "items = tool.table('items', name=Text(required=True))\n"
         "tool.form('New item', items)\n",
@@ -144,7 +144,7 @@ def test_run_opens_a_tool_file(data_dir, tmp_path):
 
 def test_a_broken_tool_file_is_one_clear_line(tmp_path, data_dir):
     broken = tmp_path / "broken.py"
-    broken.write_text("from webapp import Tool\nraise ValueError('oops')\n", encoding="utf-8")
+    broken.write_text("from deskwork import Tool\nraise ValueError('oops')\n", encoding="utf-8")
     done = subprocess.run(
         [str(DESKWORK), "run", str(broken)], env=deskwork_env(data_dir),
         capture_output=True, encoding="utf-8", timeout=60,
@@ -191,7 +191,7 @@ def test_new_refuses_to_overwrite_or_use_a_strange_name(tmp_path, runner):
 def test_reload_restarts_on_a_change_and_keeps_address_and_secret(tmp_path, data_dir):
     tool_file = tmp_path / "notes.py"
     source = (
-        "from webapp import Tool, Text\n"
+        "from deskwork import Tool, Text\n"
         "tool = Tool('Notes', name='notes')\n"
         "tool.table('notes', title=Text())\n"
     )

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
-from webapp import (
+from deskwork import (
     Choice,
     Date,
     DateTime,

@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from webapp import Lookup, Storage, Text, Tool, lookups
+from deskwork import Lookup, Text, Tool, lookups
+from deskwork.storage import Storage
 
 
 @pytest.fixture

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from webapp import Date, Integer, Lookup, Money, Number, SchemaError, Storage, Text, Tool, ToolError
+from deskwork import (
+    Date,
+    Integer,
+    Lookup,
+    Money,
+    Number,
+    SchemaError,
+    Text,
+    Tool,
+    ToolError,
+)
+from deskwork.storage import Storage
 
 
 def prepared(path, **columns):

@@ -35,17 +35,20 @@ def wheel(tmp_path_factory):
 def test_the_wheel_carries_the_spec_hooks_templates_and_icon(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for name in (
-        "desktop/_packaging/deskwork.spec",
-        "desktop/_packaging/build.py",
-        "desktop/_packaging/hooks/hook-webapp.py",
-        "desktop/_packaging/hooks/hook-gi.repository.WebKit2.py",
-        "desktop/_assets/deskwork.png",
-        "webapp/templates/base.html",
-        "webapp/static/deskwork.css",
-        "webapp/demo.py",
+        "deskwork/desktop/_packaging/deskwork.spec",
+        "deskwork/desktop/_packaging/build.py",
+        "deskwork/desktop/_packaging/hooks/hook-deskwork.py",
+        "deskwork/desktop/_packaging/hooks/hook-gi.repository.WebKit2.py",
+        "deskwork/desktop/_assets/deskwork.png",
+        "deskwork/templates/base.html",
+        "deskwork/static/deskwork.css",
+        "deskwork/demo.py",
+        "deskwork/py.typed",
     ):
         assert name in names, name
-    assert not any(n.startswith("packaging/") for n in names)  # PyPA's name stays PyPA's
+    # One import package: nothing else at the top (PyPA's packaging, generic webapp/desktop).
+    tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert tops == {"deskwork"}
 
 
 def check_executable(executable: Path, title: str, display: str, data_dir: Path, cwd: Path):
@@ -71,7 +74,7 @@ def test_the_demo_builds_from_an_installed_wheel_and_runs_without_python(
     workdir.mkdir()
     # The installed package's demo.py, not this checkout's.
     demo = run(
-        [str(venv / "bin" / "python"), "-c", "import webapp.demo; print(webapp.demo.__file__)"],
+        [str(venv / "bin" / "python"), "-c", "import deskwork.demo; print(deskwork.demo.__file__)"],
         cwd=workdir,
     ).stdout.strip()
     assert str(venv) in demo  # the installed copy, not this checkout

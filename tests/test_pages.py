@@ -6,8 +6,8 @@ import datetime as dt
 import re
 
 from conftest import add_employee, expense_form, rows, text
-from webapp import Storage
-from webapp.demo import tool as demo_tool
+from deskwork.demo import tool as demo_tool
+from deskwork.storage import Storage
 
 
 def test_home_page_shows_the_title_and_every_page(client):
@@ -131,7 +131,7 @@ def test_sample_data_is_only_added_to_a_new_database(tmp_path):
 
 
 def test_money_is_shown_as_the_users_country_writes_it(tmp_path, monkeypatch):
-    from webapp.testing import tool_client
+    from deskwork.testing import tool_client
 
     monkeypatch.setenv("DESKWORK_LOCALE", "de_DE")
     client = tool_client(demo_tool, tmp_path / "de.sqlite3")
@@ -143,8 +143,8 @@ def test_money_is_shown_as_the_users_country_writes_it(tmp_path, monkeypatch):
 
 
 def test_a_requests_number_format_ends_with_the_request(tmp_path, monkeypatch):
-    from webapp import locales
-    from webapp.testing import tool_client
+    from deskwork import locales
+    from deskwork.testing import tool_client
 
     monkeypatch.setenv("DESKWORK_LOCALE", "de_DE")
     tool_client(demo_tool, tmp_path / "de.sqlite3").get("/tables/expenses")

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from webapp import Storage
-from webapp.loader import load_tool
-from webapp.testing import tool_client
+from deskwork.loader import load_tool
+from deskwork.storage import Storage
+from deskwork.testing import tool_client
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

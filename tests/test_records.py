@@ -10,8 +10,9 @@ from html.parser import HTMLParser
 import pytest
 
 from conftest import add_employee, expense_form, rows, text
-from webapp import Choice, File, Integer, Lookup, Storage, Text, Tool, YesNo
-from webapp.testing import tool_client
+from deskwork import Choice, File, Integer, Lookup, Text, Tool, YesNo
+from deskwork.storage import Storage
+from deskwork.testing import tool_client
 
 
 def row(client, record_id, table="expenses"):
@@ -442,7 +443,7 @@ def test_a_name_made_of_digits_typed_in_a_lookup_is_a_name_not_an_id(client):
 def test_a_save_the_database_refuses_at_the_last_moment_keeps_the_input(client, monkeypatch):
     add_employee(client, "Bea", staff_number=7)
     # The check passes, then another window takes the number before the insert.
-    monkeypatch.setattr("webapp.records._check_unique", lambda *args: None)
+    monkeypatch.setattr("deskwork.records._check_unique", lambda *args: None)
     response = client.post(
         "/forms/new-employee", data={"name": "Cy", "staff_number": "7", "_once": "x1"}
     )

@@ -6,9 +6,10 @@ import http.client
 
 import pytest
 
-from webapp import Text, Tool, create_app
-from webapp.security import cookie_name
-from webapp.testing import TEST_PORT, TEST_SECRET, tool_client
+from deskwork import Text, Tool
+from deskwork.app import create_app
+from deskwork.security import cookie_name
+from deskwork.testing import TEST_PORT, TEST_SECRET, tool_client
 
 HOST = f"127.0.0.1:{TEST_PORT}"
 

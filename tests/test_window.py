@@ -53,7 +53,7 @@ def test_self_test_fails_with_a_reason_when_the_home_page_breaks(display, data_d
     done = self_test_of(
         tmp_path / "odd.py",
         "from types import SimpleNamespace\n"
-        "from webapp import Tool, Text\n"
+        "from deskwork import Tool, Text\n"
         "tool = Tool('Odd')\n"
         "tool.table('things', name=Text())\n"
         "tool.pages['x'] = SimpleNamespace(kind='nope', slug='x', title='X')\n",
@@ -80,7 +80,7 @@ def test_self_test_without_a_display_fails_in_one_line(data_dir):
 def test_self_test_asks_every_page_and_names_the_ones_that_fail(display, data_dir, tmp_path):
     done = self_test_of(
         tmp_path / "boom.py",
-        "from webapp import Tool, Text\n"
+        "from deskwork import Tool, Text\n"
         "tool = Tool('Boom')\n"
         "things = tool.table('things', name=Text())\n"
         "tool.table_page('Things', things)\n"

@@ -17,9 +17,10 @@ from typing import Any
 
 import webview
 
-from desktop.server import ServerThread
-from webapp import Storage, create_app
-from webapp.demo import tool
+from deskwork.app import create_app
+from deskwork.demo import tool
+from deskwork.desktop.server import ServerThread
+from deskwork.storage import Storage
 
 NOTE = "Typed in the native window"
 

@@ -1,16 +1,21 @@
-"""deskwork's Flask side: declare a tool (tables, forms, reports) and serve it.
+"""deskwork: internal tools (forms, tables, reports) in a few lines of Python.
 
 Tool authors import everything they need from here::
 
-    from webapp import Tool, Text, Money, Date
+    from deskwork import Tool, Text, Money, Date
 
-This package never imports ``webview`` or ``desktop``: the same tool runs in a test
-client, a browser or the native window.
+``__all__`` is the whole public surface (the README's "API" lists the same names, and a
+test keeps the two together). Everything else (the app factory, storage, page classes)
+stays importable from its own module for deskwork itself and its tests.
+
+The Flask side (this package, but for ``deskwork.desktop``) never imports ``webview`` or
+the native host: the same tool runs in a test client, a browser or the native window.
 """
 
-from webapp.app import create_app
-from webapp.errors import DeskworkError, SchemaError, ToolError, ValidationError
-from webapp.fields import (
+from typing import TYPE_CHECKING, Any
+
+from deskwork.errors import DeskworkError, SchemaError, ToolError, ValidationError
+from deskwork.fields import (
     Choice,
     Date,
     DateTime,
@@ -27,9 +32,10 @@ from webapp.fields import (
     Url,
     YesNo,
 )
-from webapp.model import FormPage, FunctionPage, ReportPage, Table, TablePage, Tool, ViewPage
-from webapp.storage import Storage
-from webapp.views import get_db
+from deskwork.model import Tool
+
+if TYPE_CHECKING:
+    from deskwork.views import get_db
 
 __version__ = "0.1.0"
 
@@ -41,27 +47,36 @@ __all__ = [
     "Email",
     "Field",
     "File",
-    "FormPage",
-    "FunctionPage",
     "Integer",
     "LongText",
     "Lookup",
     "Money",
     "MultiChoice",
     "Number",
-    "ReportPage",
     "SchemaError",
-    "Storage",
-    "Table",
-    "TablePage",
     "Text",
     "Tool",
     "ToolError",
     "Url",
     "ValidationError",
-    "ViewPage",
     "YesNo",
     "__version__",
-    "create_app",
     "get_db",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # get_db is for serving, which needs Flask: importing deskwork to declare a tool does not.
+    if name == "get_db":
+        from deskwork.views import get_db
+
+        get_db.__module__ = __name__
+        return get_db
+    raise AttributeError(f"module 'deskwork' has no attribute {name!r}")
+
+
+# Shown as deskwork.Text, not deskwork.fields.text.Text, in reprs and errors (as httpx does).
+for _name in __all__:
+    if _name in globals() and not _name.startswith("__"):
+        globals()[_name].__module__ = __name__
+del _name

@@ -11,10 +11,10 @@ from flask import Flask, g, render_template
 from jinja2 import ChoiceLoader, FileSystemLoader
 from werkzeug.exceptions import HTTPException
 
-from webapp import locales, security, views
-from webapp.errors import DeskworkError
-from webapp.model import Tool
-from webapp.storage import Storage
+from deskwork import locales, security, views
+from deskwork.errors import DeskworkError
+from deskwork.model import Tool
+from deskwork.storage import Storage
 
 log = logging.getLogger("deskwork")
 
@@ -38,7 +38,7 @@ def create_app(
     not given); ``port`` pins the Host check to the port the server bound.
     The database must already be prepared (``Storage.prepare``).
     """
-    app = Flask("webapp")
+    app = Flask("deskwork")
     app.config.update(
         SECRET_KEY=secrets.token_bytes(32),
         DESKWORK_SECRET=secret or secrets.token_urlsafe(32),

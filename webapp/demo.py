@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlite_utils
 
-from webapp import (
+from deskwork import (
     Choice,
     Date,
     DateTime,
@@ -31,7 +31,7 @@ from webapp import (
     Url,
     YesNo,
 )
-from webapp.errors import ValidationError
+from deskwork.errors import ValidationError
 
 CATEGORIES = ["Travel", "Meals", "Office", "Software", "Hardware", "Training", "Other"]
 DEPARTMENTS = ["Sales", "Engineering", "Finance", "Operations", "Support"]

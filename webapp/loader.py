@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from webapp import Tool
-from webapp.errors import ToolError
+from deskwork import Tool
+from deskwork.errors import ToolError
 
 
 def resolve_tool_file(path: Path) -> Path:

@@ -21,8 +21,6 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from flask import g
-
 if TYPE_CHECKING:
     from flask import Flask
 
@@ -181,6 +179,7 @@ def current() -> NumberFormat:
 
 def init_app(app: Flask, fmt: NumberFormat) -> None:
     """Put ``fmt`` in force for each request of ``app``, and only for it."""
+    from flask import g  # here, not at the top: declaring a tool needs no Flask
 
     def activate() -> None:
         g.deskwork_number_format = _current.set(fmt)

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlite_utils
 
-from webapp.fields import Lookup
+from deskwork.fields import Lookup
 
 LIMIT = 20
 

@@ -2,7 +2,7 @@
 
 A tool is a title, its tables (columns as fields) and its pages: forms that add rows,
 table pages that list them, reports that sum them up. Declaring things does no I/O;
-``webapp.storage`` creates the schema and ``webapp.app`` serves the pages.
+``deskwork.storage`` creates the schema and ``deskwork.app`` serves the pages.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from webapp.errors import ToolError
-from webapp.fields import Field, File, Lookup
+from deskwork.errors import ToolError
+from deskwork.fields import Field, File, Lookup
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -393,7 +393,7 @@ def _beside_caller(folder: str | Path) -> Path:
 def _fields_from_signature(
     function: Callable[..., Any], declared: Mapping[str, Field]
 ) -> dict[str, Field]:
-    from webapp.fields import Date, Integer, Number, Text, YesNo
+    from deskwork.fields import Date, Integer, Number, Text, YesNo
 
     by_type: dict[Any, Callable[[], Field]] = {
         int: Integer, float: lambda: Number(places=6), Decimal: Number,

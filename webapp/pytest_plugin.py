@@ -15,18 +15,22 @@ the test file; a ``deskwork_tool`` fixture of your own overrides both.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from flask.testing import FlaskClient
 
-from webapp.loader import load_tool
-from webapp.model import Tool
-from webapp.testing import tool_client
+if TYPE_CHECKING:  # imported in the fixtures: pytest loads this plugin in every project
+    from flask.testing import FlaskClient
+
+    from deskwork.model import Tool
 
 
 @pytest.fixture
 def deskwork_tool(request: pytest.FixtureRequest) -> Tool:
     """The tool under test."""
+    from deskwork.loader import load_tool
+    from deskwork.model import Tool
+
     found = getattr(request.module, "tool", None)
     if isinstance(found, Tool):
         return found
@@ -36,10 +40,14 @@ def deskwork_tool(request: pytest.FixtureRequest) -> Tool:
 @pytest.fixture
 def deskwork_client(deskwork_tool: Tool, tmp_path: Path) -> FlaskClient:
     """A test client for the tool, signed in, on a fresh database with no sample data."""
+    from deskwork.testing import tool_client
+
     return tool_client(deskwork_tool, tmp_path / "test.sqlite3")
 
 
 @pytest.fixture
 def deskwork_seeded_client(deskwork_tool: Tool, tmp_path: Path) -> FlaskClient:
     """Like ``deskwork_client``, with the tool's sample data (its ``@tool.seed`` functions)."""
+    from deskwork.testing import tool_client
+
     return tool_client(deskwork_tool, tmp_path / "seeded.sqlite3", seed=True)

@@ -30,10 +30,10 @@ import sqlite_utils
 if TYPE_CHECKING:
     from werkzeug.datastructures import MultiDict
 
-from webapp.attachments import Upload, attach, describe, store_pending
-from webapp.errors import DeskworkError, ValidationError
-from webapp.fields import File, Lookup
-from webapp.model import FormPage, Table, Tool
+from deskwork.attachments import Upload, attach, describe, store_pending
+from deskwork.errors import DeskworkError, ValidationError
+from deskwork.fields import File, Lookup
+from deskwork.model import FormPage, Table, Tool
 
 TRASH = "_deskwork_trash"
 ONCE = "_deskwork_once"

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import sqlite_utils
 
-from webapp import attachments, lookups
-from webapp.errors import SchemaError
-from webapp.fields import Lookup
-from webapp.model import Table, TablePage, Tool
+from deskwork import attachments, lookups
+from deskwork.errors import SchemaError
+from deskwork.fields import Lookup
+from deskwork.model import Table, TablePage, Tool
 
 BUSY_TIMEOUT_MS = 10_000
 KINDS = "_deskwork_columns"  # what each column was declared as: its values' meaning

@@ -2,7 +2,7 @@
 
 ::
 
-    from webapp.testing import tool_client
+    from deskwork.testing import tool_client
 
     def test_home_page_shows_the_title(tmp_path):
         client = tool_client(tool, tmp_path / "test.sqlite3")
@@ -16,10 +16,10 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from webapp.app import create_app
-from webapp.model import Tool
-from webapp.security import cookie_name
-from webapp.storage import Storage
+from deskwork.app import create_app
+from deskwork.model import Tool
+from deskwork.security import cookie_name
+from deskwork.storage import Storage
 
 TEST_PORT = 5999
 TEST_SECRET = "test-secret"

@@ -36,9 +36,10 @@ from werkzeug.datastructures import MultiDict
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from webapp import Storage, records  # noqa: E402
-from webapp.demo import expenses, tool  # noqa: E402
-from webapp.testing import tool_client  # noqa: E402
+from deskwork import records  # noqa: E402
+from deskwork.demo import expenses, tool  # noqa: E402
+from deskwork.storage import Storage  # noqa: E402
+from deskwork.testing import tool_client  # noqa: E402
 
 FORM = {
     "date": "2026-03-04",

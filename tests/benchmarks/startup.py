@@ -107,13 +107,15 @@ def main() -> None:
     hello.write_text(HELLO, encoding="utf-8")
     demo_entry = work / "demo_entry.py"
     demo_entry.write_text(
-        "import webapp.demo as tool_module\nfrom desktop.frozen import main\nmain(tool_module)\n",
+        "import deskwork.demo as tool_module\n"
+        "from deskwork.desktop.frozen import main\n"
+        "main(tool_module)\n",
         encoding="utf-8",
     )
     print(f"Building in {work} ...", flush=True)
     for onedir in (False, True):
         suffix = "-dir" if onedir else ""
-        build(demo_entry, f"demo{suffix}", "webapp.demo", dist, onedir)
+        build(demo_entry, f"demo{suffix}", "deskwork.demo", dist, onedir)
         build(hello, f"hello{suffix}", "flask", dist, onedir)
 
     xvfb, display = start_xvfb()

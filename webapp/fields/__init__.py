@@ -1,16 +1,16 @@
 """Field types: how a value is typed in, checked, stored and shown.
 
-Every type is re-exported here and from ``webapp``::
+Every type is re-exported here and from ``deskwork``::
 
-    from webapp import Text, Money, Date, Lookup
+    from deskwork import Text, Money, Date, Lookup
 """
 
-from webapp.fields.base import Compute, Field, Validator
-from webapp.fields.choices import Choice, Lookup, MultiChoice, YesNo
-from webapp.fields.dates import Date, DateTime
-from webapp.fields.files import File
-from webapp.fields.numbers import Integer, Money, Number
-from webapp.fields.text import Email, LongText, Text, Url
+from deskwork.fields.base import Compute, Field, Validator
+from deskwork.fields.choices import Choice, Lookup, MultiChoice, YesNo
+from deskwork.fields.dates import Date, DateTime
+from deskwork.fields.files import File
+from deskwork.fields.numbers import Integer, Money, Number
+from deskwork.fields.text import Email, LongText, Text, Url
 
 __all__ = [
     "Choice",

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from webapp.errors import ToolError, ValidationError
+from deskwork.errors import ToolError, ValidationError
 
 if TYPE_CHECKING:
     from werkzeug.datastructures import MultiDict

@@ -6,13 +6,13 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from webapp.errors import ToolError, ValidationError
-from webapp.fields.base import Field, as_row_id
+from deskwork.errors import ToolError, ValidationError
+from deskwork.fields.base import Field, as_row_id
 
 if TYPE_CHECKING:
     from werkzeug.datastructures import MultiDict
 
-    from webapp.model import Table
+    from deskwork.model import Table
 
 Choices = Sequence[str] | Sequence[tuple[str, str]]
 

@@ -6,8 +6,8 @@ import datetime as dt
 import re
 from typing import Any
 
-from webapp.errors import ToolError, ValidationError
-from webapp.fields.base import Field, check_range
+from deskwork.errors import ToolError, ValidationError
+from deskwork.fields.base import Field, check_range
 
 Bound = dt.date | str | None
 

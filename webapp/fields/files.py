@@ -1,6 +1,6 @@
 """File attachments: checked on the way in, kept inside the tool's database.
 
-An attached file is stored in the database itself (``webapp.attachments``), never at a
+An attached file is stored in the database itself (``deskwork.attachments``), never at a
 path the user typed: saving a record and its file is one transaction, a backup of the
 database holds the files too, and a file name can never reach outside the tool's folder.
 The column holds the attachment's id.
@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from webapp.errors import ToolError, ValidationError
-from webapp.fields.base import Field, as_row_id
+from deskwork.errors import ToolError, ValidationError
+from deskwork.fields.base import Field, as_row_id
 
 MB = 1024 * 1024
 

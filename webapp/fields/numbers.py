@@ -1,7 +1,7 @@
 """Numbers: whole numbers, exact decimals and money.
 
 No binary floating point anywhere: text is read as ``Decimal`` in the user's number format
-(``webapp.locales``), and decimals are stored as whole numbers of their smallest unit (cents
+(``deskwork.locales``), and decimals are stored as whole numbers of their smallest unit (cents
 for money), so sums in SQL are exact too.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from webapp import locales
-from webapp.errors import ToolError, ValidationError
-from webapp.fields.base import Field, check_range
+from deskwork import locales
+from deskwork.errors import ToolError, ValidationError
+from deskwork.fields.base import Field, check_range
 
 CURRENCY_SIGNS = "$€£¥₹₩₽₺₪฿"
 MAX_DIGITS = 18  # fits SQLite's 64-bit integers with room to add up many rows

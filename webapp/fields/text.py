@@ -6,8 +6,8 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from webapp.errors import ToolError, ValidationError
-from webapp.fields.base import Field
+from deskwork.errors import ToolError, ValidationError
+from deskwork.fields.base import Field
 
 
 class Text(Field):

@@ -12,10 +12,10 @@ import sqlite_utils
 from flask import Flask, abort, current_app, g, url_for
 from werkzeug.routing import BaseConverter
 
-from webapp.fields.base import as_row_id
-from webapp.fields.files import size_text
-from webapp.model import Page, Tool
-from webapp.storage import Storage
+from deskwork.fields.base import as_row_id
+from deskwork.fields.files import size_text
+from deskwork.model import Page, Tool
+from deskwork.storage import Storage
 
 P = TypeVar("P")
 
@@ -41,7 +41,7 @@ def row_id_arg(text: str) -> int:
 
 
 def init_app(app: Flask) -> None:
-    from webapp.views import forms, functions, home, reports, tables
+    from deskwork.views import forms, functions, home, reports, tables
 
     app.url_map.converters["row_id"] = RowIdConverter
     for module in (home, forms, tables, reports, functions):

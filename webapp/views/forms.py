@@ -1,7 +1,7 @@
 """Form pages: new, edit, duplicate, delete and undo; lookups and attached files.
 
 Every save is post/redirect/get, so a refresh never saves twice, and every new-record form
-carries a one-time token, so a double click does not either (``webapp.records``).
+carries a one-time token, so a double click does not either (``deskwork.records``).
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from webapp import attachments, lookups, records
-from webapp.errors import ValidationError
-from webapp.fields import File, Lookup
-from webapp.model import FormPage
-from webapp.views import current_tool, find_page, get_db, page_url, row_id_arg
-from webapp.views.widgets import controls
+from deskwork import attachments, lookups, records
+from deskwork.errors import ValidationError
+from deskwork.fields import File, Lookup
+from deskwork.model import FormPage
+from deskwork.views import current_tool, find_page, get_db, page_url, row_id_arg
+from deskwork.views.widgets import controls
 
 bp = Blueprint("forms", __name__)
 

@@ -10,16 +10,16 @@ from typing import Any
 
 from flask import Blueprint, render_template, request
 
-from webapp import records
-from webapp.errors import ValidationError
-from webapp.fields import Field, Number
-from webapp.model import FunctionPage
-from webapp.views import find_page, get_db
-from webapp.views.reports import bar_chart, parse_params, show
-from webapp.views.widgets import controls
+from deskwork import records
+from deskwork.errors import ValidationError
+from deskwork.fields import Field, Number
+from deskwork.model import FunctionPage
+from deskwork.views import find_page, get_db
+from deskwork.views.reports import bar_chart, parse_params, show
+from deskwork.views.widgets import controls
 
 bp = Blueprint("functions", __name__)
-log = logging.getLogger("webapp")
+log = logging.getLogger("deskwork")
 
 RUN = "_run"
 

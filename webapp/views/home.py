@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Blueprint, render_template
 
-from webapp.model import ViewPage
-from webapp.views import current_tool, find_page
+from deskwork.model import ViewPage
+from deskwork.views import current_tool, find_page
 
 bp = Blueprint("views", __name__)
 

@@ -8,11 +8,11 @@ from typing import Any
 
 from flask import Blueprint, render_template, request
 
-from webapp.errors import ValidationError
-from webapp.fields import Field
-from webapp.model import ReportPage
-from webapp.views import find_page, get_db
-from webapp.views.widgets import controls
+from deskwork.errors import ValidationError
+from deskwork.fields import Field
+from deskwork.model import ReportPage
+from deskwork.views import find_page, get_db
+from deskwork.views.widgets import controls
 
 bp = Blueprint("reports", __name__)
 

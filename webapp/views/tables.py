@@ -6,10 +6,10 @@ from typing import Any
 
 from flask import Blueprint, render_template, request
 
-from webapp.attachments import FILES
-from webapp.fields import File, Lookup
-from webapp.model import TablePage
-from webapp.views import current_tool, find_page, get_db
+from deskwork.attachments import FILES
+from deskwork.fields import File, Lookup
+from deskwork.model import TablePage
+from deskwork.views import current_tool, find_page, get_db
 
 bp = Blueprint("tables", __name__)
 

@@ -10,11 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from webapp import attachments, lookups
-from webapp.attachments import Attachment
-from webapp.fields import Field, File, Lookup
-from webapp.fields.base import as_row_id
-from webapp.views import get_db
+from deskwork import attachments, lookups
+from deskwork.attachments import Attachment
+from deskwork.fields import Field, File, Lookup
+from deskwork.fields.base import as_row_id
+from deskwork.views import get_db
 
 
 @dataclass

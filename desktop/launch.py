@@ -24,6 +24,7 @@ from deskwork import Tool
 from deskwork.app import create_app
 from deskwork.desktop import paths
 from deskwork.desktop.server import ServerThread
+from deskwork.desktop.settings import Settings
 from deskwork.desktop.window import NoDisplay, check_display, open_window
 from deskwork.errors import DeskworkError
 from deskwork.security import cookie_name
@@ -35,9 +36,9 @@ log = logging.getLogger("deskwork")
 Echo = Callable[[str], None]
 
 
-def setup_logging(tool_name: str) -> Path:
+def setup_logging(tool_name: str, settings: Settings | None = None) -> Path:
     """Log to ``<log dir>/<tool>.log`` (rotated); returns the file's path."""
-    folder = paths.log_dir()
+    folder = paths.log_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{tool_name}.log"
     handler = logging.handlers.RotatingFileHandler(
@@ -73,15 +74,16 @@ def launch(
     echo: Echo = print,
 ) -> int:
     """Open ``tool``; return the process exit code once the window is closed."""
-    log_file = setup_logging(tool.name)
-    storage = Storage(database or paths.default_database(tool.name))
+    settings = Settings.load()  # once: IT's settings, handed on from here
+    log_file = setup_logging(tool.name, settings)
+    storage = Storage(database or paths.default_database(tool.name, settings))
     if storage.prepare(tool):
         log.info("Created %s with sample data", storage.path)
     log.info("Opening %s with %s", tool.title, storage.path)
 
     if not browser:
         try:
-            check_display()
+            check_display(settings)
         except NoDisplay as reason:
             if self_test:
                 echo(f"self-test failed: {reason}")
@@ -91,7 +93,10 @@ def launch(
 
     secret = secrets.token_urlsafe(32)
     server = ServerThread()
-    app = create_app(tool, storage, secret=secret, port=server.port)
+    app = create_app(
+        tool, storage, secret=secret, port=server.port,
+        locale=settings.locale, user_locale=settings.user_locale,
+    )  # fmt: skip
     server.set_app(app)
     storage.hold()
     server.start()

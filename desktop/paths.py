@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import platformdirs
 
+from deskwork.desktop.settings import Settings
+
 APP_NAME = "deskwork"
 
 
-def data_dir() -> Path:
-    """The user data folder; ``DESKWORK_DATA_DIR`` overrides it."""
-    override = os.environ.get("DESKWORK_DATA_DIR")
-    if override:
-        return Path(override).expanduser()
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+def data_dir(settings: Settings | None = None) -> Path:
+    """The user data folder, or the ``data_dir`` setting."""
+    settings = settings or Settings.load()
+    return settings.data_dir or Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
-def log_dir() -> Path:
-    """The log folder: ``logs`` inside ``DESKWORK_DATA_DIR`` if set, else the user log folder."""
-    override = os.environ.get("DESKWORK_DATA_DIR")
-    if override:
-        return Path(override).expanduser() / "logs"
+def log_dir(settings: Settings | None = None) -> Path:
+    """``logs`` inside the ``data_dir`` setting if set, else the user log folder."""
+    settings = settings or Settings.load()
+    if settings.data_dir:
+        return settings.data_dir / "logs"
     return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
 
 
-def default_database(tool_name: str) -> Path:
-    return data_dir() / tool_name / f"{tool_name}.sqlite3"
+def default_database(tool_name: str, settings: Settings | None = None) -> Path:
+    return data_dir(settings) / tool_name / f"{tool_name}.sqlite3"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import sys
@@ -10,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from deskwork.desktop.settings import Settings
 
 log = logging.getLogger("deskwork")
 
@@ -30,32 +33,46 @@ class SelfTestResult:
     first_paint: float | None = None  # seconds from DESKWORK_LAUNCH_STAMP to the loaded event
 
 
-def check_display() -> None:
-    """Raise ``NoDisplay`` (with the reason) if no window can be opened here."""
+#: What to install for a window, by backend, when its Python binding is missing.
+MISSING_BINDING = {
+    "gtk": (
+        "pywebview has no GTK binding here (for a window: pip install 'deskwork[gtk]', or "
+        "on Debian/Ubuntu apt install python3-gi gir1.2-webkit2-4.1 and use a virtualenv "
+        "made with --system-site-packages)"
+    ),
+    "qt": "pywebview has no Qt binding here (for a window: pip install 'deskwork[qt]')",
+}
+_BINDING_MODULE = {"gtk": "gi", "qt": "qtpy"}
+
+
+def check_display(settings: Settings | None = None) -> None:
+    """Raise ``NoDisplay`` (with the reason, and the remedy) if no window can open here."""
+    settings = settings or Settings.load()
     if sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
     ):
         raise NoDisplay("no display found (DISPLAY and WAYLAND_DISPLAY are not set)")
+    gui = gui_name(settings)
+    module = _BINDING_MODULE.get(gui or "")
+    if module is not None and importlib.util.find_spec(module) is None:
+        raise NoDisplay(MISSING_BINDING[gui])
     try:
         from webview.guilib import initialize
 
-        initialize(gui_name())
+        initialize(gui)
     except Exception as error:  # pywebview raises its own and the toolkits' errors
         raise NoDisplay(f"no GUI toolkit could start ({error})") from error
 
 
-def gui_name() -> Any:  # pywebview's GUIType, a Literal of backend names
-    """The pywebview backend to use: ``DESKWORK_GUI``, else GTK on Linux, else the OS's own."""
+def gui_name(settings: Settings | None = None) -> Any:  # pywebview's GUIType (a Literal)
+    """The pywebview backend to use: the ``gui`` setting, else GTK on Linux, else the OS's."""
+    chosen = (settings or Settings.load()).gui
     # On Linux, GTK: a onefile build is a third the size of one with Qt.
-    return os.environ.get("DESKWORK_GUI") or ("gtk" if sys.platform.startswith("linux") else None)
+    return chosen or ("gtk" if sys.platform.startswith("linux") else None)
 
 
 def _launch_stamp() -> float | None:
-    stamp = os.environ.get("DESKWORK_LAUNCH_STAMP")
-    try:
-        return float(stamp) if stamp else None
-    except ValueError:
-        return None
+    return Settings.load().launch_stamp
 
 
 def open_window(

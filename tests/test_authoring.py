@@ -153,6 +153,35 @@ def test_plain_flask_views_blueprints_and_templates_share_the_tools_look(tmp_pat
     assert client.get("/extra/today").text == "2026-11-25"
 
 
+def test_a_tools_own_base_template_extends_deskworks_and_dresses_every_page(tmp_path):
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "base.html").write_text(
+        '{% extends "deskwork/base.html" %}'
+        '{% block head %}<meta name="team" content="Finance">{% endblock %}'
+        "{% block footer %}<footer>Kept by the finance team</footer>{% endblock %}",
+        encoding="utf-8",
+    )
+    (templates / "about.html").write_text(
+        '{% extends "base.html" %}{% block main %}<h1>About</h1>{% endblock %}', encoding="utf-8"
+    )
+    tool = Tool("Things", templates=templates)
+    things = tool.table("things", name=Text())
+    tool.form("New thing", things)
+
+    @tool.page("About")
+    def about() -> str:
+        return render_template("about.html")
+
+    client = tool_client(tool, tmp_path / "things.sqlite3")
+    for address in ("/", "/forms/new-thing", "/pages/about", "/nowhere"):
+        page = client.get(address).text
+        assert "<footer>Kept by the finance team</footer>" in page, address
+        assert '<meta name="team" content="Finance">' in page, address
+        assert '<a class="brand" href="/">Things</a>' in page, address  # deskwork's own bar
+    assert "<h1>About</h1>" in client.get("/pages/about").text
+
+
 def test_the_tools_own_views_are_behind_the_secret_too(tmp_path):
     tool = Tool("T")
 

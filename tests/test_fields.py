@@ -374,9 +374,7 @@ def test_date_limits_that_are_not_dates_fail_when_declared():
         DateTime(min="soon")
 
 
-def test_whoever_installs_the_tool_can_set_how_numbers_are_written(monkeypatch):
-    monkeypatch.setenv("LANG", "fr_FR.UTF-8")
-    assert locales.chosen_locale(None) == "fr_FR.UTF-8"
-    assert locales.chosen_locale("de_DE") == "de_DE"
-    monkeypatch.setenv("DESKWORK_LOCALE", "en_GB")
-    assert locales.chosen_locale("de_DE") == "en_GB"
+def test_whoever_installs_the_tool_can_set_how_numbers_are_written():
+    assert locales.chosen_locale(None, None, "fr_FR.UTF-8") == "fr_FR.UTF-8"
+    assert locales.chosen_locale(None, "de_DE", "fr_FR.UTF-8") == "de_DE"
+    assert locales.chosen_locale("en_GB", "de_DE", "fr_FR.UTF-8") == "en_GB"

@@ -130,11 +130,10 @@ def test_sample_data_is_only_added_to_a_new_database(tmp_path):
         assert db.table("expenses").count == 10_000
 
 
-def test_money_is_shown_as_the_users_country_writes_it(tmp_path, monkeypatch):
+def test_money_is_shown_as_the_users_country_writes_it(tmp_path):
     from deskwork.testing import tool_client
 
-    monkeypatch.setenv("DESKWORK_LOCALE", "de_DE")
-    client = tool_client(demo_tool, tmp_path / "de.sqlite3")
+    client = tool_client(demo_tool, tmp_path / "de.sqlite3", locale="de_DE")
     add_employee(client)
     response = client.post("/forms/new-expense", data=expense_form(amount="1.234,56"))
     assert response.status_code == 303
@@ -142,10 +141,9 @@ def test_money_is_shown_as_the_users_country_writes_it(tmp_path, monkeypatch):
     assert '<td class="num">1.234,56</td>' in text(client.get("/tables/expenses"))
 
 
-def test_a_requests_number_format_ends_with_the_request(tmp_path, monkeypatch):
+def test_a_requests_number_format_ends_with_the_request(tmp_path):
     from deskwork import locales
     from deskwork.testing import tool_client
 
-    monkeypatch.setenv("DESKWORK_LOCALE", "de_DE")
-    tool_client(demo_tool, tmp_path / "de.sqlite3").get("/tables/expenses")
+    tool_client(demo_tool, tmp_path / "de.sqlite3", locale="de_DE").get("/tables/expenses")
     assert locales.current() == locales.DEFAULT

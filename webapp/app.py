@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, render_template
-from jinja2 import ChoiceLoader, FileSystemLoader
+from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, PrefixLoader
 from werkzeug.exceptions import HTTPException
 
 from deskwork import locales, security, views
@@ -30,12 +30,17 @@ def create_app(
     *,
     secret: str | None = None,
     port: int | None = None,
+    locale: str | None = None,
+    user_locale: str | None = None,
     config: dict[str, Any] | None = None,
 ) -> Flask:
     """Build the Flask app for ``tool``, storing its rows in ``database``.
 
     ``secret`` is the per-launch token every request must carry (a fresh random one if
-    not given); ``port`` pins the Host check to the port the server bound.
+    not given); ``port`` pins the Host check to the port the server bound. ``locale``
+    (set by whoever installs the tool) wins over the tool's own ``locale``, which wins over
+    ``user_locale`` (the user's session's): the host reads them, this side reads no
+    environment variable.
     The database must already be prepared (``Storage.prepare``).
     """
     app = Flask("deskwork")
@@ -49,21 +54,14 @@ def create_app(
         SESSION_COOKIE_NAME=f"deskwork_session_{port or 'test'}",
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_HTTPONLY=True,
-        DESKWORK_LOCALE=locales.chosen_locale(tool.locale),
+        DESKWORK_LOCALE=locales.chosen_locale(locale, tool.locale, user_locale),
     )
     app.config.update(config or {})
     app.extensions["deskwork.tool"] = tool
     app.extensions["deskwork.storage"] = (
         database if isinstance(database, Storage) else Storage(database)
     )
-    if tool.template_folder is not None and tool.template_folder.is_dir():
-        # The tool's own templates first: they may extend (or replace) deskwork's.
-        app.jinja_loader = ChoiceLoader(
-            [
-                FileSystemLoader(tool.template_folder),
-                FileSystemLoader(Path(app.root_path) / "templates"),
-            ]
-        )
+    app.jinja_loader = template_loader(tool, Path(app.root_path) / "templates")
 
     locales.init_app(app, locales.for_locale(app.config["DESKWORK_LOCALE"]))
     security.init_app(app)
@@ -78,6 +76,17 @@ def create_app(
         return {"tool": tool}
 
     return app
+
+
+def template_loader(tool: Tool, own: Path) -> BaseLoader:
+    """deskwork's templates, after the tool's own (which may replace any of them), and
+    always as ``deskwork/<name>``: a tool's own ``base.html`` can then
+    ``{% extends "deskwork/base.html" %}`` and change a block or two of every page."""
+    deskworks = FileSystemLoader(own)
+    loaders: list[BaseLoader] = [deskworks, PrefixLoader({"deskwork": deskworks})]
+    if tool.template_folder is not None and tool.template_folder.is_dir():
+        loaders.insert(0, FileSystemLoader(tool.template_folder))
+    return ChoiceLoader(loaders)
 
 
 def _close_db(_exc: BaseException | None) -> None:

@@ -5,13 +5,13 @@ Office staff type amounts the way their country writes them ("1.234,56" in Germa
 exact ``Decimal`` values into such text and back, without binary floating point.
 
 The format in force is a context variable: the app sets it for each request (``init_app``)
-from ``DESKWORK_LOCALE``, the tool's ``locale`` or the user's session, and ``using()`` sets
+from the locale the host hands it (``create_app(locale=...)``), the tool's ``locale`` or
+the user's session's, and ``using()`` sets
 it for a block of code, such as a test.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -150,23 +150,13 @@ def for_locale(name: str | None) -> NumberFormat:
     )
 
 
-def environment_locale() -> str | None:
-    """The locale the user's session asks for numbers (``LC_ALL``, ``LC_NUMERIC``, ``LANG``)."""
-    return _first_set("LC_ALL", "LC_NUMERIC", "LANG")
-
-
-def chosen_locale(tool_locale: str | None) -> str | None:
-    """``DESKWORK_LOCALE`` (set by whoever installs the tool), else the tool's own
-    ``locale``, else the user's session's."""
-    return _first_set("DESKWORK_LOCALE") or tool_locale or environment_locale()
-
-
-def _first_set(*variables: str) -> str | None:
-    for variable in variables:
-        value = os.environ.get(variable)
-        if value:
-            return value
-    return None
+def chosen_locale(
+    override: str | None, tool_locale: str | None, user_locale: str | None
+) -> str | None:
+    """The locale that writes numbers: the one whoever installs the tool set (IT), else
+    the tool's own, else the user's session's. The host reads the first and the last and
+    hands them over: nothing here reads the environment."""
+    return override or tool_locale or user_locale
 
 
 _current: ContextVar[NumberFormat] = ContextVar("deskwork_number_format", default=DEFAULT)

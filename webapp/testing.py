@@ -34,16 +34,24 @@ class ToolClient(FlaskClient):
 
 
 def tool_client(
-    tool: Tool, database: str | Path, *, seed: bool = False, **config: Any
+    tool: Tool,
+    database: str | Path,
+    *,
+    seed: bool = False,
+    locale: str | None = None,
+    **config: Any,
 ) -> FlaskClient:
     """A test client for ``tool``, signed in, on a freshly prepared database.
 
-    ``seed=True`` also runs the tool's sample-data functions.
+    ``seed=True`` also runs the tool's sample-data functions; ``locale`` is the one
+    whoever installs the tool would set (``DESKWORK_LOCALE``).
     """
     storage = Storage(database)
     storage.prepare(tool, seed=seed)
     storage.hold()  # as a server does: requests then open and close cheaply
-    app = create_app(tool, storage, secret=TEST_SECRET, port=TEST_PORT, config=config)
+    app = create_app(
+        tool, storage, secret=TEST_SECRET, port=TEST_PORT, locale=locale, config=config
+    )
     app.testing = True
     app.test_client_class = ToolClient
     client = app.test_client()

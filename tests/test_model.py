@@ -1,4 +1,5 @@
-"""Declaring a tool: clear errors for mistakes; the schema follows the declarations."""
+"""Declaring a tool: clear errors for mistakes, readable names; the schema follows the
+declarations."""
 
 from __future__ import annotations
 
@@ -60,6 +61,56 @@ def test_deskworks_own_table_names_are_kept_for_it():
         Tool("T").table("_deskwork_files", name=Text())
 
 
+@pytest.mark.parametrize(
+    ("title", "name"),
+    [("Dépenses", "depenses"), ("Straße", "strasse"), ("Œuvres", "oeuvres"),
+     ("Łódź 2024", "lodz-2024"), ("Crème brûlée!", "creme-brulee"), ("Expenses", "expenses")],
+)  # fmt: skip
+def test_a_tool_is_named_from_its_title_with_accents_folded_not_letters_dropped(title, name):
+    assert Tool(title).name == name
+
+
+def test_page_addresses_fold_accents_as_the_tools_name_does():
+    tool = Tool("Dépenses")
+    things = tool.table("things", name=Text())
+    assert tool.form("Nouvelle dépense", things).slug == "nouvelle-depense"
+    assert tool.table_page("Übersicht", things).slug == "ubersicht"
+
+
+def test_a_title_with_no_latin_letter_or_digit_asks_for_a_name():
+    with pytest.raises(ToolError, match=r"as in Tool\('費用', name='expenses'\)"):
+        Tool("費用")
+    assert Tool("費用", name="feiyong").name == "feiyong"
+    assert Tool("Расходы 2024").name == "2024"  # a digit is enough
+
+
+def test_a_page_title_with_no_latin_letter_or_digit_is_refused_clearly():
+    tool = Tool("T")
+    things = tool.table("things", name=Text())
+    with pytest.raises(ToolError, match=r"has no letter from a to z or digit.*add one"):
+        tool.form("新费用", things)
+
+
+@pytest.mark.parametrize(
+    ("table", "one"),
+    [("categories", "category"), ("expenses", "expense"), ("addresses", "address"),
+     ("boxes", "box"), ("status", "status"), ("statuses", "status"), ("employees", "employee"),
+     ("classes", "class"), ("loans", "loan"), ("people", "person"), ("children", "child"),
+     ("series", "series"), ("news", "news"), ("houses", "house"), ("buses", "bus"),
+     ("matches", "match"), ("analyses", "analysis"), ("kpis", "kpi"), ("days", "day"),
+     ("ties", "tie"), ("data", "data"), ("inventory", "inventory")],
+)  # fmt: skip
+def test_a_row_is_called_by_its_table_name_in_the_singular(table, one):
+    assert Tool("T").table(table, name=Text()).record_name == one
+
+
+def test_only_the_last_word_of_a_table_name_is_made_singular():
+    tool = Tool("T")
+    assert tool.table("expense_claims", name=Text()).record_name == "expense claim"
+    assert tool.table("news_items", name=Text()).record_name == "news item"
+    assert tool.table("status_changes", name=Text()).record_name == "status change"
+
+
 def test_columns_added_later_are_migrated_without_losing_rows(tmp_path):
     path = tmp_path / "m.sqlite3"
     prepared(path, name=Text())
@@ -81,6 +132,21 @@ def test_a_change_that_would_lose_data_stops_with_a_clear_message(tmp_path):
         SchemaError, match="saved as numbers with 2 decimals and is now declared text"
     ):
         prepared(path, price=Text())
+
+
+def test_a_refused_declaration_changes_no_table_not_even_one_declared_before_it(tmp_path):
+    path = tmp_path / "r.sqlite3"
+    first = Tool("T")
+    first.table("places", name=Text())
+    first.table("things", price=Money())
+    Storage(path).prepare(first)
+    second = Tool("T")
+    second.table("places", name=Text(), size=Integer())  # would be added...
+    second.table("things", price=Text())  # ...but this is refused
+    with pytest.raises(SchemaError, match=r"things\.price was saved as numbers"):
+        Storage(path).prepare(second)
+    with Storage(path).open() as db:
+        assert db.table("places").columns_dict == {"id": int, "name": str}
 
 
 def test_table_pages_get_an_index_for_their_order_and_full_text_search(tmp_path):

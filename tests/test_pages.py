@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import typing
 
 from conftest import add_employee, expense_form, rows, text
 from deskwork.demo import tool as demo_tool
+from deskwork.model import Page
 from deskwork.storage import Storage
+from deskwork.views import ENDPOINTS
 
 
 def test_home_page_shows_the_title_and_every_page(client):
@@ -16,6 +19,13 @@ def test_home_page_shows_the_title_and_every_page(client):
     assert "<h1>Expenses</h1>" in page
     for title in ("New expense", "Expenses", "Spending by category"):
         assert title in page
+
+
+def test_every_kind_of_page_is_served_at_an_endpoint_the_views_name(client):
+    kinds = {page_class.kind for page_class in typing.get_args(Page)}
+    assert set(ENDPOINTS) == kinds
+    for endpoint in ENDPOINTS.values():
+        assert endpoint in client.application.view_functions
 
 
 def test_new_expense_form_labels_are_the_field_names_capitalised(client):

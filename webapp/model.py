@@ -2,7 +2,7 @@
 
 A tool is a title, its tables (columns as fields) and its pages: forms that add rows,
 table pages that list them, reports that sum them up. Declaring things does no I/O;
-``deskwork.storage`` creates the schema and ``deskwork.app`` serves the pages.
+``deskwork.schema`` creates the tables and ``deskwork.app`` serves the pages.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from deskwork.errors import ToolError
 from deskwork.fields import Field, File, Lookup
+from deskwork.names import ascii_name, singular, slugify
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -29,13 +30,8 @@ SeedFunction = Callable[["sqlite_utils.Database"], None]
 #: Checks a whole record (parsed values by field name); returns errors by field name.
 RecordCheck = Callable[[Mapping[str, Any]], Mapping[str, str] | None]
 ViewFunction = Callable[..., Any]
-
-
-def slugify(title: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
-    if not slug:
-        raise ToolError(f"{title!r} needs at least one letter or digit to make an address from.")
-    return slug
+#: What a page is; the views serve each kind at an endpoint of their own.
+PageKind = Literal["form", "table", "report", "function", "view"]
 
 
 class Table:
@@ -65,9 +61,8 @@ class Table:
 
     @property
     def record_name(self) -> str:
-        """What one row is called: ``expenses`` -> ``expense``."""
-        name = self.name.replace("_", " ")
-        return name[:-1] if name.endswith("s") and not name.endswith("ss") else name
+        """What one row is called: ``expenses`` -> ``expense``, ``people`` -> ``person``."""
+        return singular(self.name.replace("_", " "))
 
     def lookups(self) -> dict[str, Lookup]:
         return {n: f for n, f in self.fields.items() if isinstance(f, Lookup)}
@@ -91,8 +86,7 @@ class FormPage:
     after: str | None = None  # slug of the page to go to after saving; None stays on the form
     check: RecordCheck | None = None
 
-    kind = "form"
-    endpoint = "forms.new"
+    kind: ClassVar[PageKind] = "form"
 
 
 @dataclass
@@ -107,8 +101,7 @@ class TablePage:
     columns: Sequence[str] = ()
     page_size: int = 50
 
-    kind = "table"
-    endpoint = "tables.listing"
+    kind: ClassVar[PageKind] = "table"
 
     @property
     def order_column(self) -> str:
@@ -131,8 +124,7 @@ class ReportPage:
     chart: tuple[str, str] | None = None  # (label column, value column) for a bar chart
     total: Sequence[str] = ()
 
-    kind = "report"
-    endpoint = "reports.show"
+    kind: ClassVar[PageKind] = "report"
 
 
 @dataclass
@@ -151,8 +143,7 @@ class FunctionPage:
     chart: tuple[str, str] | None = None
     button: str = "Calculate"
 
-    kind = "function"
-    endpoint = "functions.run"
+    kind: ClassVar[PageKind] = "function"
 
     @cached_property
     def _parameters(self) -> Mapping[str, inspect.Parameter]:
@@ -185,8 +176,7 @@ class ViewPage:
     function: ViewFunction
     slug: str
 
-    kind = "view"
-    endpoint = "views.show"
+    kind: ClassVar[PageKind] = "view"
 
 
 Page = FormPage | TablePage | ReportPage | FunctionPage | ViewPage
@@ -211,12 +201,19 @@ class Tool:
         locale: str | None = None,
         templates: str | Path | None = "templates",
     ) -> None:
-        """``locale`` (such as ``"de_DE"``) fixes how numbers are written; by default the
-        user's own. ``templates`` is a folder of Jinja templates of the tool's own, relative
-        to the tool's file; they may extend ``base.html``.
+        """``name`` names the tool's data folder and program; by default it is made from
+        the title (``"Dépenses"`` -> ``depenses``). ``locale`` (such as ``"de_DE"``) fixes
+        how numbers are written; by default the user's own. ``templates`` is a folder of
+        Jinja templates of the tool's own, relative to the tool's file; they may extend
+        ``base.html``.
         """
         self.title = title
-        self.name = name or slugify(title)
+        self.name = name or ascii_name(title)
+        if not self.name:
+            raise ToolError(
+                f"Tool({title!r}) needs a name in letters a to z or digits, for its data "
+                f"folder and program: give one, as in Tool({title!r}, name='expenses')."
+            )
         self.locale = locale
         self.tables: dict[str, Table] = {}
         self.pages: dict[str, Page] = {}

@@ -1,7 +1,8 @@
 """The pages a tool serves, one blueprint per family (Datasette's ``views/``).
 
 ``home`` and the tool's own views, ``forms`` (records and their files), ``tables``,
-``reports`` and ``functions`` (forms bound to a function).
+``reports`` and ``functions`` (forms bound to a function). The model says what kind each
+page is; ``ENDPOINTS`` says which view serves each kind.
 """
 
 from __future__ import annotations
@@ -14,10 +15,19 @@ from werkzeug.routing import BaseConverter
 
 from deskwork.fields.base import as_row_id
 from deskwork.fields.files import size_text
-from deskwork.model import Page, Tool
+from deskwork.model import Page, PageKind, Tool
 from deskwork.storage import Storage
 
 P = TypeVar("P")
+
+#: The endpoint that serves each kind of page: the model names no Flask endpoint.
+ENDPOINTS: dict[PageKind, str] = {
+    "form": "forms.new",
+    "table": "tables.listing",
+    "report": "reports.show",
+    "function": "functions.run",
+    "view": "views.show",
+}
 
 
 class RowIdConverter(BaseConverter):
@@ -73,4 +83,5 @@ def find_page(slug: str, kind: type[P]) -> P:
 
 
 def page_url(page: Page, **values: Any) -> str:
-    return url_for(page.endpoint, slug=page.slug, **values)
+    """The address of a declared page (``values`` go into its query string)."""
+    return url_for(ENDPOINTS[page.kind], slug=page.slug, **values)

@@ -1,0 +1,218 @@
+"""The schema: the tool's tables follow its declarations, and no stored value changes meaning.
+
+``prepare(db, tool)`` runs at every launch. What it guarantees:
+
+- Every check before any change. deskwork's own bookkeeping tables are made first (the
+  checks read them); then every declared table is checked against what is already there,
+  and only if all of them pass is any table of the tool's created or altered. A refused
+  declaration leaves the tool's tables as they were.
+- A change of what a column's values mean is refused. What each column was declared as
+  (its kind: text, numbers with two decimals, dates, a lookup of employees...) is
+  recorded in ``_deskwork_columns``; declaring another kind for it raises ``SchemaError``
+  saying what to do instead. So do a column declared unique whose rows hold duplicates,
+  and a column made outside deskwork that the declared kind can't take over as it is (a
+  number column declared text, text that is not all whole numbers declared a number).
+- Changes add; nothing is dropped. New tables, new columns (a lookup with its foreign
+  key), unique and ordering indexes, full-text search (rebuilt only when the searched
+  columns change). A field no longer declared keeps its column and its values; a text
+  column made outside deskwork, once checked to hold whole numbers, is rebuilt with
+  integer affinity so it sorts and sums as numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlite_utils
+
+from deskwork import attachments, lookups
+from deskwork.errors import SchemaError
+from deskwork.fields import Lookup
+from deskwork.model import Table, TablePage, Tool
+
+KINDS = "_deskwork_columns"  # what each column was declared as: its values' meaning
+
+
+def prepare(db: sqlite_utils.Database, tool: Tool) -> bool:
+    """Create or migrate the tool's tables and indexes; True if none of them existed."""
+    new = not any(name in db.table_names() for name in tool.tables)
+    _create_own_tables(db)
+    for table in tool.tables.values():  # every check before any change
+        _check_columns(db, table)
+    for table in tool.tables.values():
+        _create_or_migrate(db, table)
+        _unique_indexes(db, table)
+        _record_kinds(db, table)
+    search: dict[str, list[str]] = {}
+    for page in tool.pages.values():
+        if isinstance(page, TablePage):
+            _index_for(db, page)
+            columns = search.setdefault(page.table.name, [])
+            columns += [c for c in page.search if c not in columns]
+    for table_name, columns in search.items():
+        _full_text_search(db, table_name, columns)
+    for table in tool.tables.values():
+        for f in table.lookups().values():
+            lookups.prepare_index(db, f.table_name, f.show)
+    return new
+
+
+def _create_own_tables(db: sqlite_utils.Database) -> None:
+    """deskwork's own bookkeeping: attached files, the trash (undo), one-time form tokens."""
+    attachments.create_table(db)
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS _deskwork_trash (
+            id INTEGER PRIMARY KEY, table_name TEXT NOT NULL, row_id INTEGER NOT NULL,
+            data TEXT NOT NULL, deleted_at TEXT NOT NULL)"""
+    )
+    db.execute(
+        f"""CREATE TABLE IF NOT EXISTS {KINDS} (
+            table_name TEXT NOT NULL, column_name TEXT NOT NULL, kind TEXT NOT NULL,
+            PRIMARY KEY (table_name, column_name))"""
+    )
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS _deskwork_once (
+            token TEXT PRIMARY KEY, table_name TEXT NOT NULL, row_id INTEGER NOT NULL,
+            at TEXT NOT NULL)"""
+    )
+    # Forms sent twice arrive within seconds; a week of tokens is plenty.
+    week_ago = (dt.datetime.now() - dt.timedelta(days=7)).isoformat(timespec="seconds")
+    with db.conn:
+        db.execute("DELETE FROM _deskwork_once WHERE at < ?", [week_ago])
+    attachments.sweep_pending(db, dt.timedelta(days=1))
+
+
+def _unique_indexes(db: sqlite_utils.Database, table: Table) -> None:
+    for name, f in table.fields.items():
+        if f.unique:
+            db.table(table.name).create_index([name], unique=True, if_not_exists=True)
+
+
+def _check_unique(db: sqlite_utils.Database, table: Table, have: dict[str, type]) -> None:
+    for name, f in table.fields.items():
+        if not f.unique or name not in have:
+            continue
+        clash = db.execute(
+            f"SELECT [{name}], count(*) FROM [{table.name}] WHERE [{name}] IS NOT NULL "
+            f"GROUP BY [{name}] HAVING count(*) > 1 LIMIT 1"
+        ).fetchone()
+        if clash is not None:
+            raise SchemaError(
+                f"{table.name}.{name} is declared unique, but {clash[1]} rows hold "
+                f"{clash[0]!r}. Change those rows first, or drop unique=True."
+            )
+
+
+def _columns(table: Table) -> dict[str, type]:
+    return {name: f.sql_type for name, f in table.fields.items()}
+
+
+def _check_columns(db: sqlite_utils.Database, table: Table) -> None:
+    """Refuse a declaration that would change what stored values mean."""
+    existing = db.table(table.name)
+    if not existing.exists():
+        return
+    have = existing.columns_dict
+    _check_unique(db, table, have)
+    recorded = dict(
+        db.execute(
+            f"SELECT column_name, kind FROM {KINDS} WHERE table_name = ?", [table.name]
+        ).fetchall()
+    )
+    for name, f in table.fields.items():
+        if name not in have:
+            continue
+        was = recorded.get(name)
+        if was is not None and was != f.storage_kind:
+            raise SchemaError(
+                f"Column {table.name}.{name} was saved as {describe_kind(was)} and is now "
+                f"declared {describe_kind(f.storage_kind)}: converting the rows there could "
+                "change or lose them. Give the new field a new name, or convert the column "
+                "yourself first."
+            )
+        if was is None and f.sql_type is str and have[name] in (int, float):
+            raise SchemaError(
+                f"Column {table.name}.{name} holds numbers but the tool now declares "
+                f"{describe_kind(f.storage_kind)}: converting them could lose data. Rename "
+                "the field, or convert the column yourself first."
+            )
+        if f.sql_type is not str and have[name] is not f.sql_type:
+            # A column made elsewhere: numbers must already be whole numbers, or missing.
+            column = f"[{name}]"
+            whole = (
+                f"typeof({column}) IN ('integer', 'null') OR (typeof({column}) = 'text' AND "
+                f"ltrim({column}, '-') GLOB '[0-9]*' AND ltrim({column}, '-') NOT GLOB '*[^0-9]*')"
+            )
+            odd = db.execute(f"SELECT count(*) FROM [{table.name}] WHERE NOT ({whole})").fetchone()[
+                0
+            ]
+            if odd:
+                raise SchemaError(
+                    f"Column {table.name}.{name} holds {odd:,} values that are not whole "
+                    f"numbers, but the tool now declares it {describe_kind(f.storage_kind)}: "
+                    "converting them could lose data. Rename the field, or convert the "
+                    "column yourself first."
+                )
+
+
+def describe_kind(kind: str) -> str:
+    family, _, detail = kind.partition(":")
+    if family == "number":
+        if detail == "0":
+            return "whole numbers"
+        return f"numbers with {detail} decimals"
+    if family == "lookup":
+        return f"a lookup of {detail}"
+    return {"text": "text", "yesno": "yes/no", "date": "dates", "datetime": "dates and times",
+            "list": "lists of choices", "file": "files"}.get(family, family)  # fmt: skip
+
+
+def _record_kinds(db: sqlite_utils.Database, table: Table) -> None:
+    with db.conn:
+        db.conn.executemany(
+            f"INSERT OR REPLACE INTO {KINDS} (table_name, column_name, kind) VALUES (?, ?, ?)",
+            [(table.name, name, f.storage_kind) for name, f in table.fields.items()],
+        )
+
+
+def _create_or_migrate(db: sqlite_utils.Database, table: Table) -> None:
+    declared = _columns(table)
+    existing = db.table(table.name)
+    if not existing.exists():
+        existing.create(
+            {"id": int, **declared},
+            pk="id",
+            foreign_keys=[
+                (name, f.table_name, "id")
+                for name, f in table.fields.items()
+                if isinstance(f, Lookup)
+            ],
+        )
+        return
+    have = existing.columns_dict
+    # A text column (made outside deskwork) declared a number holds whole numbers by now
+    # (checked): give it integer affinity, or SQLite would keep storing and sorting text.
+    to_integer = {n: int for n, f in table.fields.items() if n in have and have[n] is str
+                  and f.sql_type is int}  # fmt: skip
+    if to_integer:
+        existing.transform(types=to_integer)
+    for name, f in table.fields.items():
+        if name in have:
+            continue
+        if isinstance(f, Lookup):
+            existing.add_column(name, int, fk=f.table_name, fk_col="id")
+        else:
+            existing.add_column(name, f.sql_type)
+
+
+def _index_for(db: sqlite_utils.Database, page: TablePage) -> None:
+    if page.order_column != "id":
+        db.table(page.table.name).create_index([page.order_column, "id"], if_not_exists=True)
+
+
+def _full_text_search(db: sqlite_utils.Database, table_name: str, columns: list[str]) -> None:
+    """FTS5 over ``columns``, kept up to date by triggers; rebuilt only when they change."""
+    table = db.table(table_name)
+    if not columns:
+        return
+    table.enable_fts(columns, create_triggers=True, tokenize="porter", replace=True)

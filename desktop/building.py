@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from deskwork.desktop.launch import Echo
+from deskwork.desktop.window import missing_binding
 from deskwork.errors import DeskworkError
 from deskwork.loader import load_tool, resolve_tool_file
 
@@ -37,6 +38,9 @@ def build_executable(
 ) -> Path:
     tool_file = resolve_tool_file(path)
     tool = load_tool(tool_file)  # fail early, with the tool's own message
+    missing = missing_binding()  # the executable would bundle no toolkit for its window
+    if missing is not None:
+        raise BuildError(f"Can't build {tool.title} with a window: {missing}.")
     name = name or tool.name
     icon = tool_file.parent / "icon.png"
     command = [

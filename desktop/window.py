@@ -45,6 +45,16 @@ MISSING_BINDING = {
 _BINDING_MODULE = {"gtk": "gi", "qt": "qtpy"}
 
 
+def missing_binding(settings: Settings | None = None) -> str | None:
+    """What to install for a window, if the chosen backend's Python binding is missing
+    (on Windows and macOS pywebview's own dependencies bring theirs)."""
+    gui = gui_name(settings)
+    module = _BINDING_MODULE.get(gui or "")
+    if module is not None and importlib.util.find_spec(module) is None:
+        return MISSING_BINDING[gui]
+    return None
+
+
 def check_display(settings: Settings | None = None) -> None:
     """Raise ``NoDisplay`` (with the reason, and the remedy) if no window can open here."""
     settings = settings or Settings.load()
@@ -52,14 +62,13 @@ def check_display(settings: Settings | None = None) -> None:
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
     ):
         raise NoDisplay("no display found (DISPLAY and WAYLAND_DISPLAY are not set)")
-    gui = gui_name(settings)
-    module = _BINDING_MODULE.get(gui or "")
-    if module is not None and importlib.util.find_spec(module) is None:
-        raise NoDisplay(MISSING_BINDING[gui])
+    missing = missing_binding(settings)
+    if missing is not None:
+        raise NoDisplay(missing)
     try:
         from webview.guilib import initialize
 
-        initialize(gui)
+        initialize(gui_name(settings))
     except Exception as error:  # pywebview raises its own and the toolkits' errors
         raise NoDisplay(f"no GUI toolkit could start ({error})") from error
 

@@ -36,6 +36,26 @@ def module_name(tool_file: Path) -> tuple[str, Path]:
     return ".".join(parts), folder
 
 
+def installed_layout(work: Path) -> Path | None:
+    """Where PyInstaller can find the ``deskwork`` package.
+
+    An installed wheel needs nothing: None. An editable install of a deskwork checkout
+    maps ``webapp/`` to ``deskwork`` through an import hook that PyInstaller's analysis
+    does not follow, so the package is laid out as installed (copies) under ``work``.
+    """
+    import deskwork
+    import deskwork.desktop
+
+    flask_side = Path(deskwork.__file__).parent
+    if flask_side.name == "deskwork":
+        return None
+    skip = shutil.ignore_patterns("__pycache__", "_packaging", "_assets")
+    target = work / "layout" / "deskwork"
+    shutil.copytree(flask_side, target, ignore=skip)
+    shutil.copytree(Path(deskwork.desktop.__file__).parent, target / "desktop", ignore=skip)
+    return target.parent
+
+
 def build(
     tool_file: Path, *, name: str, dist: Path, onedir: bool = False, icon: Path | None = None
 ) -> Path:
@@ -43,6 +63,7 @@ def build(
 
     module, root = module_name(tool_file)
     with tempfile.TemporaryDirectory(prefix="deskwork-build-") as work:
+        layout = installed_layout(Path(work))
         entry = Path(work) / f"{name}.py"
         entry.write_text(ENTRY.format(module=module), encoding="utf-8")
         args = [
@@ -56,6 +77,7 @@ def build(
             f"--entry={entry}",
             f"--name={name}",
             f"--pathex={root}",
+            *([f"--pathex={layout}"] if layout else []),
             f"--module={module}",
         ]
         if icon:

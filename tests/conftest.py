@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -125,3 +126,19 @@ def deskwork_env(data_dir: Path, display: str | None = None, **extra: str) -> di
         env["DISPLAY"] = display
     env.update(extra)
     return env
+
+
+def run(command, **kwargs) -> subprocess.CompletedProcess[str]:
+    """Run ``command``; fail the test with its output unless it exits 0."""
+    done = subprocess.run(command, capture_output=True, encoding="utf-8", **kwargs)
+    assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """deskwork's wheel, built from this checkout once per session."""
+    out = tmp_path_factory.mktemp("wheel")
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)])
+    (path,) = out.glob("deskwork-*.whl")
+    return path

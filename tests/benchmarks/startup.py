@@ -24,7 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "packaging"))
 
+from build import installed_layout  # noqa: E402
 from xvfb import start_xvfb  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -62,7 +64,9 @@ if __name__ == "__main__":
 FIRST_PAINT = re.compile(r"(?:rendered in|first paint) ([\d.]+) s")
 
 
-def build(entry: Path, name: str, module: str, dist: Path, onedir: bool) -> None:
+def build(
+    entry: Path, name: str, module: str, dist: Path, onedir: bool, layout: Path | None
+) -> None:
     args = [
         str(BIN / "pyinstaller"),
         str(ROOT / "packaging" / "deskwork.spec"),
@@ -74,6 +78,7 @@ def build(entry: Path, name: str, module: str, dist: Path, onedir: bool) -> None
         f"--entry={entry}",
         f"--name={name}",
         f"--pathex={entry.parent}",
+        *([f"--pathex={layout}"] if layout else []),
         f"--module={module}",
     ]
     if onedir:
@@ -113,13 +118,18 @@ def main() -> None:
         encoding="utf-8",
     )
     print(f"Building in {work} ...", flush=True)
+    layout = installed_layout(work)  # deskwork as installed, if this is an editable install
     for onedir in (False, True):
         suffix = "-dir" if onedir else ""
-        build(demo_entry, f"demo{suffix}", "deskwork.demo", dist, onedir)
-        build(hello, f"hello{suffix}", "flask", dist, onedir)
+        build(demo_entry, f"demo{suffix}", "deskwork.demo", dist, onedir, layout)
+        build(hello, f"hello{suffix}", "flask", dist, onedir, layout)
 
     xvfb, display = start_xvfb()
     env = {**os.environ, "DISPLAY": display, "DESKWORK_DATA_DIR": str(work / "data")}
+    # As on a user's machine, Python keeps the bytecode it compiles (pip compiled the
+    # installed packages; the first launch compiles a checkout's): this workplace's
+    # PYTHONDONTWRITEBYTECODE would make every launch from source compile deskwork again.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     ways = {
         ("demo", "source"): [str(BIN / "deskwork"), "demo", "--self-test"],
         ("hello", "source"): [sys.executable, str(hello)],

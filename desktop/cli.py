@@ -86,13 +86,16 @@ def _open_file(path: Path, *, reload: bool, **options: Any) -> None:
     from deskwork.loader import load_tool, resolve_tool_file
 
     tool_file = resolve_tool_file(path)
+    icon = tool_file.parent / "icon.png"
     if reload:
         from deskwork.desktop.reload import run_with_reload
 
         if options["self_test"]:
             raise click.UsageError("--self-test and --reload do not go together.")
-        sys.exit(run_with_reload(tool_file, options["database"], echo=_echo))
-    icon = tool_file.parent / "icon.png"
+        code = run_with_reload(
+            tool_file, options["database"], icon=icon if icon.is_file() else None, echo=_echo
+        )
+        sys.exit(code)
     open_tool(load_tool(tool_file), icon=icon if icon.is_file() else None, **options)
 
 

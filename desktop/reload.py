@@ -2,14 +2,26 @@
 
 The parent process binds the port once and keeps it, with one secret for the whole
 session; each change starts a fresh child process that serves on that same socket, so
-the window (or browser tab) only has to reload the page. This is the only mode with the
-Werkzeug debugger, and its console is still behind the per-launch secret and its PIN.
+the window (or browser tab) only has to reload the page. The child serves with the
+server of a normal run (``ServerThread``, cheroot) and the window has a normal run's
+settings: what works here works in a normal run. This is the only mode with the Werkzeug
+debugger, and its console is still behind the per-launch secret and its PIN.
+
+What is watched: the tool's folder, all the way down, and deskwork's own Flask side, for
+the kinds of files code is made of (``WATCHED_SUFFIXES``); never databases, caches,
+builds or hidden folders. An editor's save in two steps (a temporary file renamed over
+the old one, or a truncation then a write) restarts once: watchfiles groups the changes
+that come within ``STEP_MS`` of each other.
+
+How the child gets the socket: on POSIX as an inherited file descriptor (``pass_fds``);
+on Windows, which has no such thing, as ``socket.share(pid)``'s description of it,
+written to the child's stdin and turned back into a socket by ``socket.fromshare``. The
+secret goes by an environment variable the child removes at once, never on a command line.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import secrets
 import signal
@@ -17,38 +29,86 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import IO, Any
+
+import watchfiles
 
 from deskwork.desktop import paths
 from deskwork.desktop.launch import Echo, setup_logging
-from deskwork.desktop.window import NoDisplay, check_display, gui_name
+from deskwork.desktop.settings import Settings
+from deskwork.desktop.window import NoDisplay, check_display, run_window
 from deskwork.loader import load_tool
 
 SECRET_VARIABLE = "DESKWORK_RELOAD_SECRET"
-POLL_SECONDS = 0.5
+SHARED_SOCKET_OPTION = "--shared-socket"  # Windows: the socket's description is on stdin
+
+WATCHED_SUFFIXES = frozenset({".py", ".html", ".css", ".js", ".json", ".sql", ".txt"})
+IGNORED_FOLDERS = frozenset({"__pycache__", "dist", "build", "node_modules"})  # and .hidden
+STEP_MS = 100  # changes closer together than this are one change (an editor's two steps)
+DEBOUNCE_MS = 1_600  # but a steady stream of changes still restarts this often
+READY_MS = 100  # an empty batch comes this soon when nothing changed: the watcher is in place
 
 
-def watched_files(tool_file: Path) -> Iterator[Path]:
-    """The tool's folder and deskwork's own Flask side (code and templates)."""
+def watched_folders(tool_file: Path) -> list[Path]:
+    """The tool's folder and deskwork's own Flask side, neither inside the other."""
     import deskwork
 
-    for pattern in ("*.py", "templates/*.html"):
-        yield from tool_file.parent.glob(pattern)
-    for pattern in ("**/*.py", "templates/*.html", "static/*"):
-        yield from Path(deskwork.__file__).parent.glob(pattern)
+    tool_folder = tool_file.parent.resolve()
+    own = Path(deskwork.__file__).parent.resolve()
+    if own.is_relative_to(tool_folder):
+        return [tool_folder]
+    if tool_folder.is_relative_to(own):
+        return [own]
+    return [tool_folder, own]
 
 
-def snapshot(tool_file: Path) -> dict[Path, float]:
-    stamps = {}
-    for path in watched_files(tool_file):
-        try:
-            stamps[path] = path.stat().st_mtime
-        except OSError:
-            continue
-    return stamps
+class SourceFilter:
+    """Which changed paths are the tool's code: a ``watch_filter`` for watchfiles.
+
+    Paths are judged below the folder watched, so a tool kept in ``~/.tools/build/`` is
+    still watched while its own ``build/`` is not.
+    """
+
+    def __init__(self, folders: Sequence[Path]) -> None:
+        self.folders = list(folders)
+
+    def __call__(self, change: watchfiles.Change, path: str) -> bool:
+        for folder in self.folders:
+            try:
+                parts = Path(path).relative_to(folder).parts
+            except ValueError:
+                continue
+            return bool(parts) and is_source(parts)
+        return False
+
+
+def is_source(parts: Sequence[str]) -> bool:
+    """Whether the file at ``parts`` (below a watched folder) is code worth a restart."""
+    *folders, name = parts
+    if any(f in IGNORED_FOLDERS or f.startswith(".") for f in folders):
+        return False
+    if name.startswith("."):  # editors' lock and swap files
+        return False
+    return Path(name).suffix in WATCHED_SUFFIXES  # so never a database, a log or an image
+
+
+def changed_names(changes: set[tuple[watchfiles.Change, str]], tool_file: Path) -> list[str]:
+    """The changed files as the developer knows them: below the tool's folder, or deskwork's."""
+    import deskwork
+
+    tool_folder = tool_file.parent.resolve()
+    own = Path(deskwork.__file__).parent.resolve()
+    names = set()
+    for _, path in changes:
+        changed = Path(path)
+        if changed.is_relative_to(tool_folder):
+            names.add(changed.relative_to(tool_folder).as_posix())
+        else:
+            names.add(f"deskwork/{changed.relative_to(own).as_posix()}")
+    return sorted(names)
 
 
 class ChildServer:
@@ -56,15 +116,26 @@ class ChildServer:
 
     def __init__(self, tool_file: Path, database: Path, sock: socket.socket, secret: str) -> None:
         self.command = [
-            sys.executable, "-m", "deskwork.desktop.reload", str(tool_file),
-            f"--fd={sock.fileno()}", f"--port={sock.getsockname()[1]}", f"--db={database}",
+            sys.executable, "-m", "deskwork.desktop.reload", str(tool_file), f"--db={database}",
         ]  # fmt: skip
         self.sock = sock
         self.env = {**os.environ, SECRET_VARIABLE: secret}
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.command, env=self.env, pass_fds=[self.sock.fileno()])
+        if sys.platform == "win32":
+            # No descriptors to inherit: the socket is shared with the child's process id.
+            self.process = subprocess.Popen(
+                [*self.command, SHARED_SOCKET_OPTION], env=self.env, stdin=subprocess.PIPE
+            )
+            assert self.process.stdin is not None  # stdin=PIPE
+            with self.process.stdin as stdin:
+                stdin.write(self.sock.share(self.process.pid))
+        else:
+            fd = self.sock.fileno()
+            self.process = subprocess.Popen(
+                [*self.command, f"--fd={fd}"], env=self.env, pass_fds=[fd]
+            )
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -80,26 +151,45 @@ class ChildServer:
         self.start()
 
 
+def _nothing() -> None:
+    pass
+
+
 def watch(tool_file: Path, child: ChildServer, stop: threading.Event,
-          on_restart: Callable[[], None], echo: Echo) -> None:  # fmt: skip
-    before = snapshot(tool_file)
-    while not stop.wait(POLL_SECONDS):
-        now = snapshot(tool_file)
-        if now != before:
-            changed = sorted(p.name for p in set(now) | set(before) if now.get(p) != before.get(p))
-            echo(f"Changed: {', '.join(changed)}; restarting.")
+          on_restart: Callable[[], None], echo: Echo,
+          on_ready: Callable[[], None] = _nothing) -> None:  # fmt: skip
+    """Restart ``child`` after each change to the code until ``stop`` is set.
+
+    ``on_ready`` is called once the watcher is in place: a change from then on is seen.
+    """
+    folders = watched_folders(tool_file)
+    ready = False
+    for changes in watchfiles.watch(
+        *folders,
+        watch_filter=SourceFilter(folders),
+        step=STEP_MS,
+        debounce=DEBOUNCE_MS,
+        stop_event=stop,
+        rust_timeout=READY_MS,
+        yield_on_timeout=True,  # an empty set first: the watcher is in place
+    ):
+        if not ready:
+            ready = True
+            on_ready()
+        if changes:
+            echo(f"Changed: {', '.join(changed_names(changes, tool_file))}; restarting.")
             child.restart()
             on_restart()
-            before = now
 
 
-def run_with_reload(tool_file: Path, database: Path | None, *, echo: Echo) -> int:
+def run_with_reload(tool_file: Path, database: Path | None, *, icon: Path | None = None,
+                    echo: Echo) -> int:  # fmt: skip
     tool = load_tool(tool_file)  # fail here, with a clear message, if it is broken already
-    setup_logging(tool.name)
-    database = database or paths.default_database(tool.name)
+    settings = Settings.load()
+    setup_logging(tool.name, settings)
+    database = database or paths.default_database(tool.name, settings)
     secret = secrets.token_urlsafe(32)
     with socket.create_server(("127.0.0.1", 0)) as sock:
-        sock.set_inheritable(True)
         port = sock.getsockname()[1]
         first_url = f"http://127.0.0.1:{port}/?token={secret}"
         child = ChildServer(tool_file, database, sock, secret)
@@ -107,11 +197,11 @@ def run_with_reload(tool_file: Path, database: Path | None, *, echo: Echo) -> in
         stop = threading.Event()
         try:
             try:
-                check_display()
+                check_display(settings)
             except NoDisplay as reason:
                 echo(f"No window can open here: {reason}; serving for a browser instead.")
                 return _browser(tool_file, child, stop, first_url, echo)
-            return _window(tool.title, tool_file, child, stop, first_url, echo)
+            return _window(tool.title, icon, tool_file, child, stop, first_url, echo)
         finally:
             stop.set()
             child.stop()
@@ -122,11 +212,13 @@ def _browser(tool_file: Path, child: ChildServer, stop: threading.Event, url: st
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    def say_ready() -> None:
         echo("Development mode: restarts when the code changes. Open (Ctrl+C stops):")
         echo(url)
-        watch(tool_file, child, stop, lambda: None, echo)
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        watch(tool_file, child, stop, _nothing, echo, on_ready=say_ready)
         echo("Stopped.")
         return 0
     finally:
@@ -134,64 +226,71 @@ def _browser(tool_file: Path, child: ChildServer, stop: threading.Event, url: st
             signal.signal(sig, handler)
 
 
-def _window(title: str, tool_file: Path, child: ChildServer, stop: threading.Event, url: str,
-            echo: Echo) -> int:  # fmt: skip
-    import webview
+def _window(title: str, icon: Path | None, tool_file: Path, child: ChildServer,
+            stop: threading.Event, url: str, echo: Echo) -> int:  # fmt: skip
+    def watch_in_background(window: Any) -> None:
+        window.events.closed += stop.set
+        watch(tool_file, child, stop, lambda: window.run_js("location.reload()"), echo)
 
-    window = webview.create_window(f"{title} (development)", url, width=1100, height=760)
-    if window is None:
-        raise NoDisplay("pywebview could not create a window")
-
-    def reload_page() -> None:
-        window.run_js("location.reload()")
-
-    def watch_in_background(_: Any) -> None:
-        watch(tool_file, child, stop, reload_page, echo)
-
-    window.events.closed += stop.set
-    webview.start(watch_in_background, (window,), gui=gui_name())
+    run_window(f"{title} (development)", url, icon=icon, background=watch_in_background)
     return 0
+
+
+def inherited_socket(fd: int | None, shared: IO[bytes] | None) -> socket.socket:
+    """Child process: the parent's listening socket, from its descriptor ``fd`` (POSIX) or
+    from the description ``shared`` holds (Windows: what ``socket.share`` wrote on stdin)."""
+    if sys.platform == "win32" and shared is not None:
+        return socket.fromshare(shared.read())
+    if fd is not None:
+        return socket.socket(fileno=fd)
+    raise SystemExit("This module is run by 'deskwork run --reload', which hands it a socket.")
 
 
 def _serve_child() -> None:
     """Child process: serve the tool on the inherited socket, with the debugger."""
     from werkzeug.debug import DebuggedApplication
-    from werkzeug.serving import make_server
     from werkzeug.wrappers import Request, Response
 
     from deskwork.app import create_app
+    from deskwork.desktop.server import ServerThread
     from deskwork.security import cookie_name
     from deskwork.storage import Storage
 
     parser = argparse.ArgumentParser()
     parser.add_argument("tool_file", type=Path)
-    parser.add_argument("--fd", type=int, required=True)
-    parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--db", type=Path, required=True)
+    parser.add_argument("--fd", type=int)
+    parser.add_argument(SHARED_SOCKET_OPTION, action="store_true")
     options = parser.parse_args()
     secret = os.environ.pop(SECRET_VARIABLE)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # its request log shows the token
+    # The parent says when to stop (on a change, or Ctrl+C, which reaches both of us).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sock = inherited_socket(options.fd, sys.stdin.buffer if options.shared_socket else None)
+    port = sock.getsockname()[1]
 
+    # A tool that fails to load ends this process with the reason; the next save restarts.
     tool = load_tool(options.tool_file)
+    settings = Settings.load()
     storage = Storage(options.db)
     storage.prepare(tool)
     storage.hold()  # the child is killed on the next change; SQLite's WAL makes that safe
-    app = create_app(tool, storage, secret=secret, port=options.port, config={"DEBUG": True})
+    app = create_app(
+        tool, storage, secret=secret, port=port,
+        locale=settings.locale, user_locale=settings.user_locale, config={"DEBUG": True},
+    )  # fmt: skip
     debugged = DebuggedApplication(app, evalex=True, pin_logging=False)
     print(f"Debugger PIN: {debugged.pin}", flush=True)
 
     def guarded(environ: dict[str, Any], start_response: Any) -> Any:
         # The debugger answers before Flask does: keep it behind the same secret.
         request = Request(environ)
-        if (
-            "__debugger__" in request.args
-            and request.cookies.get(cookie_name(options.port)) != secret
-        ):
+        if "__debugger__" in request.args and request.cookies.get(cookie_name(port)) != secret:
             return Response("Forbidden", status=403)(environ, start_response)
         return debugged(environ, start_response)
 
-    server = make_server("127.0.0.1", options.port, guarded, threaded=True, fd=options.fd)
-    server.serve_forever()
+    server = ServerThread(guarded, sock=sock)  # the server of a normal run
+    server.start()
+    server.wait()
 
 
 if __name__ == "__main__":

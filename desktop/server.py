@@ -2,12 +2,15 @@
 
 cheroot (CherryPy's server) binds port 0 once and keeps that socket, so there is no
 probe-then-bind race; it serves from a pool of threads and writes no access log, so the
-per-launch secret in the first address never reaches a log.
+per-launch secret in the first address never reaches a log. It can also be handed a
+socket that is already listening: ``--reload``'s child process serves its parent's that
+way, with the same server as a normal run.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +23,17 @@ WSGIApp = Callable[..., Any]
 
 
 class _Server(wsgi.Server):
+    listening: socket.socket | None = None  # handed over already listening: serve it as is
+
+    def bind(self, family: int, type: int, proto: int = 0) -> socket.socket:
+        # cheroot's prepare() makes its socket here, then sets a timeout and listens on it.
+        if self.listening is None:
+            made: socket.socket = super().bind(family, type, proto)
+            return made
+        self.socket = self.listening
+        self.bind_addr = self.listening.getsockname()[:2]
+        return self.listening
+
     def error_log(self, msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
         # cheroot writes to stderr by default; route it to the log, without the request line.
         log.log(level, "server: %s", msg, exc_info=traceback)
@@ -29,15 +43,19 @@ class ServerThread:
     """Serve ``app`` from a background thread until ``stop()``.
 
     ``ServerThread(app)`` binds at once, so ``port`` is known before the app needs it;
-    ``start()`` returns when the server accepts connections.
+    ``start()`` returns when the server accepts connections. ``ServerThread(sock=...)``
+    serves a socket already bound and listening instead (``--reload``'s child serves its
+    parent's); the server owns it from then on and closes it on ``stop()``.
     """
 
-    def __init__(self, app: WSGIApp | None = None, *, threads: int = 8) -> None:
+    def __init__(
+        self, app: WSGIApp | None = None, *, threads: int = 8, sock: socket.socket | None = None
+    ) -> None:
         self._app: WSGIApp | None = app
-        self._server = _Server(
-            ("127.0.0.1", 0), self._dispatch, numthreads=threads, shutdown_timeout=2
-        )
-        self._server.prepare()  # binds and listens: the port is ours from here on
+        address = sock.getsockname()[:2] if sock is not None else ("127.0.0.1", 0)
+        self._server = _Server(address, self._dispatch, numthreads=threads, shutdown_timeout=2)
+        self._server.listening = sock
+        self._server.prepare()  # binds (unless handed a socket) and listens: the port is ours
         self.host: str = self._server.bind_addr[0]
         self.port: int = self._server.bind_addr[1]
         self._thread = threading.Thread(target=self._serve, name="deskwork-server", daemon=True)
@@ -69,6 +87,10 @@ class ServerThread:
     def start(self) -> ServerThread:
         self._thread.start()
         return self
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the server has stopped serving, or ``timeout``; whether it has."""
+        return self._stopped.wait(timeout)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop accepting, finish the requests under way, close the socket, join threads."""

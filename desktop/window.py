@@ -84,6 +84,37 @@ def _launch_stamp() -> float | None:
     return Settings.load().launch_stamp
 
 
+def run_window(
+    title: str,
+    url: str,
+    *,
+    icon: Path | None = None,
+    background: Callable[[Any], None] | None = None,
+) -> None:
+    """Make the tool's window for ``url``, run the GUI and block until the window closes.
+
+    Every window deskwork opens is made here, so ``--reload``'s has the settings of a
+    normal run's. ``background(window)`` runs on a thread of its own once the GUI is up.
+    """
+    import webview
+
+    # Attached files download through the system's own save dialog (pywebview ignores
+    # downloads otherwise). They come only from the tool's server, behind its secret.
+    webview.settings["ALLOW_DOWNLOADS"] = True
+    window = webview.create_window(
+        title, url, width=1100, height=760, min_size=(480, 360), text_select=True
+    )
+    if window is None:
+        raise NoDisplay("pywebview could not create a window")
+    webview.start(
+        background,
+        (window,) if background else None,
+        gui=gui_name(),
+        icon=str(icon) if icon else None,
+        private_mode=True,
+    )
+
+
 def open_window(
     title: str,
     url: str,
@@ -99,16 +130,6 @@ def open_window(
     and the result says whether the page showed ``expect_heading`` and whether ``check``
     (run then) found nothing wrong.
     """
-    import webview
-
-    # Attached files download through the system's own save dialog (pywebview ignores
-    # downloads otherwise). They come only from the tool's server, behind its secret.
-    webview.settings["ALLOW_DOWNLOADS"] = True
-    window = webview.create_window(
-        title, url, width=1100, height=760, min_size=(480, 360), text_select=True
-    )
-    if window is None:
-        raise NoDisplay("pywebview could not create a window")
     result: list[SelfTestResult] = []
     started = time.monotonic()
 
@@ -139,13 +160,7 @@ def open_window(
         finally:
             win.destroy()
 
-    webview.start(
-        run_self_test if self_test else None,
-        (window,) if self_test else None,
-        gui=gui_name(),
-        icon=str(icon) if icon else None,
-        private_mode=True,
-    )
+    run_window(title, url, icon=icon, background=run_self_test if self_test else None)
     if self_test:
         return result[0] if result else SelfTestResult(False, "the window closed by itself")
     return None

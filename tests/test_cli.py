@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import http.client
+import io
+import os
+import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import watchfiles
 from click.testing import CliRunner
 
 from conftest import DESKWORK, deskwork_env
 from deskwork import __version__
+from deskwork.desktop import reload
 from deskwork.desktop.cli import cli
+from deskwork.desktop.server import ServerThread
 
 
 @pytest.fixture
@@ -199,7 +212,8 @@ def test_reload_restarts_on_a_change_and_keeps_address_and_secret(tmp_path, data
     process = start(["run", str(tool_file), "--reload"], deskwork_env(data_dir))
     try:
         lines, address = read_address(process)
-        assert lines[1].startswith("Development mode")
+        # The child's "Debugger PIN" line may come first: it shares the parent's output.
+        assert any(line.startswith("Development mode") for line in lines), lines
         url = urlsplit(address)
         _, cookie, _ = get(url.port, f"/?{url.query}")
         assert "<h1>Notes</h1>" in get(url.port, "/", cookie.split(";")[0])[2]
@@ -217,3 +231,294 @@ def test_reload_restarts_on_a_change_and_keeps_address_and_secret(tmp_path, data
         _, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert port_closed(url.port)
+
+
+class Lines:
+    """A process's output, read on a thread, so a test waits for a line with a deadline."""
+
+    def __init__(self, stream: io.TextIOBase) -> None:
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._reader.start()
+
+    def join(self, timeout: float = 10.0) -> None:
+        """Wait until the output has ended (every process writing it has exited)."""
+        self._reader.join(timeout)
+        assert not self._reader.is_alive(), "the output did not end"
+
+    def _read(self, stream: io.TextIOBase) -> None:
+        for line in stream:
+            self._lines.put(line.rstrip("\n"))
+        self._lines.put(None)  # the end of the output
+
+    def wait_for(self, prefix: str, timeout: float = 30.0) -> list[str]:
+        """The lines read up to the first that starts with ``prefix``, that one included."""
+        seen: list[str] = []
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._lines.get(timeout=max(deadline - time.monotonic(), 0))
+            except queue.Empty:
+                raise AssertionError(f"no {prefix!r} line within {timeout} s: {seen}") from None
+            if line is None:
+                raise AssertionError(f"the output ended before a {prefix!r} line: {seen}")
+            seen.append(line)
+            if line.startswith(prefix):
+                return seen
+
+    def within(self, seconds: float) -> list[str]:
+        """Every line printed in the next ``seconds``."""
+        seen = []
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self._lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            seen.append(line)
+        return seen
+
+
+@dataclass
+class Reloading:
+    """``deskwork run TOOL --reload``, serving, and the cookie the first address gave."""
+
+    output: Lines
+    port: int
+    cookie: str
+
+    def page(self, path: str) -> str:
+        return get(self.port, path, self.cookie)[2]
+
+    def restarts_after(self, change: Callable[[], None], quiet: float = 0.0) -> list[str]:
+        """Make ``change``; the "Changed:" lines printed until a new child serves (its PIN
+        line: the old one has stopped), and in the ``quiet`` seconds after."""
+        change()
+        seen = self.output.wait_for("Changed:")
+        seen += self.output.wait_for("Debugger PIN")
+        seen += self.output.within(quiet)
+        return [line for line in seen if line.startswith("Changed:")]
+
+
+@contextmanager
+def reloading(tool_file: Path, data_dir: Path) -> Iterator[Reloading]:
+    process = start(["run", str(tool_file), "--reload"], deskwork_env(data_dir))
+    output = Lines(process.stdout)
+    try:
+        seen = output.wait_for("http://")  # printed once the watcher is in place
+        if not any(line.startswith("Debugger PIN") for line in seen):
+            output.wait_for("Debugger PIN")
+        url = urlsplit(seen[-1])
+        _, cookie, _ = get(url.port, f"/?{url.query}")
+        yield Reloading(output, url.port, cookie.split(";")[0])
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        output.join()  # the child, which writes there too, has stopped as well
+        with process.stdout, process.stderr:
+            errors = process.stderr.read()
+    assert process.returncode == 0, errors
+    assert port_closed(url.port)
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+TOOL_WITH_PARTS = """\
+from flask import render_template
+from deskwork import Tool
+from wording.greetings import GREETING
+
+tool = Tool("Greeter", name="greeter")
+
+
+@tool.page("Greeting")
+def greeting():
+    return render_template("sub/part.html", greeting=GREETING)
+"""
+
+
+def test_reload_restarts_on_a_change_in_a_subfolder_of_the_tool(tmp_path, data_dir):
+    greetings = tmp_path / "wording" / "greetings.py"
+    part = tmp_path / "templates" / "sub" / "part.html"
+    write(tmp_path / "wording" / "__init__.py", "")
+    write(greetings, "GREETING = 'Hello'\n")
+    write(part, "<p>{{ greeting }}, from the first template</p>")
+    write(tmp_path / "greeter.py", TOOL_WITH_PARTS)
+    with reloading(tmp_path / "greeter.py", data_dir) as tool:
+        assert tool.page("/pages/greeting") == "<p>Hello, from the first template</p>"
+
+        changed = tool.restarts_after(lambda: write(greetings, "GREETING = 'Good day'\n"))
+        assert changed == ["Changed: wording/greetings.py; restarting."]
+        assert tool.page("/pages/greeting") == "<p>Good day, from the first template</p>"
+
+        changed = tool.restarts_after(lambda: write(part, "<p>{{ greeting }}, from the second</p>"))
+        assert changed == ["Changed: templates/sub/part.html; restarting."]
+        assert tool.page("/pages/greeting") == "<p>Good day, from the second</p>"
+
+
+NOTES = """\
+from deskwork import Text, Tool
+tool = Tool('Notes', name='notes')
+tool.table('notes', title=Text())
+"""
+EDITORS_PAUSE = 0.01  # seconds between the two steps of a save
+SECOND_RESTART_WINDOW = 1.5  # seconds: a second restart would come within a step of the first
+
+
+def test_reload_restarts_once_for_an_editors_two_step_save(tmp_path, data_dir):
+    tool_file = tmp_path / "notes.py"
+    write(tool_file, NOTES)
+    with reloading(tool_file, data_dir) as tool:
+
+        def save_by_renaming_a_temporary_file() -> None:
+            temporary = tmp_path / "notes.py.tmp"
+            write(temporary, NOTES.replace("'Notes'", "'Notes, renamed'"))
+            os.replace(temporary, tool_file)
+
+        restarts = tool.restarts_after(save_by_renaming_a_temporary_file, SECOND_RESTART_WINDOW)
+        assert restarts == ["Changed: notes.py; restarting."]
+        assert "<h1>Notes, renamed</h1>" in tool.page("/")
+
+        def save_by_truncating_then_writing() -> None:
+            write(tool_file, "")  # an empty file is no tool: a restart now would fail
+            time.sleep(EDITORS_PAUSE)  # part of the save being modelled, not a wait
+            write(tool_file, NOTES.replace("'Notes'", "'Notes, again'"))
+
+        restarts = tool.restarts_after(save_by_truncating_then_writing, SECOND_RESTART_WINDOW)
+        assert restarts == ["Changed: notes.py; restarting."]
+        assert "<h1>Notes, again</h1>" in tool.page("/")
+
+
+def server_header(port: int, cookie: str | None = None) -> str | None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/", headers={"Cookie": cookie} if cookie else {})
+        response = connection.getresponse()
+        response.read()
+        return response.getheader("Server")
+    finally:
+        connection.close()
+
+
+def test_reload_serves_with_a_normal_runs_server_and_the_debugger_behind_the_secret(
+    tmp_path, data_dir
+):
+    def hello(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"hello"]
+
+    with ServerThread(hello) as normal_run:
+        normal_server = server_header(normal_run.port)
+    assert normal_server is not None and normal_server.startswith("Cheroot/")
+    write(tmp_path / "notes.py", NOTES)
+    with reloading(tmp_path / "notes.py", data_dir) as tool:
+        assert server_header(tool.port, tool.cookie) == normal_server
+        debugger_file = "/?__debugger__=yes&cmd=resource&f=style.css"
+        assert get(tool.port, debugger_file, tool.cookie)[0] == 200
+        assert get(tool.port, debugger_file)[0] == 403
+
+
+def test_reload_watches_code_in_every_subfolder_but_not_data_caches_or_builds(tmp_path):
+    folder = tmp_path / ".tools" / "build" / "notes"  # the tool's own folder may be anywhere
+    watched = reload.SourceFilter([folder])
+
+    def sees(relative: str) -> bool:
+        return watched(watchfiles.Change.modified, str(folder / relative))
+
+    code = ["notes.py", "wording/greetings.py", "templates/sub/part.html", "static/site.css",
+            "static/site.js", "seed/rows.json", "schema.sql", "wording/words.txt"]  # fmt: skip
+    assert [path for path in code if not sees(path)] == []
+    not_code = ["__pycache__/notes.cpython-311.pyc", "wording/__pycache__/greetings.py",
+                ".git/config.py", ".venv/lib/site.py", ".idea/x.json", "notes.sqlite3",
+                "data/notes.sqlite3-wal", "dist/notes.py", "build/lib/notes.py", ".#notes.py",
+                "notes.py~", "notes.py.tmp", "icon.png", "logs/notes.log"]  # fmt: skip
+    assert [path for path in not_code if sees(path)] == []
+    assert not watched(watchfiles.Change.modified, str(tmp_path / "elsewhere.py"))
+
+
+def test_reload_watches_deskworks_own_folder_once_for_the_demo():
+    import deskwork
+    import deskwork.demo
+
+    assert reload.watched_folders(Path(deskwork.demo.__file__)) == [
+        Path(deskwork.__file__).parent.resolve()
+    ]
+
+
+class FakeProcess:
+    """What ``subprocess.Popen`` was asked to start; its stdin pipe keeps what was sent."""
+
+    pid = 4321
+
+    class Pipe(io.BytesIO):
+        sent = b""
+
+        def close(self) -> None:
+            self.sent = self.getvalue()
+            super().close()
+
+    def __init__(self, command: list[str], **options: object) -> None:
+        self.command, self.options = command, options
+        self.stdin = self.Pipe() if options.get("stdin") is subprocess.PIPE else None
+
+
+class FakeSocket:
+    def fileno(self) -> int:
+        return 7
+
+    def share(self, process_id: int) -> bytes:
+        return f"socket shared with process {process_id}".encode()
+
+
+@pytest.mark.parametrize("platform", ["linux", "win32"])
+def test_reload_hands_the_child_its_socket_and_keeps_the_secret_off_its_command_line(
+    platform, monkeypatch, tmp_path
+):
+    tool_file, database = tmp_path / "notes.py", tmp_path / "notes.sqlite3"
+    child = reload.ChildServer(tool_file, database, FakeSocket(), "s3cret")
+    monkeypatch.setattr(subprocess, "Popen", FakeProcess)
+    monkeypatch.setattr(sys, "platform", platform)
+    child.start()
+    monkeypatch.undo()
+    process = child.process
+    assert process.command[:5] == [
+        sys.executable, "-m", "deskwork.desktop.reload", str(tool_file), f"--db={database}"
+    ]  # fmt: skip
+    assert process.options["env"][reload.SECRET_VARIABLE] == "s3cret"
+    assert not any("s3cret" in part for part in process.command)
+    if platform == "win32":  # no pass_fds: a description of the socket, on the child's stdin
+        assert process.command[5:] == ["--shared-socket"]
+        assert "pass_fds" not in process.options
+        assert process.stdin.closed
+        assert process.stdin.sent == b"socket shared with process 4321"
+    else:
+        assert process.command[5:] == ["--fd=7"]
+        assert process.options["pass_fds"] == [7]
+        assert process.stdin is None
+
+
+def test_reload_child_on_windows_serves_the_socket_described_on_its_stdin(monkeypatch):
+    def hello(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"served on the parent's socket"]
+
+    with socket.create_server(("127.0.0.1", 0)) as parents:
+        described = []
+
+        def fromshare(description: bytes) -> socket.socket:  # Windows' own, made of a dup here
+            described.append(description)
+            return socket.socket(fileno=os.dup(parents.fileno()))
+
+        monkeypatch.setattr(sys, "platform", "win32")
+        monkeypatch.setattr(socket, "fromshare", fromshare, raising=False)
+        sock = reload.inherited_socket(None, io.BytesIO(b"the parent's socket, described"))
+        monkeypatch.undo()
+        assert described == [b"the parent's socket, described"]
+        with ServerThread(hello, sock=sock) as server:
+            assert server.port == parents.getsockname()[1]
+            assert get(server.port, "/")[2] == "served on the parent's socket"

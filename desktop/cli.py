@@ -18,10 +18,12 @@ from deskwork.errors import DeskworkError
 
 
 def demo_file() -> Path:
-    """The bundled demo tool's file, wherever deskwork is installed."""
-    import deskwork.demo
+    """The bundled demo tool's file, wherever deskwork is installed (found, not run)."""
+    import importlib.util
 
-    return Path(deskwork.demo.__file__)
+    spec = importlib.util.find_spec("deskwork.demo")
+    assert spec is not None and spec.origin is not None  # it ships with deskwork
+    return Path(spec.origin)
 
 
 def _echo(message: str) -> None:

@@ -1,12 +1,14 @@
 """Launching a tool: database, server thread, then a window (or a browser address).
 
 One path serves ``deskwork demo``, ``deskwork run`` and a built executable, so what the
-tests check is what users run.
+tests check is what users run. The window starts first: the database, the app and the
+server get ready on a thread of their own meanwhile (``Serving``), so that start-up costs
+little more than the window itself.
 """
 
 from __future__ import annotations
 
-import http.client
+import html
 import logging
 import logging.handlers
 import secrets
@@ -17,19 +19,19 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-
-from flask import Flask
+from typing import TYPE_CHECKING, NoReturn
 
 from deskwork import Tool
-from deskwork.app import create_app
 from deskwork.desktop import paths
-from deskwork.desktop.server import ServerThread
 from deskwork.desktop.settings import Settings
 from deskwork.desktop.window import NoDisplay, check_display, open_window
 from deskwork.errors import DeskworkError
-from deskwork.security import cookie_name
-from deskwork.storage import Storage
-from deskwork.views import page_url
+
+if TYPE_CHECKING:  # Flask, sqlite-utils and cheroot are imported while the window opens
+    from flask import Flask
+
+    from deskwork.desktop.server import ServerThread
+    from deskwork.storage import Storage
 
 log = logging.getLogger("deskwork")
 
@@ -64,6 +66,123 @@ def port_is_closed(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
+class Serving:
+    """The tool served on a socket bound at once, made ready on a thread of its own.
+
+    The window needs only the address to open; preparing the database, building the app
+    and starting the server happen meanwhile, while the GUI toolkit and the browser engine
+    start their own processes (``start_in_background``). The window's first request waits
+    in the socket's queue until the server accepts. If getting ready fails, the window
+    shows why (and the log has the details) instead of waiting for ever.
+    """
+
+    def __init__(self, tool: Tool, database: Path, settings: Settings) -> None:
+        self.tool = tool
+        self.database = database
+        self.settings = settings
+        self.secret = secrets.token_urlsafe(32)
+        self.sock = socket.create_server(("127.0.0.1", 0))  # bound once: no probe race
+        self.port: int = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.error: BaseException | None = None
+        self.app: Flask | None = None
+        self.server: ServerThread | None = None
+        self.storage: Storage | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def first_url(self) -> str:
+        return f"{self.url}?token={self.secret}"
+
+    def start(self) -> None:
+        """Prepare the database, build the app and serve it: on the calling thread."""
+        from deskwork.app import create_app
+        from deskwork.desktop.server import ServerThread
+        from deskwork.storage import Storage
+
+        self.storage = Storage(self.database)
+        if self.storage.prepare(self.tool):
+            log.info("Created %s with sample data", self.storage.path)
+        log.info("Opening %s with %s", self.tool.title, self.storage.path)
+        self.app = create_app(
+            self.tool, self.storage, secret=self.secret, port=self.port,
+            locale=self.settings.locale, user_locale=self.settings.user_locale,
+        )  # fmt: skip
+        self.storage.hold()
+        self.server = ServerThread(self.app, sock=self.sock).start()
+        log.info("Serving %s on %s", self.tool.title, self.url)
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Serve the home page once, inside the process, while the browser engine starts:
+        its templates are compiled and Flask's first-request work is done by the time the
+        window asks for it."""
+        from deskwork.security import cookie_name
+
+        assert self.app is not None
+        client = self.app.test_client()
+        client.set_cookie(cookie_name(self.port), self.secret, domain="127.0.0.1")
+        response = client.get("/", base_url=self.url)
+        if response.status_code != 200:
+            log.warning("The home page answered %s", response.status_code)
+
+    def start_in_background(self) -> None:
+        def run() -> None:
+            try:
+                self.start()
+            except BaseException as error:  # shown in the window, then by the CLI
+                log.error("%s could not start", self.tool.title, exc_info=True)
+                self.error = error
+                self._serve_error(error)
+
+        self._thread = threading.Thread(target=run, name="deskwork-start", daemon=True)
+        self._thread.start()
+
+    def ready(self, timeout: float | None = None) -> bool:
+        """Wait until started (or failed); whether the tool is being served."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.server is not None and self.error is None
+
+    def _serve_error(self, error: BaseException) -> None:
+        from deskwork.desktop.server import ServerThread
+
+        if self.server is not None:  # the server runs: the error came after, leave it be
+            return
+        message = str(error) if isinstance(error, DeskworkError) else "Something went wrong."
+        page = (
+            f"<!doctype html><title>{html.escape(self.tool.title)}</title>"
+            f"<h1>{html.escape(self.tool.title)} could not open</h1>"
+            f"<p>{html.escape(message)}</p><p>The details are in the log file.</p>"
+        ).encode()
+
+        def explain(
+            environ: dict[str, object], start_response: Callable[..., object]
+        ) -> list[bytes]:
+            start_response("500 Internal Server Error", [
+                ("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"),
+                ("X-Frame-Options", "DENY"), ("X-Content-Type-Options", "nosniff"),
+            ])  # fmt: skip
+            return [page]
+
+        try:
+            self.server = ServerThread(explain, sock=self.sock).start()
+        except Exception:  # nothing can serve: let the window fail to connect
+            log.exception("Could not serve the error page either")
+            self.sock.close()
+
+    def stop(self) -> None:
+        """Stop serving (after the last request) and let go of the database."""
+        self.ready()
+        if self.server is not None:
+            self.server.stop()
+        else:
+            self.sock.close()
+        if self.storage is not None:
+            self.storage.let_go()  # after the last request: the database file is whole again
+        log.info("Stopped serving %s", self.tool.title)
+
+
 def launch(
     tool: Tool,
     *,
@@ -76,66 +195,71 @@ def launch(
     """Open ``tool``; return the process exit code once the window is closed."""
     settings = Settings.load()  # once: IT's settings, handed on from here
     log_file = setup_logging(tool.name, settings)
-    storage = Storage(database or paths.default_database(tool.name, settings))
-    if storage.prepare(tool):
-        log.info("Created %s with sample data", storage.path)
-    log.info("Opening %s with %s", tool.title, storage.path)
-
-    if not browser:
-        try:
-            check_display(settings)
-        except NoDisplay as reason:
-            if self_test:
-                echo(f"self-test failed: {reason}")
-                return 1
-            echo(f"No window can open here: {reason}; serving for a browser instead.")
-            browser = True
-
-    secret = secrets.token_urlsafe(32)
-    server = ServerThread()
-    app = create_app(
-        tool, storage, secret=secret, port=server.port,
-        locale=settings.locale, user_locale=settings.user_locale,
-    )  # fmt: skip
-    server.set_app(app)
-    storage.hold()
-    server.start()
-    log.info("Serving %s on %s (log: %s)", tool.title, server.url, log_file)
-    first_url = f"{server.url}?token={secret}"
+    log.info("Log file: %s", log_file)
+    serving = Serving(tool, database or paths.default_database(tool.name, settings), settings)
     try:
+        if not browser:
+            try:
+                check_display(settings)
+            except NoDisplay as reason:
+                if self_test:
+                    echo(f"self-test failed: {reason}")
+                    return 1
+                echo(f"No window can open here: {reason}; serving for a browser instead.")
+                browser = True
         if browser:
-            return serve_for_browser(tool, first_url, echo)
+            serving.start()  # here: a database that can't open stops with its message
+            return serve_for_browser(tool, serving.first_url, echo)
+        # The database, the app and the server get ready while the window and its browser
+        # engine start (after the GUI toolkit's import, which would only compete with them
+        # for the interpreter).
+        serving.start_in_background()
         result = open_window(
             tool.title,
-            first_url,
+            serving.first_url,
             icon=icon,
             self_test=self_test,
             expect_heading=tool.title,
-            check=lambda: broken_pages(app, server.port, secret),
+            check=lambda: broken_pages(serving),
         )
     finally:
-        server.stop()
-        storage.let_go()  # after the last request: the database file is whole again
-        log.info("Stopped serving %s", tool.title)
+        serving.stop()
 
+    if serving.error is not None:
+        raise_start_error(tool, serving.error)
     if result is None:
         return 0
-    if result.ok and not port_is_closed(server.port):
-        result.ok, result.message = False, f"port {server.port} still accepts connections"
+    if result.ok and not port_is_closed(serving.port):
+        result.ok, result.message = False, f"port {serving.port} still accepts connections"
     left = threads_left()
     if result.ok and left:
         result.ok, result.message = False, f"threads still running: {', '.join(left)}"
     echo(
         f"self-test {'ok' if result.ok else 'failed'}: {result.message}; "
-        f"server on port {server.port} stopped, no thread left"
+        f"server on port {serving.port} stopped, no thread left"
         if result.ok
         else f"self-test failed: {result.message}"
     )
     return 0 if result.ok else 1
 
 
-def broken_pages(app: Flask, port: int, secret: str) -> str | None:
+def raise_start_error(tool: Tool, error: BaseException | None) -> NoReturn:
+    """Raise what stopped the tool from starting, as the CLI reports it."""
+    if isinstance(error, DeskworkError):
+        raise error
+    raise LaunchError(f"{tool.title} could not start: {error}") from error
+
+
+def broken_pages(serving: Serving) -> str | None:
     """Ask the running server for every declared page; say which ones fail, if any."""
+    import http.client
+
+    from deskwork.security import cookie_name
+    from deskwork.views import page_url
+
+    if not serving.ready(60) or serving.app is None:
+        return f"the tool could not start: {serving.error}"
+    app, port, secret = serving.app, serving.port, serving.secret
     with app.test_request_context():
         addresses = [page_url(page) for page in app.extensions["deskwork.tool"].pages.values()]
     failed = []

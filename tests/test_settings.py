@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from deskwork.desktop.window import gui_name
 def test_the_readme_lists_exactly_the_declared_settings():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert markdown_table() in readme
-    documented = {v for v in readme.split("`") if v.startswith("DESKWORK_")}
+    documented = set(re.findall(r"`\$?(DESKWORK_[A-Z_]+)", readme))
     assert documented == {s.variable for s in SETTINGS}
 
 

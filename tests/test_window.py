@@ -112,3 +112,21 @@ def test_a_person_can_fill_in_and_save_a_form_in_the_native_window(
     assert report["shown"] == report["first match"] and report["picked id"].isdigit()
     assert report["landed on"].startswith("Saved expense #")
     assert report["saved"] == [{"amount": 7710, "category": "Office", "name": report["shown"]}]
+
+
+def test_a_tool_that_cannot_open_its_database_says_why_in_the_window_and_the_exit_code(
+    display, data_dir, tmp_path
+):
+    # The database gets ready while the window opens: a change that would lose data is
+    # refused there, the window shows why (it has no console on Windows), the command
+    # says it in one line and exits with the schema error's code.
+    source = "from deskwork import Tool, {kind}\ntool = Tool('Prices')\n"
+    source += "tool.table('things', price={kind}())\n"
+    first = self_test_of(tmp_path / "prices.py", source.format(kind="Money"), data_dir, display)
+    assert first.returncode == 0, first.stdout + first.stderr
+    done = self_test_of(tmp_path / "prices.py", source.format(kind="Text"), data_dir, display)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert done.stderr.startswith("Error: Column things.price was saved as numbers")
+    assert "Traceback" not in done.stderr
+    log = (data_dir / "logs" / "prices.log").read_text(encoding="utf-8")
+    assert "Prices could not start" in log and "SchemaError" in log

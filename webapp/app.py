@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,9 @@ from deskwork.model import Tool
 from deskwork.storage import Storage
 
 log = logging.getLogger("deskwork")
+
+#: The class of every page's <html>: the window is on this same machine, and its fonts are.
+PLATFORMS = {"win32": "windows", "darwin": "macos"}
 
 PLAIN_ERROR_PAGE = (
     "<!doctype html><title>Error</title><h1>Something went wrong</h1>"
@@ -71,9 +75,11 @@ def create_app(
     if not app.debug:  # in --reload development mode the Werkzeug debugger shows errors
         app.register_error_handler(Exception, _unexpected_error)
 
+    platform = PLATFORMS.get(sys.platform, "linux" if sys.platform.startswith("linux") else "")
+
     @app.context_processor
     def _tool_context() -> dict[str, Any]:
-        return {"tool": tool}
+        return {"tool": tool, "platform": platform}
 
     return app
 

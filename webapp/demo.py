@@ -10,9 +10,7 @@ import json
 import random
 from collections.abc import Iterator, Mapping
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from deskwork import (
     Choice,
@@ -32,6 +30,9 @@ from deskwork import (
     YesNo,
 )
 from deskwork.errors import ValidationError
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 CATEGORIES = ["Travel", "Meals", "Office", "Software", "Hardware", "Training", "Other"]
 DEPARTMENTS = ["Sales", "Engineering", "Finance", "Operations", "Support"]

@@ -1,0 +1,76 @@
+"""Launching: the server gets ready beside the window, and says so when it can't."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+
+from deskwork import Money, Text, Tool
+from deskwork.desktop.launch import Serving
+from deskwork.desktop.settings import Settings
+
+
+def tool_with(field) -> Tool:
+    tool = Tool("Prices")
+    tool.table("things", price=field)
+    return tool
+
+
+def get(port: int, path: str) -> tuple[int, str]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        connection.close()
+
+
+def test_the_address_is_known_before_the_tool_is_ready_and_serves_once_it_is(tmp_path):
+    serving = Serving(tool_with(Money()), tmp_path / "p.sqlite3", Settings.load({}))
+    assert serving.first_url.startswith(f"http://127.0.0.1:{serving.port}/?token=")
+    serving.start_in_background()
+    try:
+        assert serving.ready(30)
+        status, _ = get(serving.port, f"/?token={serving.secret}")
+        assert status == 303  # the real app, behind the secret
+        assert get(serving.port, "/")[0] == 403
+    finally:
+        serving.stop()
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", serving.port)) != 0
+
+
+def test_a_tool_that_cannot_start_serves_a_page_that_says_why(tmp_path):
+    database = tmp_path / "p.sqlite3"
+    ready = Serving(tool_with(Money()), database, Settings.load({}))
+    ready.start()
+    ready.stop()
+    serving = Serving(tool_with(Text()), database, Settings.load({}))
+    serving.start_in_background()
+    try:
+        assert not serving.ready(30)
+        status, page = get(serving.port, "/anything")
+        assert status == 500
+        assert "<h1>Prices could not open</h1>" in page
+        assert "Column things.price was saved as numbers with 2 decimals" in page
+    finally:
+        serving.stop()
+    assert type(serving.error).__name__ == "SchemaError"
+
+
+def test_what_runs_before_the_window_opens_imports_no_flask_database_or_server():
+    # Flask, sqlite-utils and cheroot load on the thread that gets the tool ready, while
+    # the window and its browser engine start: not before the window, on its path.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import deskwork.desktop.cli, deskwork.desktop.launch, deskwork.demo\n"
+        "heavy = ('flask', 'werkzeug', 'sqlite_utils', 'cheroot', 'http.client')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m in heavy))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, encoding="utf-8")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

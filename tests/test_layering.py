@@ -120,3 +120,25 @@ def test_packaging_is_not_an_importable_package():
     import packaging  # PyPA's, which PyInstaller needs
 
     assert "site-packages" in str(Path(packaging.__file__))
+
+
+def test_every_third_party_import_is_a_declared_dependency_and_every_dependency_is_used():
+    import importlib.metadata
+
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = {re.split(r"[\[<>=!~; ]", d, maxsplit=1)[0].lower() for d in project["dependencies"]}
+    distributions = importlib.metadata.packages_distributions()
+    imported = set()
+    for folder in ("webapp", "desktop", "packaging"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for name in imported_names(path):
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top == "deskwork":
+                    continue
+                for distribution in distributions.get(top, []):
+                    imported.add(distribution.lower())
+    # pytest loads the pytest plugin, so pytest is there whenever it is imported.
+    assert imported - declared == {"pytest"}
+    assert declared - imported == set()

@@ -156,14 +156,17 @@ class Serving:
             f"<p>{html.escape(message)}</p><p>The details are in the log file.</p>"
         ).encode()
 
+        hosts = {f"127.0.0.1:{self.port}", f"localhost:{self.port}"}
+
         def explain(
             environ: dict[str, object], start_response: Callable[..., object]
         ) -> list[bytes]:
-            start_response("500 Internal Server Error", [
+            ours = environ.get("HTTP_HOST") in hosts  # DNS rebinding gets nothing, as ever
+            start_response("500 Internal Server Error" if ours else "403 Forbidden", [
                 ("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"),
                 ("X-Frame-Options", "DENY"), ("X-Content-Type-Options", "nosniff"),
             ])  # fmt: skip
-            return [page]
+            return [page if ours else b"Forbidden"]
 
         try:
             self.server = ServerThread(explain, sock=self.sock).start()
@@ -221,6 +224,7 @@ def launch(
             self_test=self_test,
             expect_heading=tool.title,
             check=lambda: broken_pages(serving),
+            settings=settings,
         )
     finally:
         serving.stop()

@@ -80,16 +80,13 @@ def gui_name(settings: Settings | None = None) -> Any:  # pywebview's GUIType (a
     return chosen or ("gtk" if sys.platform.startswith("linux") else None)
 
 
-def _launch_stamp() -> float | None:
-    return Settings.load().launch_stamp
-
-
 def run_window(
     title: str,
     url: str,
     *,
     icon: Path | None = None,
     background: Callable[[Any], None] | None = None,
+    settings: Settings | None = None,
 ) -> None:
     """Make the tool's window for ``url``, run the GUI and block until the window closes.
 
@@ -109,7 +106,7 @@ def run_window(
     webview.start(
         background,
         (window,) if background else None,
-        gui=gui_name(),
+        gui=gui_name(settings),
         icon=str(icon) if icon else None,
         private_mode=True,
     )
@@ -123,6 +120,7 @@ def open_window(
     self_test: bool = False,
     expect_heading: str | None = None,
     check: Callable[[], str | None] | None = None,
+    settings: Settings | None = None,
 ) -> SelfTestResult | None:
     """Show ``url`` in a native window and block until the window is closed.
 
@@ -130,6 +128,7 @@ def open_window(
     and the result says whether the page showed ``expect_heading`` and whether ``check``
     (run then) found nothing wrong.
     """
+    settings = settings or Settings.load()
     result: list[SelfTestResult] = []
     started = time.monotonic()
 
@@ -138,7 +137,7 @@ def open_window(
             if not win.events.loaded.wait(SELF_TEST_TIMEOUT):
                 result.append(SelfTestResult(False, "the page did not load within 60 s"))
                 return
-            stamp = _launch_stamp()
+            stamp = settings.launch_stamp
             first_paint = time.time() - stamp if stamp else time.monotonic() - started
             page_title, heading = _read_page(win)
             if heading != expect_heading:
@@ -160,7 +159,9 @@ def open_window(
         finally:
             win.destroy()
 
-    run_window(title, url, icon=icon, background=run_self_test if self_test else None)
+    run_window(
+        title, url, icon=icon, background=run_self_test if self_test else None, settings=settings
+    )
     if self_test:
         return result[0] if result else SelfTestResult(False, "the window closed by itself")
     return None

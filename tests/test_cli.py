@@ -79,6 +79,15 @@ def get(port, path, cookie=None):
         connection.close()
 
 
+def visit(address, path):
+    """Open the printed address as a browser does (its token becomes a cookie), then
+    ``path``; returns (status, page)."""
+    url = urlsplit(address)
+    _, cookie, _ = get(url.port, f"/?{url.query}")
+    status, _, page = get(url.port, path, cookie.split(";")[0])
+    return status, page
+
+
 def port_closed(port):
     import socket
 
@@ -144,9 +153,7 @@ def test_run_opens_a_tool_file(data_dir, tmp_path):
     process = start(["run", str(tool_file)], deskwork_env(data_dir))
     try:
         _, address = read_address(process)
-        url = urlsplit(address)
-        _, cookie, _ = get(url.port, f"/?{url.query}")
-        status, _, page = get(url.port, "/forms/new-item", cookie.split(";")[0])
+        status, page = visit(address, "/forms/new-item")
         assert status == 200 and "<h1>New item</h1>" in page
     finally:
         process.send_signal(signal.SIGINT)

@@ -13,10 +13,9 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from test_cli import get, read_address
+from test_cli import read_address, visit
 
 from conftest import deskwork_env, run
 
@@ -75,9 +74,7 @@ def test_without_a_gui_binding_run_serves_to_the_browser_and_says_what_to_instal
             "gir1.2-webkit2-4.1 and use a virtualenv made with --system-site-packages); "
             "serving for a browser instead."
         )
-        url = urlsplit(address)
-        _, cookie, _ = get(url.port, f"/?{url.query}")
-        status, _, page = get(url.port, "/forms/new-item", cookie.split(";")[0])
+        status, page = visit(address, "/forms/new-item")
         assert status == 200 and "<h1>New item</h1>" in page
     finally:
         process.send_signal(signal.SIGINT)

@@ -16,10 +16,10 @@ def tool_with(field) -> Tool:
     return tool
 
 
-def get(port: int, path: str) -> tuple[int, str]:
+def get(port: int, path: str, host: str | None = None) -> tuple[int, str]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        connection.request("GET", path)
+        connection.request("GET", path, headers={"Host": host} if host else {})
         response = connection.getresponse()
         return response.status, response.read().decode()
     finally:
@@ -54,6 +54,7 @@ def test_a_tool_that_cannot_start_serves_a_page_that_says_why(tmp_path):
         assert status == 500
         assert "<h1>Prices could not open</h1>" in page
         assert "Column things.price was saved as numbers with 2 decimals" in page
+        assert get(serving.port, "/", host="evil.example") == (403, "Forbidden")
     finally:
         serving.stop()
     assert type(serving.error).__name__ == "SchemaError"

@@ -92,7 +92,15 @@ class Serving:
 
     @property
     def first_url(self) -> str:
+        """The address to open in a browser: the secret, swapped for a cookie at once."""
         return f"{self.url}?token={self.secret}"
+
+    @property
+    def window_url(self) -> str:
+        """The native window's first address (no address bar, no history to clean): its
+        page comes at once, without the redirect (``deskwork.security``, which would load
+        Flask here, before the window, to name the parameter)."""
+        return f"{self.url}?window_token={self.secret}"
 
     def start(self) -> None:
         """Prepare the database, build the app and serve it: on the calling thread."""
@@ -219,7 +227,7 @@ def launch(
         serving.start_in_background()
         result = open_window(
             tool.title,
-            serving.first_url,
+            serving.window_url,
             icon=icon,
             self_test=self_test,
             expect_heading=tool.title,

@@ -201,7 +201,8 @@ def run_with_reload(tool_file: Path, database: Path | None, *, icon: Path | None
             except NoDisplay as reason:
                 echo(f"No window can open here: {reason}; serving for a browser instead.")
                 return _browser(tool_file, child, stop, first_url, echo)
-            return _window(tool.title, icon, tool_file, child, stop, first_url, echo)
+            window_url = f"http://127.0.0.1:{port}/?window_token={secret}"  # no redirect
+            return _window(tool.title, icon, tool_file, child, stop, window_url, echo)
         finally:
             stop.set()
             child.stop()

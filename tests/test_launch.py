@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import socket
+from urllib.parse import urlsplit
 
 from deskwork import Money, Text, Tool
 from deskwork.desktop.launch import Serving
@@ -35,6 +36,8 @@ def test_the_address_is_known_before_the_tool_is_ready_and_serves_once_it_is(tmp
         status, _ = get(serving.port, f"/?token={serving.secret}")
         assert status == 303  # the real app, behind the secret
         assert get(serving.port, "/")[0] == 403
+        window = urlsplit(serving.window_url)  # the window's page comes at once
+        assert get(serving.port, f"/?{window.query}")[0] == 200
     finally:
         serving.stop()
     with socket.socket() as probe:

@@ -69,6 +69,9 @@ def test_the_demo_builds_from_an_installed_wheel_and_runs_without_python(
     size_mb = executable.stat().st_size / 1e6
     print(f"onefile size: {size_mb:.1f} MB")
     assert size_mb < 150  # GTK, not Qt: a Qt build is over 200 MB
+    bundled = run([str(venv / "bin" / "pyi-archive_viewer"), "--list", str(executable)]).stdout
+    assert "'deskwork/templates/base.html'" in bundled
+    assert "_packaging" not in bundled and "_assets" not in bundled  # build files stay out
     # Run it with no virtualenv on PATH and from elsewhere, as a double-click would.
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

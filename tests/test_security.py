@@ -43,6 +43,21 @@ def test_the_first_address_swaps_the_secret_for_a_strict_cookie(anonymous):
     assert anonymous.get("/tables/expenses?q=taxi").status_code == 200
 
 
+def test_the_windows_first_address_serves_its_page_at_once_with_the_same_cookie(anonymous):
+    response = anonymous.get(f"/?window_token={TEST_SECRET}")
+    assert response.status_code == 200 and "<h1>Expenses</h1>" in response.text
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith(f"{cookie_name(TEST_PORT)}={TEST_SECRET};")
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert anonymous.get("/tables/expenses").status_code == 200  # the cookie does the rest
+    assert "Set-Cookie" not in anonymous.get("/").headers  # set once, not on every page
+
+
+def test_a_wrong_window_secret_or_a_post_with_it_is_refused(anonymous):
+    assert anonymous.get("/?window_token=guess").status_code == 403
+    assert anonymous.post(f"/forms/new-expense?window_token={TEST_SECRET}").status_code == 403
+
+
 @pytest.mark.parametrize("host", ["evil.com", "evil.com:5999", "127.0.0.1:80", "localhost"])
 def test_a_foreign_host_header_is_refused(client, host):
     assert client.get("/", headers={"Host": host}).status_code == 403

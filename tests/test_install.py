@@ -50,10 +50,8 @@ def test_the_plain_install_has_one_import_name_and_no_gui_binding(plain_venv, tm
     assert "Usage: deskwork" in run([str(plain_venv / "bin" / "deskwork"), "--help"]).stdout
 
 
-def test_without_a_gui_binding_run_serves_to_the_browser_and_says_what_to_install(
-    plain_venv, tmp_path, data_dir, display
-):
-    tool_file = tmp_path / "stock.py"
+def write_stock_tool(folder: Path) -> Path:
+    tool_file = folder / "stock.py"
     tool_file.write_text(
         "from deskwork import Tool, Text\n"
         "tool = Tool('Stock')\n"
@@ -61,19 +59,18 @@ def test_without_a_gui_binding_run_serves_to_the_browser_and_says_what_to_instal
         "tool.form('New item', items)\n",
         encoding="utf-8",
     )
+    return tool_file
+
+
+def serve(venv: Path, args: list[str], env: dict[str, str], cwd: Path) -> tuple[list[str], str]:
+    """Run ``deskwork ARGS`` until it prints its address, open the new-item form there,
+    stop it with Ctrl+C; returns the lines it printed first and its stderr."""
     process = subprocess.Popen(
-        [str(plain_venv / "bin" / "deskwork"), "run", str(tool_file)],
-        env=deskwork_env(data_dir, display), cwd=tmp_path,
+        [str(venv / "bin" / "deskwork"), *args], env=env, cwd=cwd,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, encoding="utf-8",
     )  # fmt: skip
     try:
         lines, address = read_address(process)
-        assert lines[0] == (
-            "No window can open here: pywebview has no GTK binding here (for a window: pip "
-            "install 'deskwork[gtk]', or on Debian/Ubuntu apt install python3-gi "
-            "gir1.2-webkit2-4.1 and use a virtualenv made with --system-site-packages); "
-            "serving for a browser instead."
-        )
         status, page = visit(address, "/forms/new-item")
         assert status == 200 and "<h1>New item</h1>" in page
     finally:
@@ -81,6 +78,28 @@ def test_without_a_gui_binding_run_serves_to_the_browser_and_says_what_to_instal
         _, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert "Traceback" not in err
+    return lines, err
+
+
+def test_the_plain_install_serves_a_tool_to_the_browser(plain_venv, tmp_path, data_dir):
+    tool_file = write_stock_tool(tmp_path)
+    lines, _ = serve(plain_venv, ["run", str(tool_file), "--browser"], deskwork_env(data_dir),
+                     tmp_path)  # fmt: skip
+    assert lines[0] == "Stock is ready. Open this address in a browser (Ctrl+C stops):"
+    assert (data_dir / "stock" / "stock.sqlite3").is_file()
+
+
+def test_without_a_gui_binding_run_serves_to_the_browser_and_says_what_to_install(
+    plain_venv, tmp_path, data_dir, display
+):
+    tool_file = write_stock_tool(tmp_path)
+    lines, _ = serve(plain_venv, ["run", str(tool_file)], deskwork_env(data_dir, display), tmp_path)
+    assert lines[0] == (
+        "No window can open here: pywebview has no GTK binding here (for a window: pip "
+        "install 'deskwork[gtk]', or on Debian/Ubuntu apt install python3-gi "
+        "gir1.2-webkit2-4.1 and use a virtualenv made with --system-site-packages); "
+        "serving for a browser instead."
+    )
 
     build = subprocess.run(
         [str(plain_venv / "bin" / "deskwork"), "build", str(tool_file)],

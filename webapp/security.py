@@ -15,10 +15,14 @@ once, with the same cookie. Besides that:
 from __future__ import annotations
 
 import hmac
+import html
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import Flask, abort, current_app, g, redirect, request
-from werkzeug.wrappers import Response
+from werkzeug.wrappers import Request, Response
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 TOKEN_PARAM = "token"
@@ -58,39 +62,64 @@ def _same(a: str | None, b: str) -> bool:
     return a is not None and hmac.compare_digest(a.encode(), b.encode())
 
 
-def check_request() -> Response | None:
-    port = _port()
+@dataclass(frozen=True)
+class Admission:
+    """What to do with a request: refuse it (``refused`` says why, for a 403), send it to
+    a clean address (``redirect_to``, the cookie set), or serve it (setting the cookie
+    with the response if ``new_cookie``)."""
+
+    refused: str | None = None
+    redirect_to: str | None = None
+    new_cookie: bool = False
+
+
+def admit(request: Request, secret: str, port: str) -> Admission:
+    """The threat model's checks for one request: Host, origin, then the secret."""
     if request.host not in _allowed_hosts(port):
-        abort(403, "This address is not this tool's.")
+        return Admission(refused="This address is not this tool's.")
 
     if request.method not in SAFE_METHODS:
         fetch_site = request.headers.get("Sec-Fetch-Site")
         origin = request.headers.get("Origin")
         if fetch_site is not None and fetch_site not in ("same-origin", "none"):
-            abort(403, "Requests from other sites are refused.")
+            return Admission(refused="Requests from other sites are refused.")
         if origin is not None and origin != f"http://{request.host}":
-            abort(403, "Requests from other sites are refused.")
+            return Admission(refused="Requests from other sites are refused.")
 
-    secret: str = current_app.config["DESKWORK_SECRET"]
-    token = request.args.get(TOKEN_PARAM)
-    if token is not None and request.method == "GET":
+    for param in (TOKEN_PARAM, WINDOW_TOKEN_PARAM):
+        token = request.args.get(param)
+        if token is None or request.method != "GET":
+            continue
         if not _same(token, secret):
-            abort(403, "This link has expired: open the tool again.")
-        rest = {k: v for k, v in request.args.items(multi=True) if k != TOKEN_PARAM}
-        target = request.path + (f"?{urlencode(rest)}" if rest else "")
-        response = redirect(target, code=303)
-        response.set_cookie(cookie_name(port), secret, httponly=True, samesite="Strict", path="/")
-        return response
-
-    window_token = request.args.get(WINDOW_TOKEN_PARAM)
-    if window_token is not None and request.method == "GET":
-        if not _same(window_token, secret):
-            abort(403, "This link has expired: open the tool again.")
-        g.deskwork_new_cookie = cookie_name(port), secret
-        return None
+            return Admission(refused="This link has expired: open the tool again.")
+        if param == WINDOW_TOKEN_PARAM:
+            return Admission(new_cookie=True)
+        rest = {k: v for k, v in request.args.items(multi=True) if k != param}
+        return Admission(redirect_to=request.path + (f"?{urlencode(rest)}" if rest else ""))
 
     if not _same(request.cookies.get(cookie_name(port)), secret):
-        abort(403, "Open this tool from its own window or from the address it printed.")
+        return Admission(
+            refused="Open this tool from its own window or from the address it printed."
+        )
+    return Admission()
+
+
+def set_secret_cookie(response: Response, port: str, secret: str) -> None:
+    response.set_cookie(cookie_name(port), secret, httponly=True, samesite="Strict", path="/")
+
+
+def check_request() -> Response | None:
+    port = _port()
+    secret: str = current_app.config["DESKWORK_SECRET"]
+    admission = admit(request, secret, port)
+    if admission.refused is not None:
+        abort(403, admission.refused)
+    if admission.redirect_to is not None:
+        response = redirect(admission.redirect_to, code=303)
+        set_secret_cookie(response, port, secret)
+        return response
+    if admission.new_cookie:
+        g.deskwork_new_cookie = port, secret
     return None
 
 
@@ -100,11 +129,85 @@ def add_headers(response: Response) -> Response:
     response.headers.pop("Access-Control-Allow-Origin", None)
     new_cookie = g.pop("deskwork_new_cookie", None)
     if new_cookie is not None:
-        name, secret = new_cookie
-        response.set_cookie(name, secret, httponly=True, samesite="Strict", path="/")
+        set_secret_cookie(response, *new_cookie)
     return response
 
 
 def init_app(app: Flask) -> None:
     app.before_request(check_request)
     app.after_request(add_headers)
+
+
+#: What a plain app's responses get: framing by other sites and sniffing forbidden. No
+#: Content-Security-Policy: the app's own inline scripts and styles keep working, and one
+#: it sets itself is kept, as are its own values of these.
+PLAIN_APP_HEADERS = {
+    "X-Frame-Options": "SAMEORIGIN",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+FORBIDDEN_PAGE = "<!doctype html><title>Forbidden</title><h1>Forbidden</h1><p>{message}</p>"
+
+
+class Guard:
+    """The same protection around any WSGI app, such as a plain Flask app: WSGI middleware.
+
+    Every request passes ``admit`` (Host, origin, the secret swapped for a cookie) before
+    the app sees it, and the app never sees the secret: the cookie and the window's
+    parameter are taken out of what it gets. Responses stream through untouched but for
+    ``PLAIN_APP_HEADERS`` (the app's own values win) and a wildcard CORS header, dropped.
+    """
+
+    def __init__(self, app: WSGIApp, *, secret: str, port: int) -> None:
+        self.app = app
+        self.secret = secret
+        self.port = str(port)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        admission = admit(Request(environ, populate_request=False), self.secret, self.port)
+        if admission.refused is not None:
+            page = FORBIDDEN_PAGE.format(message=html.escape(admission.refused))
+            refusal = Response(page, status=403, mimetype="text/html")
+            return self._harden(refusal)(environ, start_response)
+        if admission.redirect_to is not None:
+            response = redirect(admission.redirect_to, code=303)
+            set_secret_cookie(response, self.port, self.secret)
+            return self._harden(response)(environ, start_response)
+        self._hide_secret(environ)
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            have = {name.lower() for name, _ in headers}
+            headers = [
+                (n, v)
+                for n, v in headers
+                if not (n.lower() == "access-control-allow-origin" and v.strip() == "*")
+            ]
+            headers += [(n, v) for n, v in PLAIN_APP_HEADERS.items() if n.lower() not in have]
+            if admission.new_cookie:
+                cookie = Response()
+                set_secret_cookie(cookie, self.port, self.secret)
+                headers += [("Set-Cookie", v) for v in cookie.headers.getlist("Set-Cookie")]
+            return start_response(status, headers, exc_info)  # fmt: skip
+
+        return self.app(environ, start)
+
+    def _hide_secret(self, environ: dict[str, Any]) -> None:
+        own = cookie_name(self.port)
+        cookies = [c for c in environ.get("HTTP_COOKIE", "").split(";")
+                   if c.strip() and c.split("=", 1)[0].strip() != own]  # fmt: skip
+        environ["HTTP_COOKIE"] = ";".join(cookies)
+        query = environ.get("QUERY_STRING", "")
+        if WINDOW_TOKEN_PARAM in query:
+            kept = [part for part in query.split("&")
+                    if part.split("=", 1)[0] != WINDOW_TOKEN_PARAM]  # fmt: skip
+            environ["QUERY_STRING"] = "&".join(kept)
+
+    @staticmethod
+    def _harden(response: Response) -> Response:
+        for name, value in PLAIN_APP_HEADERS.items():
+            response.headers.setdefault(name, value)
+        response.headers["Cache-Control"] = "no-store"
+        return response

@@ -6,10 +6,14 @@ traceback goes to the log file only.
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -58,6 +62,29 @@ def open_tool(tool: Tool, *, icon: Path | None = None, **options: Any) -> None:
     from deskwork.desktop.launch import launch
 
     code = launch(tool, icon=icon, echo=_echo, **options)
+    exit_when_closed(code)
+
+
+def exit_when_closed(code: int, grace: float = 2.0) -> NoReturn:
+    """End the process with ``code`` once the window has closed and the server stopped.
+
+    pywebview injects its script after each page load on a thread of its own, which
+    waits for ever if the window closes first, and would keep the process alive: past a
+    short grace the process ends without it (the log says so).
+    """
+    main = threading.main_thread()
+    left = [t for t in threading.enumerate() if t is not main and not t.daemon]
+    deadline = time.monotonic() + grace
+    for thread in left:
+        thread.join(max(deadline - time.monotonic(), 0))
+    stuck = [t.name for t in left if t.is_alive()]
+    if stuck:
+        logging.getLogger("deskwork").warning("Left behind at exit: %s", ", ".join(stuck))
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+        os._exit(code)
     sys.exit(code)
 
 
@@ -150,8 +177,6 @@ def main(argv: list[str] | None = None) -> None:
         _echo("Aborted.")
         sys.exit(1)
     except DeskworkError as error:
-        import logging
-
         logging.getLogger("deskwork").debug("Stopped with an error", exc_info=True)
         click.echo(f"Error: {error}", err=True)
         sys.exit(error.exit_code)

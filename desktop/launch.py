@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from deskwork import Tool
 from deskwork.desktop import paths
@@ -28,14 +28,13 @@ from deskwork.desktop.window import NoDisplay, check_display, open_window
 from deskwork.errors import DeskworkError
 
 if TYPE_CHECKING:  # Flask, sqlite-utils and cheroot are imported while the window opens
-    from flask import Flask
-
     from deskwork.desktop.server import ServerThread
     from deskwork.storage import Storage
 
 log = logging.getLogger("deskwork")
 
 Echo = Callable[[str], None]
+WSGIApp = Callable[..., Any]
 
 
 def setup_logging(tool_name: str, settings: Settings | None = None) -> Path:
@@ -67,27 +66,29 @@ def port_is_closed(port: int) -> bool:
 
 
 class Serving:
-    """The tool served on a socket bound at once, made ready on a thread of its own.
+    """What a launch serves, on a socket bound at once, made ready on a thread of its own.
 
-    The window needs only the address to open; preparing the database, building the app
-    and starting the server happen meanwhile, while the GUI toolkit and the browser engine
-    start their own processes (``start_in_background``). The window's first request waits
-    in the socket's queue until the server accepts. If getting ready fails, the window
-    shows why (and the log has the details) instead of waiting for ever.
+    The window needs only the address to open; getting ready (``build``: for a tool,
+    preparing its database and building its app) and starting the server happen
+    meanwhile, while the GUI toolkit and the browser engine start their own processes
+    (``start_in_background``). The window's first request waits in the socket's queue
+    until the server accepts. If getting ready fails, the window shows why (and the log
+    has the details) instead of waiting for ever.
     """
 
-    def __init__(self, tool: Tool, database: Path, settings: Settings) -> None:
-        self.tool = tool
-        self.database = database
+    #: The home page's heading the self-test expects, if any.
+    expect_heading: str | None = None
+
+    def __init__(self, title: str, settings: Settings) -> None:
+        self.title = title
         self.settings = settings
         self.secret = secrets.token_urlsafe(32)
         self.sock = socket.create_server(("127.0.0.1", 0))  # bound once: no probe race
         self.port: int = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}/"
         self.error: BaseException | None = None
-        self.app: Flask | None = None
+        self.app: WSGIApp | None = None
         self.server: ServerThread | None = None
-        self.storage: Storage | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -102,44 +103,35 @@ class Serving:
         Flask here, before the window, to name the parameter)."""
         return f"{self.url}?window_token={self.secret}"
 
+    def build(self) -> WSGIApp:
+        """The app to serve, behind deskwork's protection."""
+        raise NotImplementedError
+
+    def page_paths(self) -> list[str]:
+        """The pages ``--self-test`` asks for."""
+        return ["/"]
+
+    def warm_up(self) -> None:
+        """Work done once served, before the window's first request comes."""
+
+    def close(self) -> None:
+        """Let go of what ``build`` took, once the server has stopped."""
+
     def start(self) -> None:
-        """Prepare the database, build the app and serve it: on the calling thread."""
-        from deskwork.app import create_app
+        """Get ready and serve: on the calling thread."""
         from deskwork.desktop.server import ServerThread
-        from deskwork.storage import Storage
 
-        self.storage = Storage(self.database)
-        if self.storage.prepare(self.tool):
-            log.info("Created %s with sample data", self.storage.path)
-        log.info("Opening %s with %s", self.tool.title, self.storage.path)
-        self.app = create_app(
-            self.tool, self.storage, secret=self.secret, port=self.port,
-            locale=self.settings.locale, user_locale=self.settings.user_locale,
-        )  # fmt: skip
-        self.storage.hold()
+        self.app = self.build()
         self.server = ServerThread(self.app, sock=self.sock).start()
-        log.info("Serving %s on %s", self.tool.title, self.url)
-        self._warm_up()
-
-    def _warm_up(self) -> None:
-        """Serve the home page once, inside the process, while the browser engine starts:
-        its templates are compiled and Flask's first-request work is done by the time the
-        window asks for it."""
-        from deskwork.security import cookie_name
-
-        assert self.app is not None
-        client = self.app.test_client()
-        client.set_cookie(cookie_name(self.port), self.secret, domain="127.0.0.1")
-        response = client.get("/", base_url=self.url)
-        if response.status_code != 200:
-            log.warning("The home page answered %s", response.status_code)
+        log.info("Serving %s on %s", self.title, self.url)
+        self.warm_up()
 
     def start_in_background(self) -> None:
         def run() -> None:
             try:
                 self.start()
             except BaseException as error:  # shown in the window, then by the CLI
-                log.error("%s could not start", self.tool.title, exc_info=True)
+                log.error("%s could not start", self.title, exc_info=True)
                 self.error = error
                 self._serve_error(error)
 
@@ -147,7 +139,7 @@ class Serving:
         self._thread.start()
 
     def ready(self, timeout: float | None = None) -> bool:
-        """Wait until started (or failed); whether the tool is being served."""
+        """Wait until started (or failed); whether it is being served."""
         if self._thread is not None:
             self._thread.join(timeout)
         return self.server is not None and self.error is None
@@ -159,8 +151,8 @@ class Serving:
             return
         message = str(error) if isinstance(error, DeskworkError) else "Something went wrong."
         page = (
-            f"<!doctype html><title>{html.escape(self.tool.title)}</title>"
-            f"<h1>{html.escape(self.tool.title)} could not open</h1>"
+            f"<!doctype html><title>{html.escape(self.title)}</title>"
+            f"<h1>{html.escape(self.title)} could not open</h1>"
             f"<p>{html.escape(message)}</p><p>The details are in the log file.</p>"
         ).encode()
 
@@ -183,31 +175,106 @@ class Serving:
             self.sock.close()
 
     def stop(self) -> None:
-        """Stop serving (after the last request) and let go of the database."""
+        """Stop serving (after the last request), then let go of what was taken."""
         self.ready()
         if self.server is not None:
             self.server.stop()
         else:
             self.sock.close()
+        self.close()
+        log.info("Stopped serving %s", self.title)
+
+
+class ToolServing(Serving):
+    """A declared tool: its database prepared, its app built by deskwork."""
+
+    def __init__(self, tool: Tool, database: Path, settings: Settings) -> None:
+        super().__init__(tool.title, settings)
+        self.tool = tool
+        self.database = database
+        self.expect_heading = tool.title
+        self.storage: Storage | None = None
+
+    def build(self) -> WSGIApp:
+        from deskwork.app import create_app
+        from deskwork.storage import Storage
+
+        self.storage = Storage(self.database)
+        if self.storage.prepare(self.tool):
+            log.info("Created %s with sample data", self.storage.path)
+        log.info("Opening %s with %s", self.tool.title, self.storage.path)
+        app = create_app(
+            self.tool, self.storage, secret=self.secret, port=self.port,
+            locale=self.settings.locale, user_locale=self.settings.user_locale,
+        )  # fmt: skip
+        self.storage.hold()
+        return app
+
+    def warm_up(self) -> None:
+        """Serve the home page once, inside the process, while the browser engine starts:
+        its templates are compiled and Flask's first-request work is done by the time the
+        window asks for it."""
+        from flask import Flask
+
+        from deskwork.security import cookie_name
+
+        assert isinstance(self.app, Flask)
+        client = self.app.test_client()
+        client.set_cookie(cookie_name(self.port), self.secret, domain="127.0.0.1")
+        response = client.get("/", base_url=self.url)
+        if response.status_code != 200:
+            log.warning("The home page answered %s", response.status_code)
+
+    def page_paths(self) -> list[str]:
+        from flask import Flask
+
+        from deskwork.views import page_url
+
+        assert isinstance(self.app, Flask)
+        with self.app.test_request_context():
+            return [page_url(page) for page in self.tool.pages.values()]
+
+    def close(self) -> None:
         if self.storage is not None:
             self.storage.let_go()  # after the last request: the database file is whole again
-        log.info("Stopped serving %s", self.tool.title)
+
+
+class AppServing(Serving):
+    """A plain Flask app (or any WSGI app), served unchanged behind ``Guard``."""
+
+    def __init__(self, app: WSGIApp, title: str, settings: Settings) -> None:
+        super().__init__(title, settings)
+        self.wrapped = app
+
+    def build(self) -> WSGIApp:
+        from deskwork.security import Guard
+
+        return Guard(self.wrapped, secret=self.secret, port=self.port)
 
 
 def launch(
-    tool: Tool,
+    target: Tool | WSGIApp,
     *,
+    title: str | None = None,
+    name: str | None = None,
     database: Path | None = None,
     browser: bool = False,
     self_test: bool = False,
     icon: Path | None = None,
     echo: Echo = print,
 ) -> int:
-    """Open ``tool``; return the process exit code once the window is closed."""
+    """Open ``target`` (a declared tool, or a plain Flask app called ``title``, logged as
+    ``name``); return the process exit code once the window is closed."""
     settings = Settings.load()  # once: IT's settings, handed on from here
-    log_file = setup_logging(tool.name, settings)
+    serving: Serving
+    if isinstance(target, Tool):
+        log_file = setup_logging(target.name, settings)
+        database = database or paths.default_database(target.name, settings)
+        serving = ToolServing(target, database, settings)
+    else:
+        log_file = setup_logging(name or "app", settings)
+        serving = AppServing(target, title or "App", settings)
     log.info("Log file: %s", log_file)
-    serving = Serving(tool, database or paths.default_database(tool.name, settings), settings)
     try:
         if not browser:
             try:
@@ -220,17 +287,17 @@ def launch(
                 browser = True
         if browser:
             serving.start()  # here: a database that can't open stops with its message
-            return serve_for_browser(tool, serving.first_url, echo)
+            return serve_for_browser(serving.title, serving.first_url, echo)
         # The database, the app and the server get ready while the window and its browser
         # engine start (after the GUI toolkit's import, which would only compete with them
         # for the interpreter).
         serving.start_in_background()
         result = open_window(
-            tool.title,
+            serving.title,
             serving.window_url,
             icon=icon,
             self_test=self_test,
-            expect_heading=tool.title,
+            expect_heading=serving.expect_heading,
             check=lambda: broken_pages(serving),
             settings=settings,
         )
@@ -238,7 +305,7 @@ def launch(
         serving.stop()
 
     if serving.error is not None:
-        raise_start_error(tool, serving.error)
+        raise_start_error(serving.title, serving.error)
     if result is None:
         return 0
     if result.ok and not port_is_closed(serving.port):
@@ -255,11 +322,11 @@ def launch(
     return 0 if result.ok else 1
 
 
-def raise_start_error(tool: Tool, error: BaseException | None) -> NoReturn:
+def raise_start_error(title: str, error: BaseException | None) -> NoReturn:
     """Raise what stopped the tool from starting, as the CLI reports it."""
     if isinstance(error, DeskworkError):
         raise error
-    raise LaunchError(f"{tool.title} could not start: {error}") from error
+    raise LaunchError(f"{title} could not start: {error}") from error
 
 
 def broken_pages(serving: Serving) -> str | None:
@@ -267,13 +334,11 @@ def broken_pages(serving: Serving) -> str | None:
     import http.client
 
     from deskwork.security import cookie_name
-    from deskwork.views import page_url
 
     if not serving.ready(60) or serving.app is None:
         return f"the tool could not start: {serving.error}"
-    app, port, secret = serving.app, serving.port, serving.secret
-    with app.test_request_context():
-        addresses = [page_url(page) for page in app.extensions["deskwork.tool"].pages.values()]
+    port, secret = serving.port, serving.secret
+    addresses = serving.page_paths()
     failed = []
     for address in addresses:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -299,7 +364,7 @@ def threads_left(grace: float = 5.0) -> list[str]:
     return [t.name for t in threading.enumerate() if t is not threading.main_thread()]
 
 
-def serve_for_browser(tool: Tool, first_url: str, echo: Echo) -> int:
+def serve_for_browser(title: str, first_url: str, echo: Echo) -> int:
     """Print the address to open and serve until Ctrl+C (or SIGTERM)."""
     stop = threading.Event()
 
@@ -308,7 +373,7 @@ def serve_for_browser(tool: Tool, first_url: str, echo: Echo) -> int:
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        echo(f"{tool.title} is ready. Open this address in a browser (Ctrl+C stops):")
+        echo(f"{title} is ready. Open this address in a browser (Ctrl+C stops):")
         echo(first_url)
         while not stop.wait(0.5):
             pass

@@ -7,7 +7,7 @@ import socket
 from urllib.parse import urlsplit
 
 from deskwork import Money, Text, Tool
-from deskwork.desktop.launch import Serving
+from deskwork.desktop.launch import ToolServing
 from deskwork.desktop.settings import Settings
 
 
@@ -28,7 +28,7 @@ def get(port: int, path: str, host: str | None = None) -> tuple[int, str]:
 
 
 def test_the_address_is_known_before_the_tool_is_ready_and_serves_once_it_is(tmp_path):
-    serving = Serving(tool_with(Money()), tmp_path / "p.sqlite3", Settings.load({}))
+    serving = ToolServing(tool_with(Money()), tmp_path / "p.sqlite3", Settings.load({}))
     assert serving.first_url.startswith(f"http://127.0.0.1:{serving.port}/?token=")
     serving.start_in_background()
     try:
@@ -46,10 +46,10 @@ def test_the_address_is_known_before_the_tool_is_ready_and_serves_once_it_is(tmp
 
 def test_a_tool_that_cannot_start_serves_a_page_that_says_why(tmp_path):
     database = tmp_path / "p.sqlite3"
-    ready = Serving(tool_with(Money()), database, Settings.load({}))
+    ready = ToolServing(tool_with(Money()), database, Settings.load({}))
     ready.start()
     ready.stop()
-    serving = Serving(tool_with(Text()), database, Settings.load({}))
+    serving = ToolServing(tool_with(Text()), database, Settings.load({}))
     serving.start_in_background()
     try:
         assert not serving.ready(30)
@@ -78,3 +78,21 @@ def test_what_runs_before_the_window_opens_imports_no_flask_database_or_server()
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, encoding="utf-8")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_a_thread_left_waiting_on_a_closed_window_does_not_keep_the_process_alive():
+    # pywebview's script injection can wait for ever on a window that is gone.
+    import subprocess
+    import sys
+
+    code = (
+        "import threading\n"
+        "from deskwork.desktop.cli import exit_when_closed\n"
+        "threading.Thread(target=threading.Event().wait, name='stuck').start()\n"
+        "print('closed', flush=True)\n"
+        "exit_when_closed(3, grace=0.2)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, encoding="utf-8", timeout=30
+    )
+    assert done.returncode == 3 and done.stdout == "closed\n", done.stderr

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,13 @@ def drive(win: Any, server: ServerThread, report: dict[str, Any]) -> None:
             "location.pathname === '/tables/expenses' && document.readyState === 'complete'"
             " && document.querySelector('[role=status]').textContent",
         )
+        # pywebview injects its script after each load on a thread of its own, which
+        # waits for ever (and holds the process open) if the window goes first.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(
+            "generate_js_object" in t.name for t in threading.enumerate()
+        ):
+            time.sleep(0.05)
     except Exception as error:  # reported, never hidden
         report["error"] = f"{type(error).__name__}: {error}"
     finally:

@@ -58,7 +58,7 @@ def launch_options(function: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
-def open_tool(tool: Tool, *, icon: Path | None = None, **options: Any) -> None:
+def open_tool(tool: Tool, *, icon: Path | None = None, **options: Any) -> NoReturn:
     from deskwork.desktop.launch import launch
 
     code = launch(tool, icon=icon, echo=_echo, **options)
@@ -99,33 +99,49 @@ def cli() -> None:
 @click.option("--reload", is_flag=True, help="Development mode: restart on code changes.")
 def demo(reload: bool, **options: Any) -> None:
     """Open the bundled demo tool, "Expenses"."""
-    _open_file(demo_file(), reload=reload, **options)
+    _open(str(demo_file()), reload=reload, **options)
 
 
 @cli.command()
-@click.argument("tool_file", type=click.Path(exists=True, path_type=Path))
+@click.argument("target")
 @launch_options
 @click.option("--reload", is_flag=True, help="Development mode: restart on code changes.")
-def run(tool_file: Path, reload: bool, **options: Any) -> None:
-    """Open the tool in TOOL_FILE (a .py file, or a folder made by 'deskwork new')."""
-    _open_file(tool_file, reload=reload, **options)
+def run(target: str, reload: bool, **options: Any) -> None:
+    """Open TARGET: a tool (a .py file, or a folder made by 'deskwork new'), or a plain
+    Flask app (a module, a package folder, or a folder with app.py, that has app,
+    application or create_app()). FILE:name picks the tool, app or factory."""
+    _open(target, reload=reload, **options)
 
 
-def _open_file(path: Path, *, reload: bool, **options: Any) -> None:
-    from deskwork.loader import load_tool, resolve_tool_file
+def _open(text: str, *, reload: bool, **options: Any) -> None:
+    from deskwork.loader import load_target, resolve_tool_file, split_target
 
-    tool_file = resolve_tool_file(path)
-    icon = tool_file.parent / "icon.png"
     if reload:
         from deskwork.desktop.reload import run_with_reload
 
         if options["self_test"]:
             raise click.UsageError("--self-test and --reload do not go together.")
+        tool_file = resolve_tool_file(split_target(text)[0])
+        icon = tool_file.parent / "icon.png"
         code = run_with_reload(
             tool_file, options["database"], icon=icon if icon.is_file() else None, echo=_echo
         )
         sys.exit(code)
-    open_tool(load_tool(tool_file), icon=icon if icon.is_file() else None, **options)
+    target = load_target(text)
+    icon = target.folder / "icon.png"
+    if target.tool is not None:
+        open_tool(target.tool, icon=icon if icon.is_file() else None, **options)
+    if options["database"] is not None:
+        raise click.UsageError("--db is for declared tools: a Flask app keeps its own data.")
+    from deskwork.desktop.launch import launch
+    from deskwork.names import ascii_name
+
+    del options["database"]
+    code = launch(
+        target.app, title=target.title, name=ascii_name(target.title) or "app",
+        icon=icon if icon.is_file() else None, echo=_echo, **options,
+    )  # fmt: skip
+    exit_when_closed(code)
 
 
 @cli.command()

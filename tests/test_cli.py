@@ -180,7 +180,8 @@ def test_a_file_without_a_tool_says_how_to_make_one(tmp_path, runner):
         [str(DESKWORK), "run", str(empty)], capture_output=True, encoding="utf-8", timeout=60
     )
     assert done.returncode == 2
-    assert "must define one Tool (found 0)" in done.stderr
+    assert "defines no Tool and no Flask app" in done.stderr
+    assert 'as in tool = Tool("My tool")' in done.stderr
 
 
 def test_new_writes_a_project_whose_own_test_passes(tmp_path, runner):

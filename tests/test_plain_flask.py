@@ -147,3 +147,162 @@ def test_a_plain_app_streams_through_the_real_server():
             assert response.read().decode() == "part 0\npart 1\npart 2\n"
         finally:
             connection.close()
+
+
+# -- finding the app, as flask --app does ---------------------------------------------------
+
+APP_FILE = """\
+from flask import Flask
+
+{name} = Flask(__name__)
+
+
+@{name}.get("/")
+def home():
+    return "<title>Prices</title><h1>House prices</h1>"
+"""
+
+FACTORY = """\
+from flask import Flask
+
+
+def {name}():
+    app = Flask(__name__)
+
+    @app.get("/")
+    def home():
+        return "<h1>Made by a factory</h1>"
+
+    return app
+"""
+
+
+def home_of(target) -> str:
+    client = Client(Guard(target.app, secret=SECRET, port=PORT))
+    client.set_cookie(cookie_name(PORT), SECRET, domain="127.0.0.1")
+    return client.get("/", base_url=BASE).text
+
+
+@pytest.mark.parametrize("name", ["app", "application"])
+def test_an_app_called_app_or_application_is_found(tmp_path, name):
+    from deskwork.loader import load_target
+
+    path = tmp_path / f"prices_{name}.py"
+    path.write_text(APP_FILE.format(name=name), encoding="utf-8")
+    target = load_target(str(path))
+    assert target.tool is None and target.title == f"Prices {name}"
+    assert "<h1>House prices</h1>" in home_of(target)
+
+
+@pytest.mark.parametrize("name", ["create_app", "make_app"])
+def test_a_factory_is_called(tmp_path, name):
+    from deskwork.loader import load_target
+
+    path = tmp_path / f"factory_{name}.py"
+    path.write_text(FACTORY.format(name=name), encoding="utf-8")
+    assert "Made by a factory" in home_of(load_target(str(path)))
+
+
+def test_file_colon_name_picks_an_app_or_a_factory(tmp_path):
+    from deskwork.loader import load_target
+
+    path = tmp_path / "two.py"
+    path.write_text(
+        APP_FILE.format(name="first") + APP_FILE.format(name="second").split("\n", 2)[2]
+        + FACTORY.format(name="build").split("\n", 2)[2],
+        encoding="utf-8",
+    )  # fmt: skip
+    assert "House prices" in home_of(load_target(f"{path}:second"))
+    assert "Made by a factory" in home_of(load_target(f"{path}:build()"))
+
+
+def test_a_package_folder_with_a_factory_and_its_templates_is_found(tmp_path):
+    from deskwork.loader import load_target
+
+    package = tmp_path / "flaskr_pkg"
+    (package / "templates").mkdir(parents=True)
+    (package / "__init__.py").write_text(
+        "from flask import Flask, render_template\n"
+        "from . import words\n\n"
+        "def create_app():\n"
+        "    app = Flask(__name__)\n"
+        "    app.add_url_rule('/', 'home', lambda: render_template('home.html', w=words.W))\n"
+        "    return app\n",
+        encoding="utf-8",
+    )
+    (package / "words.py").write_text("W = 'relative imports work'\n", encoding="utf-8")
+    (package / "templates" / "home.html").write_text("<h1>{{ w }}</h1>", encoding="utf-8")
+    target = load_target(str(package))
+    assert target.title == "Flaskr pkg"
+    assert "<h1>relative imports work</h1>" in home_of(target)
+
+
+def test_a_wrong_target_says_what_was_looked_for(tmp_path):
+    from deskwork.errors import ToolError
+    from deskwork.loader import load_target
+
+    empty = tmp_path / "empty.py"
+    empty.write_text("x = 1\n", encoding="utf-8")
+    with pytest.raises(ToolError, match=r"looked for a Tool .* app or application, and a factory"):
+        load_target(str(empty))
+    with pytest.raises(ToolError, match="has no 'nothing'"):
+        load_target(f"{empty}:nothing")
+    with pytest.raises(ToolError, match="No tool or app at"):
+        load_target(str(tmp_path / "missing.py"))
+
+
+# -- deskwork run on a plain Flask app ------------------------------------------------------
+
+
+def test_deskwork_run_serves_a_plain_flask_app_to_the_browser(tmp_path, data_dir):
+    import signal
+
+    from test_cli import read_address, start, visit
+
+    from conftest import deskwork_env
+
+    path = tmp_path / "prices.py"
+    path.write_text(APP_FILE.format(name="app"), encoding="utf-8")
+    process = start(["run", str(path), "--browser"], deskwork_env(data_dir))
+    try:
+        lines, address = read_address(process)
+        assert lines[0] == "Prices is ready. Open this address in a browser (Ctrl+C stops):"
+        status, page = visit(address, "/")
+        assert status == 200 and "<h1>House prices</h1>" in page
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    assert (data_dir / "logs" / "prices.log").is_file()
+    assert not (data_dir / "prices").exists()  # from source, its files stay its own
+
+
+def test_db_is_refused_for_a_plain_app(tmp_path):
+    import subprocess
+
+    from conftest import DESKWORK
+
+    path = tmp_path / "prices.py"
+    path.write_text(APP_FILE.format(name="app"), encoding="utf-8")
+    done = subprocess.run(
+        [str(DESKWORK), "run", str(path), "--db", str(tmp_path / "x.sqlite3")],
+        capture_output=True, encoding="utf-8", timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2 and "--db is for declared tools" in done.stderr
+
+
+@pytest.mark.gui
+def test_a_plain_flask_app_opens_in_the_native_window(tmp_path, data_dir, display):
+    import re
+    import subprocess
+
+    from conftest import DESKWORK, deskwork_env
+
+    path = tmp_path / "prices.py"
+    path.write_text(APP_FILE.format(name="app"), encoding="utf-8")
+    done = subprocess.run(
+        [str(DESKWORK), "run", str(path), "--self-test"], env=deskwork_env(data_dir, display),
+        capture_output=True, encoding="utf-8", timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"^self-test ok: 'Prices' rendered in [\d.]+ s; ", done.stdout, re.M)

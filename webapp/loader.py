@@ -1,11 +1,16 @@
-"""Loading a tool from its Python file (used by the CLI, builds and the pytest fixtures)."""
+"""Loading a tool, or a plain Flask app, from its Python file or package (used by the
+CLI, builds and the pytest fixtures)."""
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from deskwork import Tool
 from deskwork.errors import ToolError
@@ -57,3 +62,128 @@ def load_module(path: Path) -> ModuleType:
 
 def load_tool(path: Path) -> Tool:
     return find_tool(load_module(resolve_tool_file(path)))
+
+
+#: Where a plain Flask app is looked for, as ``flask --app`` does: these names first,
+#: then the module's only Flask app, then a factory called with no arguments.
+APP_NAMES = ("app", "application")
+FACTORY_NAMES = ("create_app", "make_app")
+#: A folder's file to open when it is not a package: a tool first, then an app.
+FOLDER_FILES = ("tool.py", "app.py", "wsgi.py")
+
+
+@dataclass
+class Target:
+    """What ``deskwork run TARGET`` opens: a declared tool, or a plain Flask app."""
+
+    folder: Path  # where its icon.png may be
+    tool: Tool | None = None
+    app: Any = None  # a Flask app (any WSGI app) when there is no tool
+    title: str = ""
+
+
+def split_target(text: str) -> tuple[Path, str | None]:
+    """``path`` or ``path:name`` (a drive letter's colon is part of the path)."""
+    path, colon, name = text.rpartition(":")
+    if colon and re.fullmatch(r"[A-Za-z_]\w*(\(\))?", name) and path not in ("", "."):
+        return Path(path), name.removesuffix("()")
+    return Path(text), None
+
+
+def load_target(text: str) -> Target:
+    """The tool or Flask app at ``text``: a ``.py`` file, a package folder or a folder
+    with ``tool.py`` or ``app.py``; ``path:name`` names the tool, app or app factory."""
+    path, name = split_target(text)
+    path = path.expanduser().resolve()
+    if path.is_dir() and (path / "__init__.py").is_file():
+        module = _import_package(path)
+    else:
+        if path.is_dir():
+            path = next((path / f for f in FOLDER_FILES if (path / f).is_file()), path)
+        if not path.is_file():
+            raise ToolError(
+                f"No tool or app at {path}: give a .py file, a package folder, or a folder "
+                "with tool.py or app.py."
+            )
+        module = load_module(path)
+    found = _pick(module, name) if name else _find(module)
+    folder = path if path.is_dir() else path.parent
+    if isinstance(found, Tool):
+        return Target(folder, tool=found, title=found.title)
+    stem = path.name if path.is_dir() else path.stem
+    title = folder.name if stem in ("app", "wsgi", "main") else stem
+    return Target(folder, app=found, title=re.sub(r"[-_]+", " ", title).strip().capitalize())
+
+
+def _import_package(folder: Path) -> ModuleType:
+    if str(folder.parent) not in sys.path:
+        sys.path.insert(0, str(folder.parent))
+    try:
+        return importlib.import_module(folder.name)
+    except Exception as error:
+        raise ToolError(f"{folder} failed to load: {type(error).__name__}: {error}") from error
+
+
+def _flask_class() -> type | None:
+    # A module with a Flask app has imported Flask: no need to import it for a tool.
+    flask = sys.modules.get("flask")
+    return None if flask is None else flask.Flask
+
+
+def _pick(module: ModuleType, name: str) -> Any:
+    found = getattr(module, name, None)
+    if found is None:
+        raise ToolError(f"{module.__name__} has no {name!r}.")
+    flask = _flask_class()
+    if isinstance(found, Tool) or (flask is not None and isinstance(found, flask)):
+        return found
+    if callable(found):
+        return _call_factory(module, name, found)
+    raise ToolError(f"{module.__name__}.{name} is neither a Tool, a Flask app nor a factory.")
+
+
+def _call_factory(module: ModuleType, name: str, factory: Any) -> Any:
+    try:
+        made = factory()
+    except Exception as error:
+        raise ToolError(
+            f"{module.__name__}.{name}() failed: {type(error).__name__}: {error}"
+        ) from error
+    if not callable(made):
+        raise ToolError(f"{module.__name__}.{name}() did not return a Flask app.")
+    return made
+
+
+def _find(module: ModuleType) -> Any:
+    named = getattr(module, "tool", None)
+    tools = [v for v in vars(module).values() if isinstance(v, Tool)]
+    if isinstance(named, Tool):
+        return named
+    if len(tools) == 1:
+        return tools[0]
+    if len(tools) > 1:
+        raise ToolError(
+            f"{module.__file__} defines {len(tools)} Tools: name one 'tool', as in "
+            'tool = Tool("My tool"), or pick one with FILE:name.'
+        )
+    flask = _flask_class()
+    if flask is not None:
+        for name in APP_NAMES:
+            if isinstance(getattr(module, name, None), flask):
+                return getattr(module, name)
+        apps = [v for v in vars(module).values() if isinstance(v, flask)]
+        if len(apps) == 1:
+            return apps[0]
+        if len(apps) > 1:
+            raise ToolError(
+                f"{module.__file__} has {len(apps)} Flask apps: pick one with FILE:name."
+            )
+    for name in FACTORY_NAMES:
+        factory = getattr(module, name, None)
+        if callable(factory):
+            return _call_factory(module, name, factory)
+    raise ToolError(
+        f"{module.__file__} defines no Tool and no Flask app: deskwork looked for a Tool "
+        '(as in tool = Tool("My tool")), a Flask app called app or application, and a '
+        "factory create_app() or make_app(). Pick one with FILE:name."
+    )

@@ -289,9 +289,14 @@ def _serve_child() -> None:
             return Response("Forbidden", status=403)(environ, start_response)
         return debugged(environ, start_response)
 
+    # Asked to stop (a change, or Ctrl+C), the requests under way are answered first:
+    # a restart never resets a page that is loading.
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stopping.set())
     server = ServerThread(guarded, sock=sock)  # the server of a normal run
     server.start()
-    server.wait()
+    stopping.wait()
+    server.stop()
 
 
 if __name__ == "__main__":

@@ -88,6 +88,25 @@ def visit(address, path):
     return status, page
 
 
+def serve_and_visit(command, env, path, cwd=None):
+    """Run ``command`` until it prints its address, open ``path`` there as a browser does,
+    then stop it with Ctrl+C; it must stop cleanly. Returns (lines before the address,
+    status, page)."""
+    process = subprocess.Popen(
+        command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        encoding="utf-8",
+    )  # fmt: skip
+    try:
+        lines, address = read_address(process)
+        status, page = visit(address, path)
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
+    return lines, status, page
+
+
 def port_closed(port):
     import socket
 
@@ -150,15 +169,10 @@ def test_run_opens_a_tool_file(data_dir, tmp_path):
         "tool.form('New item', items)\n",
         encoding="utf-8",
     )
-    process = start(["run", str(tool_file)], deskwork_env(data_dir))
-    try:
-        _, address = read_address(process)
-        status, page = visit(address, "/forms/new-item")
-        assert status == 200 and "<h1>New item</h1>" in page
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.communicate(timeout=20)
-    assert process.returncode == 0
+    _, status, page = serve_and_visit(
+        [str(DESKWORK), "run", str(tool_file)], deskwork_env(data_dir), "/forms/new-item"
+    )
+    assert status == 200 and "<h1>New item</h1>" in page
     assert (data_dir / "inventory" / "inventory.sqlite3").is_file()
 
 
@@ -227,10 +241,15 @@ def test_reload_restarts_on_a_change_and_keeps_address_and_secret(tmp_path, data
         assert "<h1>Notes</h1>" in get(url.port, "/", cookie.split(";")[0])[2]
 
         tool_file.write_text(source.replace("'Notes'", "'Notes, renamed'"), encoding="utf-8")
-        seen = [process.stdout.readline() for _ in range(2)]  # and the debugger's PIN line
-        assert "Changed: notes.py; restarting.\n" in seen, seen
+        # The first child's PIN line may still be unread: read on to the restart, then to
+        # the new child's PIN line (it has loaded the new code).
+        seen = []
+        while not (seen and seen[-1].startswith("Debugger PIN")
+                   and "Changed: notes.py; restarting.\n" in seen):  # fmt: skip
+            seen.append(process.stdout.readline())
+            assert seen[-1], seen  # the process ended
         # Same port, same secret: the open page only has to reload. The new child may take
-        # a moment to load, but the socket is held, so the request waits rather than fails.
+        # a moment to serve, but the socket is held, so the request waits rather than fails.
         assert "<h1>Notes, renamed</h1>" in get(url.port, "/", cookie.split(";")[0])[2]
         # The debugger answers only behind the secret.
         assert get(url.port, "/?__debugger__=yes&cmd=resource&f=style.css")[0] == 403

@@ -9,13 +9,12 @@ for a window, and a pytest plugin that stays out of the way of a project's own
 from __future__ import annotations
 
 import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from test_cli import read_address, visit
+from test_cli import serve_and_visit
 
 from conftest import deskwork_env, run
 
@@ -62,28 +61,19 @@ def write_stock_tool(folder: Path) -> Path:
     return tool_file
 
 
-def serve(venv: Path, args: list[str], env: dict[str, str], cwd: Path) -> tuple[list[str], str]:
-    """Run ``deskwork ARGS`` until it prints its address, open the new-item form there,
-    stop it with Ctrl+C; returns the lines it printed first and its stderr."""
-    process = subprocess.Popen(
-        [str(venv / "bin" / "deskwork"), *args], env=env, cwd=cwd,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, encoding="utf-8",
-    )  # fmt: skip
-    try:
-        lines, address = read_address(process)
-        status, page = visit(address, "/forms/new-item")
-        assert status == 200 and "<h1>New item</h1>" in page
-    finally:
-        process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=30)
-    assert process.returncode == 0, err
-    assert "Traceback" not in err
-    return lines, err
+def serve(venv: Path, args: list[str], env: dict[str, str], cwd: Path) -> list[str]:
+    """Run ``deskwork ARGS`` from ``venv``, open its new-item form, stop it; returns the
+    lines it printed before its address."""
+    lines, status, page = serve_and_visit(
+        [str(venv / "bin" / "deskwork"), *args], env, "/forms/new-item", cwd=cwd
+    )
+    assert status == 200 and "<h1>New item</h1>" in page
+    return lines
 
 
 def test_the_plain_install_serves_a_tool_to_the_browser(plain_venv, tmp_path, data_dir):
     tool_file = write_stock_tool(tmp_path)
-    lines, _ = serve(plain_venv, ["run", str(tool_file), "--browser"], deskwork_env(data_dir),
+    lines = serve(plain_venv, ["run", str(tool_file), "--browser"], deskwork_env(data_dir),
                      tmp_path)  # fmt: skip
     assert lines[0] == "Stock is ready. Open this address in a browser (Ctrl+C stops):"
     assert (data_dir / "stock" / "stock.sqlite3").is_file()
@@ -93,7 +83,7 @@ def test_without_a_gui_binding_run_serves_to_the_browser_and_says_what_to_instal
     plain_venv, tmp_path, data_dir, display
 ):
     tool_file = write_stock_tool(tmp_path)
-    lines, _ = serve(plain_venv, ["run", str(tool_file)], deskwork_env(data_dir, display), tmp_path)
+    lines = serve(plain_venv, ["run", str(tool_file)], deskwork_env(data_dir, display), tmp_path)
     assert lines[0] == (
         "No window can open here: pywebview has no GTK binding here (for a window: pip "
         "install 'deskwork[gtk]', or on Debian/Ubuntu apt install python3-gi "

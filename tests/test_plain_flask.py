@@ -255,24 +255,17 @@ def test_a_wrong_target_says_what_was_looked_for(tmp_path):
 
 
 def test_deskwork_run_serves_a_plain_flask_app_to_the_browser(tmp_path, data_dir):
-    import signal
+    from test_cli import serve_and_visit
 
-    from test_cli import read_address, start, visit
-
-    from conftest import deskwork_env
+    from conftest import DESKWORK, deskwork_env
 
     path = tmp_path / "prices.py"
     path.write_text(APP_FILE.format(name="app"), encoding="utf-8")
-    process = start(["run", str(path), "--browser"], deskwork_env(data_dir))
-    try:
-        lines, address = read_address(process)
-        assert lines[0] == "Prices is ready. Open this address in a browser (Ctrl+C stops):"
-        status, page = visit(address, "/")
-        assert status == 200 and "<h1>House prices</h1>" in page
-    finally:
-        process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=20)
-    assert process.returncode == 0, err
+    lines, status, page = serve_and_visit(
+        [str(DESKWORK), "run", str(path), "--browser"], deskwork_env(data_dir), "/"
+    )
+    assert lines[0] == "Prices is ready. Open this address in a browser (Ctrl+C stops):"
+    assert status == 200 and "<h1>House prices</h1>" in page
     assert (data_dir / "logs" / "prices.log").is_file()
     assert not (data_dir / "prices").exists()  # from source, its files stay its own
 

@@ -299,3 +299,31 @@ def test_a_plain_flask_app_opens_in_the_native_window(tmp_path, data_dir, displa
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"^self-test ok: 'Prices' rendered in [\d.]+ s; ", done.stdout, re.M)
+
+
+def test_the_pytest_fixture_gives_a_plain_apps_test_client_behind_the_security(tmp_path):
+    import re
+    import subprocess
+    import sys
+
+    (tmp_path / "app.py").write_text(APP_FILE.format(name="app"), encoding="utf-8")
+    (tmp_path / "test_beside.py").write_text(
+        "def test_the_home_page_is_served(deskwork_client):\n"
+        "    assert '<h1>House prices</h1>' in deskwork_client.get('/').text\n\n\n"
+        "def test_another_host_is_refused(deskwork_client):\n"
+        "    response = deskwork_client.get('/', base_url='http://evil.example:5999')\n"
+        "    assert response.status_code == 403\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "test_named.py").write_text(
+        "from app import app\n\n\n"
+        "def test_the_modules_own_app_is_used(deskwork_client):\n"
+        "    assert deskwork_client.get('/').status_code == 200\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=tmp_path, capture_output=True, encoding="utf-8", timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"\b3 passed\b", done.stdout)

@@ -14,23 +14,38 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import Client
 
 from deskwork.app import create_app
 from deskwork.model import Tool
-from deskwork.security import cookie_name
+from deskwork.security import Guard, cookie_name
 from deskwork.storage import Storage
 
 TEST_PORT = 5999
 TEST_SECRET = "test-secret"
 
 
-class ToolClient(FlaskClient):
-    """A test client whose requests come to ``127.0.0.1:TEST_PORT``, as the window's do."""
+class LocalRequests(Client):
+    """Requests come to ``127.0.0.1:TEST_PORT``, as the window's do."""
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("base_url", f"http://127.0.0.1:{TEST_PORT}")
         return super().open(*args, **kwargs)
+
+
+class ToolClient(LocalRequests, FlaskClient):
+    """A Flask test client for a declared tool."""
+
+
+def app_client(app: Flask) -> Client:
+    """A test client for a plain Flask app behind deskwork's ``Guard``, signed in."""
+    client = LocalRequests(
+        Guard(app, secret=TEST_SECRET, port=TEST_PORT), response_wrapper=app.response_class
+    )
+    client.set_cookie(cookie_name(TEST_PORT), TEST_SECRET, domain="127.0.0.1")
+    return client
 
 
 def tool_client(

@@ -114,19 +114,14 @@ def run(target: str, reload: bool, **options: Any) -> None:
 
 
 def _open(text: str, *, reload: bool, **options: Any) -> None:
-    from deskwork.loader import load_target, resolve_tool_file, split_target
+    from deskwork.loader import load_target
 
     if reload:
         from deskwork.desktop.reload import run_with_reload
 
         if options["self_test"]:
             raise click.UsageError("--self-test and --reload do not go together.")
-        tool_file = resolve_tool_file(split_target(text)[0])
-        icon = tool_file.parent / "icon.png"
-        code = run_with_reload(
-            tool_file, options["database"], icon=icon if icon.is_file() else None, echo=_echo
-        )
-        sys.exit(code)
+        sys.exit(run_with_reload(text, options["database"], echo=_echo))
     target = load_target(text)
     icon = target.folder / "icon.png"
     if target.tool is not None:

@@ -40,7 +40,8 @@ from deskwork.desktop import paths
 from deskwork.desktop.launch import Echo, setup_logging
 from deskwork.desktop.settings import Settings
 from deskwork.desktop.window import NoDisplay, check_display, run_window
-from deskwork.loader import load_tool
+from deskwork.loader import load_target
+from deskwork.names import ascii_name
 
 SECRET_VARIABLE = "DESKWORK_RELOAD_SECRET"
 SHARED_SOCKET_OPTION = "--shared-socket"  # Windows: the socket's description is on stdin
@@ -114,10 +115,12 @@ def changed_names(changes: set[tuple[watchfiles.Change, str]], tool_file: Path) 
 class ChildServer:
     """The child process that serves the current code on the parent's socket."""
 
-    def __init__(self, tool_file: Path, database: Path, sock: socket.socket, secret: str) -> None:
-        self.command = [
-            sys.executable, "-m", "deskwork.desktop.reload", str(tool_file), f"--db={database}",
-        ]  # fmt: skip
+    def __init__(
+        self, target: str | Path, database: Path | None, sock: socket.socket, secret: str
+    ) -> None:
+        self.command = [sys.executable, "-m", "deskwork.desktop.reload", str(target)]
+        if database is not None:
+            self.command.append(f"--db={database}")
         self.sock = sock
         self.env = {**os.environ, SECRET_VARIABLE: secret}
         self.process: subprocess.Popen[bytes] | None = None
@@ -182,17 +185,21 @@ def watch(tool_file: Path, child: ChildServer, stop: threading.Event,
             on_restart()
 
 
-def run_with_reload(tool_file: Path, database: Path | None, *, icon: Path | None = None,
-                    echo: Echo) -> int:  # fmt: skip
-    tool = load_tool(tool_file)  # fail here, with a clear message, if it is broken already
+def run_with_reload(text: str, database: Path | None, *, echo: Echo) -> int:
+    """Serve the tool or plain Flask app at ``text`` (as ``deskwork run`` takes it) and
+    restart it on every change."""
+    target = load_target(text)  # fail here, with a clear message, if it is broken already
+    icon = target.folder / "icon.png"
     settings = Settings.load()
-    setup_logging(tool.name, settings)
-    database = database or paths.default_database(tool.name, settings)
+    name = target.tool.name if target.tool is not None else ascii_name(target.title) or "app"
+    setup_logging(name, settings)
+    if target.tool is not None:
+        database = database or paths.default_database(name, settings)
     secret = secrets.token_urlsafe(32)
     with socket.create_server(("127.0.0.1", 0)) as sock:
         port = sock.getsockname()[1]
         first_url = f"http://127.0.0.1:{port}/?token={secret}"
-        child = ChildServer(tool_file, database, sock, secret)
+        child = ChildServer(text, database, sock, secret)
         child.start()
         stop = threading.Event()
         try:
@@ -200,9 +207,10 @@ def run_with_reload(tool_file: Path, database: Path | None, *, icon: Path | None
                 check_display(settings)
             except NoDisplay as reason:
                 echo(f"No window can open here: {reason}; serving for a browser instead.")
-                return _browser(tool_file, child, stop, first_url, echo)
+                return _browser(target.file, child, stop, first_url, echo)
             window_url = f"http://127.0.0.1:{port}/?window_token={secret}"  # no redirect
-            return _window(tool.title, icon, tool_file, child, stop, window_url, echo)
+            shown = icon if icon.is_file() else None
+            return _window(target.title, shown, target.file, child, stop, window_url, echo)
         finally:
             stop.set()
             child.stop()
@@ -254,12 +262,12 @@ def _serve_child() -> None:
 
     from deskwork.app import create_app
     from deskwork.desktop.server import ServerThread
-    from deskwork.security import cookie_name
+    from deskwork.security import Guard, cookie_name
     from deskwork.storage import Storage
 
     parser = argparse.ArgumentParser()
-    parser.add_argument("tool_file", type=Path)
-    parser.add_argument("--db", type=Path, required=True)
+    parser.add_argument("target")
+    parser.add_argument("--db", type=Path)
     parser.add_argument("--fd", type=int)
     parser.add_argument(SHARED_SOCKET_OPTION, action="store_true")
     options = parser.parse_args()
@@ -269,16 +277,21 @@ def _serve_child() -> None:
     sock = inherited_socket(options.fd, sys.stdin.buffer if options.shared_socket else None)
     port = sock.getsockname()[1]
 
-    # A tool that fails to load ends this process with the reason; the next save restarts.
-    tool = load_tool(options.tool_file)
-    settings = Settings.load()
-    storage = Storage(options.db)
-    storage.prepare(tool)
-    storage.hold()  # the child is killed on the next change; SQLite's WAL makes that safe
-    app = create_app(
-        tool, storage, secret=secret, port=port,
-        locale=settings.locale, user_locale=settings.user_locale, config={"DEBUG": True},
-    )  # fmt: skip
+    # A target that fails to load ends this process with the reason; the next save restarts.
+    target = load_target(options.target)
+    app: Any
+    if target.tool is not None:
+        settings = Settings.load()
+        storage = Storage(options.db)
+        storage.prepare(target.tool)
+        storage.hold()  # the child is killed on the next change; SQLite's WAL makes that safe
+        app = create_app(
+            target.tool, storage, secret=secret, port=port,
+            locale=settings.locale, user_locale=settings.user_locale, config={"DEBUG": True},
+        )  # fmt: skip
+    else:
+        target.app.debug = True  # its errors reach the debugger
+        app = Guard(target.app, secret=secret, port=port)
     debugged = DebuggedApplication(app, evalex=True, pin_logging=False)
     print(f"Debugger PIN: {debugged.pin}", flush=True)
 

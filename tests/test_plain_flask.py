@@ -327,3 +327,29 @@ def test_the_pytest_fixture_gives_a_plain_apps_test_client_behind_the_security(t
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"\b3 passed\b", done.stdout)
+
+
+def test_reload_restarts_a_plain_flask_app_on_a_change(tmp_path, data_dir):
+    import signal
+
+    from test_cli import read_address, start, visit
+
+    from conftest import deskwork_env
+
+    path = tmp_path / "prices.py"
+    path.write_text(APP_FILE.format(name="app"), encoding="utf-8")
+    process = start(["run", str(path), "--reload"], deskwork_env(data_dir))
+    try:
+        _, address = read_address(process)
+        assert "<h1>House prices</h1>" in visit(address, "/")[1]
+        path.write_text(APP_FILE.format(name="app").replace("House", "Flat"), encoding="utf-8")
+        seen: list[str] = []  # on to the restart, then to the new child's PIN line
+        while not (seen and seen[-1].startswith("Debugger PIN")
+                   and "Changed: prices.py; restarting.\n" in seen):  # fmt: skip
+            seen.append(process.stdout.readline())
+            assert seen[-1], seen
+        assert "<h1>Flat prices</h1>" in visit(address, "/")[1]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err

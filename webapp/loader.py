@@ -77,6 +77,7 @@ class Target:
     """What ``deskwork run TARGET`` opens: a declared tool, or a plain Flask app."""
 
     folder: Path  # where its icon.png may be
+    file: Path  # its file (a package's __init__.py): --reload watches its folder
     tool: Tool | None = None
     app: Any = None  # a Flask app (any WSGI app) when there is no tool
     title: str = ""
@@ -107,12 +108,13 @@ def load_target(text: str) -> Target:
             )
         module = load_module(path)
     found = _pick(module, name) if name else _find(module)
-    folder = path if path.is_dir() else path.parent
+    folder, file = (path, path / "__init__.py") if path.is_dir() else (path.parent, path)
     if isinstance(found, Tool):
-        return Target(folder, tool=found, title=found.title)
+        return Target(folder, file, tool=found, title=found.title)
     stem = path.name if path.is_dir() else path.stem
     title = folder.name if stem in ("app", "wsgi", "main") else stem
-    return Target(folder, app=found, title=re.sub(r"[-_]+", " ", title).strip().capitalize())
+    title = re.sub(r"[-_]+", " ", title).strip().capitalize()
+    return Target(folder, file, app=found, title=title)
 
 
 def _import_package(folder: Path) -> ModuleType:

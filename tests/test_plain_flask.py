@@ -4,6 +4,7 @@ client and a real multi-threaded server."""
 from __future__ import annotations
 
 import http.client
+from pathlib import Path
 
 import pytest
 from flask import Flask, Response, jsonify, redirect, request, session, stream_with_context, url_for
@@ -353,3 +354,35 @@ def test_reload_restarts_a_plain_flask_app_on_a_change(tmp_path, data_dir):
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
+
+
+# -- the example: ten lines of plain Flask, unchanged ---------------------------------------
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "house_price.py"
+
+
+def test_the_house_price_example_is_plain_flask_in_a_few_lines_and_answers():
+    from deskwork.loader import load_target
+    from deskwork.testing import app_client
+
+    code = [line for line in EXAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(code) <= 12 and not any("deskwork" in line for line in code)
+    target = load_target(str(EXAMPLE))
+    assert target.title == "House price"
+    page = app_client(target.app).get("/?sqft=1000").text
+    assert "<output>$180,000</output>" in page
+
+
+@pytest.mark.gui
+def test_the_house_price_example_opens_in_the_native_window(data_dir, display):
+    import re
+    import subprocess
+
+    from conftest import DESKWORK, deskwork_env
+
+    done = subprocess.run(
+        [str(DESKWORK), "run", str(EXAMPLE), "--self-test"], env=deskwork_env(data_dir, display),
+        capture_output=True, encoding="utf-8", timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"^self-test ok: 'House price' rendered in ", done.stdout, re.M)

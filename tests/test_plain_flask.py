@@ -285,21 +285,30 @@ def test_db_is_refused_for_a_plain_app(tmp_path):
     assert done.returncode == 2 and "--db is for declared tools" in done.stderr
 
 
-@pytest.mark.gui
-def test_a_plain_flask_app_opens_in_the_native_window(tmp_path, data_dir, display):
+def self_test_title(path: Path, data_dir: Path, display: str) -> str:
+    """``deskwork run PATH --self-test`` in a real window: the title it saw rendered."""
     import re
     import subprocess
 
     from conftest import DESKWORK, deskwork_env
 
-    path = tmp_path / "prices.py"
-    path.write_text(APP_FILE.format(name="app"), encoding="utf-8")
     done = subprocess.run(
         [str(DESKWORK), "run", str(path), "--self-test"], env=deskwork_env(data_dir, display),
         capture_output=True, encoding="utf-8", timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    assert re.search(r"^self-test ok: 'Prices' rendered in [\d.]+ s; ", done.stdout, re.M)
+    found = re.search(
+        r"^self-test ok: '(?P<title>[^']*)' rendered in [\d.]+ s; ", done.stdout, re.M
+    )
+    assert found, done.stdout
+    return found["title"]
+
+
+@pytest.mark.gui
+def test_a_plain_flask_app_opens_in_the_native_window(tmp_path, data_dir, display):
+    path = tmp_path / "prices.py"
+    path.write_text(APP_FILE.format(name="app"), encoding="utf-8")
+    assert self_test_title(path, data_dir, display) == "Prices"
 
 
 def test_the_pytest_fixture_gives_a_plain_apps_test_client_behind_the_security(tmp_path):
@@ -375,14 +384,4 @@ def test_the_house_price_example_is_plain_flask_in_a_few_lines_and_answers():
 
 @pytest.mark.gui
 def test_the_house_price_example_opens_in_the_native_window(data_dir, display):
-    import re
-    import subprocess
-
-    from conftest import DESKWORK, deskwork_env
-
-    done = subprocess.run(
-        [str(DESKWORK), "run", str(EXAMPLE), "--self-test"], env=deskwork_env(data_dir, display),
-        capture_output=True, encoding="utf-8", timeout=120,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert re.search(r"^self-test ok: 'House price' rendered in ", done.stdout, re.M)
+    assert self_test_title(EXAMPLE, data_dir, display) == "House price"

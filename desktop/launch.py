@@ -46,12 +46,11 @@ def setup_logging(tool_name: str, settings: Settings | None = None) -> Path:
         path, maxBytes=1_000_000, backupCount=3, encoding="utf-8"
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    for name in ("deskwork",):
-        logger = logging.getLogger(name)
-        logger.handlers = [h for h in logger.handlers if not getattr(h, "_deskwork", False)]
-        handler._deskwork = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
+    logger = logging.getLogger("deskwork")  # every module of deskwork logs below it
+    logger.handlers = [h for h in logger.handlers if not getattr(h, "_deskwork", False)]
+    handler._deskwork = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
     return path
 
 

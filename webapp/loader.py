@@ -157,17 +157,8 @@ def _call_factory(module: ModuleType, name: str, factory: Any) -> Any:
 
 
 def _find(module: ModuleType) -> Any:
-    named = getattr(module, "tool", None)
-    tools = [v for v in vars(module).values() if isinstance(v, Tool)]
-    if isinstance(named, Tool):
-        return named
-    if len(tools) == 1:
-        return tools[0]
-    if len(tools) > 1:
-        raise ToolError(
-            f"{module.__file__} defines {len(tools)} Tools: name one 'tool', as in "
-            'tool = Tool("My tool"), or pick one with FILE:name.'
-        )
+    if any(isinstance(v, Tool) for v in vars(module).values()):
+        return find_tool(module)  # a tool file (with several Tools, it says to name one)
     flask = _flask_class()
     if flask is not None:
         for name in APP_NAMES:

@@ -31,7 +31,8 @@ class LocalRequests(Client):
     """Requests come to ``127.0.0.1:TEST_PORT``, as the window's do."""
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("base_url", f"http://127.0.0.1:{TEST_PORT}")
+        if not args or isinstance(args[0], str):  # not a request being followed
+            kwargs.setdefault("base_url", f"http://127.0.0.1:{TEST_PORT}")
         return super().open(*args, **kwargs)
 
 

@@ -1,15 +1,18 @@
-"""``deskwork build``: find the packaging files and run the build driver on a tool."""
+"""``deskwork build``: find the packaging files and run the build driver on a tool or a
+plain Flask app (with the files its package loads besides its code)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+from deskwork.desktop.hosting import AppConfig, describe, resolve_folder
 from deskwork.desktop.launch import Echo
 from deskwork.desktop.window import missing_binding
 from deskwork.errors import DeskworkError
-from deskwork.loader import load_tool, resolve_tool_file
+from deskwork.loader import import_name, load_target, split_target
 
 
 class BuildError(DeskworkError):
@@ -33,20 +36,81 @@ def default_icon() -> Path | None:
     return None
 
 
+#: Never bundled from an app's folders: caches, and an instance folder (a developer's
+#: own database and secrets; a built app makes its own in the user data folder).
+SKIPPED_FOLDERS = frozenset({"__pycache__", "instance", "node_modules"})
+SKIPPED_SUFFIXES = frozenset({".py", ".pyc", ".pyo", ".pyd"})
+
+
+def data_files(folder: Path, destination: Path) -> list[tuple[str, str]]:
+    """Every file under ``folder`` but code, caches and hidden ones, as PyInstaller's
+    (source, destination folder) pairs, ``destination`` standing for ``folder``."""
+    found = []
+    for path in sorted(folder.rglob("*")):
+        parts = path.relative_to(folder).parts
+        if not path.is_file() or any(p.startswith(".") or p in SKIPPED_FOLDERS for p in parts):
+            continue
+        if path.suffix.lower() in SKIPPED_SUFFIXES:
+            continue
+        found.append((str(path), str(destination.joinpath(*parts[:-1]))))
+    return found
+
+
+def app_data_files(module_file: Path, root: Path, config: AppConfig) -> list[tuple[str, str]]:
+    """What a plain app loads besides its code: all of its package's other files (as
+    setuptools' package data, for ``open_resource`` and ``importlib.resources``), or a
+    single module's ``templates`` and ``static`` folders; and the ``data`` its
+    ``[tool.deskwork]`` table lists. ``root`` is where its import name starts."""
+    datas = []
+    if module_file.name == "__init__.py":
+        package = root / module_file.relative_to(root).parts[0]
+        datas += data_files(package, Path(package.name))
+    else:
+        for name in ("templates", "static"):
+            if (module_file.parent / name).is_dir():
+                where = module_file.parent.relative_to(root) / name
+                datas += data_files(module_file.parent / name, where)
+    base = config.folder or module_file.parent
+    for item in config.data:
+        path = (base / item).resolve()
+        if not path.exists():
+            raise BuildError(f"[tool.deskwork] data lists {item}, which is not in {base}.")
+        where = path.relative_to(root) if path.is_relative_to(root) else Path(path.name)
+        if path.is_dir():
+            datas += data_files(path, where)
+        else:
+            datas.append((str(path), str(where.parent)))
+    return datas
+
+
 def build_executable(
-    path: Path, *, dist: Path, onedir: bool = False, name: str | None = None, echo: Echo = print
+    path: str, *, dist: Path, onedir: bool = False, name: str | None = None, echo: Echo = print
 ) -> Path:
-    tool_file = resolve_tool_file(path)
-    tool = load_tool(tool_file)  # fail early, with the tool's own message
+    """Build the tool, or plain Flask app, at ``path`` (as ``deskwork run`` takes it)."""
+    import tempfile
+
+    target = load_target(resolve_folder(path))  # fail early, with the target's own message
     missing = missing_binding()  # the executable would bundle no toolkit for its window
     if missing is not None:
-        raise BuildError(f"Can't build {tool.title} with a window: {missing}.")
-    name = name or tool.name
-    icon = tool_file.parent / "icon.png"
+        raise BuildError(f"Can't build {target.title} with a window: {missing}.")
+    app_spec = None
+    if target.tool is not None:
+        title, name = target.tool.title, name or target.tool.name
+    else:
+        title, default_name, config = describe(target)
+        name = name or default_name
+        _module, root = import_name(target.file)
+        attribute = split_target(resolve_folder(path))[1]
+        app_spec = {
+            "attribute": attribute,
+            "settings": {**config.as_dict(), "title": title},
+            "datas": app_data_files(target.file, root, config),
+        }
+    icon = target.folder / "icon.png"
     command = [
         sys.executable,
         str(packaging_dir() / "build.py"),
-        str(tool_file),
+        str(target.file),
         f"--name={name}",
         f"--dist={dist.resolve()}",
     ]
@@ -55,8 +119,13 @@ def build_executable(
         command.append(f"--icon={chosen_icon}")
     if onedir:
         command.append("--onedir")
-    echo(f"Building {tool.title} as {'a folder' if onedir else 'one file'} with PyInstaller...")
-    done = subprocess.run(command, stdout=subprocess.PIPE, encoding="utf-8")
+    echo(f"Building {title} as {'a folder' if onedir else 'one file'} with PyInstaller...")
+    with tempfile.TemporaryDirectory(prefix="deskwork-") as work:
+        if app_spec is not None:
+            spec_file = Path(work) / "app.json"
+            spec_file.write_text(json.dumps(app_spec), encoding="utf-8")
+            command.append(f"--app={spec_file}")
+        done = subprocess.run(command, stdout=subprocess.PIPE, encoding="utf-8")
     if done.returncode != 0:
         raise BuildError(f"PyInstaller failed (exit {done.returncode}); its messages are above.")
     return Path(done.stdout.strip().splitlines()[-1])

@@ -1,4 +1,4 @@
-"""The ``deskwork`` command: demo, run, new, build.
+"""The ``deskwork`` command: demo, run, flask, new, build.
 
 Errors reach the user as one line and an exit code (``DeskworkError.exit_code``); the
 traceback goes to the log file only.
@@ -13,12 +13,14 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 from deskwork import Tool, __version__
 from deskwork.errors import DeskworkError
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def demo_file() -> Path:
@@ -34,28 +36,33 @@ def _echo(message: str) -> None:
     click.echo(message)  # copes with sys.stdout being None in windowed builds
 
 
-def launch_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    """The options every way of opening a tool shares (CLI and built executables)."""
-    for option in reversed(
-        [
-            click.option(
-                "--db",
-                "database",
-                type=click.Path(dir_okay=False, path_type=Path),
-                help="Database file to use instead of the one in the user data folder.",
-            ),
-            click.option(
-                "--browser", is_flag=True, help="Serve for a web browser instead of a window."
-            ),
-            click.option(
-                "--self-test",
-                is_flag=True,
-                help="Open the window, wait until the home page renders, close, exit 0.",
-            ),
-        ]
-    ):
-        function = option(function)
-    return function
+def launch_options(*, database: bool = True) -> Callable[[F], F]:
+    """The options every way of opening a tool shares (CLI and built executables);
+    ``--db`` is for declared tools only."""
+    options = [
+        click.option(
+            "--browser", is_flag=True, help="Serve for a web browser instead of a window."
+        ),
+        click.option(
+            "--self-test",
+            is_flag=True,
+            help="Open the window, wait until the home page renders, close, exit 0.",
+        ),
+    ]
+    if database:
+        options.insert(0, click.option(
+            "--db",
+            "database",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Database file to use instead of the one in the user data folder.",
+        ))  # fmt: skip
+
+    def decorate(function: F) -> F:
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
 
 
 def open_tool(tool: Tool, *, icon: Path | None = None, **options: Any) -> NoReturn:
@@ -95,7 +102,7 @@ def cli() -> None:
 
 
 @cli.command()
-@launch_options
+@launch_options()
 @click.option("--reload", is_flag=True, help="Development mode: restart on code changes.")
 def demo(reload: bool, **options: Any) -> None:
     """Open the bundled demo tool, "Expenses"."""
@@ -104,7 +111,7 @@ def demo(reload: bool, **options: Any) -> None:
 
 @cli.command()
 @click.argument("target")
-@launch_options
+@launch_options()
 @click.option("--reload", is_flag=True, help="Development mode: restart on code changes.")
 def run(target: str, reload: bool, **options: Any) -> None:
     """Open TARGET: a tool (a .py file, or a folder made by 'deskwork new'), or a plain
@@ -114,8 +121,10 @@ def run(target: str, reload: bool, **options: Any) -> None:
 
 
 def _open(text: str, *, reload: bool, **options: Any) -> None:
+    from deskwork.desktop.hosting import describe, resolve_folder
     from deskwork.loader import load_target
 
+    text = resolve_folder(text)
     if reload:
         from deskwork.desktop.reload import run_with_reload
 
@@ -129,14 +138,38 @@ def _open(text: str, *, reload: bool, **options: Any) -> None:
     if options["database"] is not None:
         raise click.UsageError("--db is for declared tools: a Flask app keeps its own data.")
     from deskwork.desktop.launch import launch
-    from deskwork.names import ascii_name
 
     del options["database"]
+    title, name, config = describe(target)
     code = launch(
-        target.app, title=target.title, name=ascii_name(target.title) or "app",
+        target.app, title=title, name=name, config=config,
         icon=icon if icon.is_file() else None, echo=_echo, **options,
     )  # fmt: skip
     exit_when_closed(code)
+
+
+@cli.command(
+    context_settings={"ignore_unknown_options": True, "help_option_names": []},
+    add_help_option=False,
+)
+@click.option(
+    "--app",
+    "target",
+    default=".",
+    show_default=True,
+    help="The Flask app, as for 'deskwork run' (a folder whose pyproject.toml names it).",
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def flask(target: str, args: tuple[str, ...]) -> None:
+    """Run the app's own flask commands (deskwork flask init-db), as 'flask --app' would."""
+    from deskwork.desktop.hosting import resolve_folder, run_flask_command
+    from deskwork.loader import load_target
+
+    text = resolve_folder(target)
+    found = load_target(text)
+    if found.app is None:
+        raise click.UsageError(f"{text} is a deskwork tool, not a Flask app: no flask commands.")
+    run_flask_command(found.app, list(args) or ["--help"])
 
 
 @cli.command()
@@ -158,7 +191,7 @@ def new(name: str, parent: Path) -> None:
 
 
 @cli.command()
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.argument("target")
 @click.option(
     "--dist",
     type=click.Path(file_okay=False, path_type=Path),
@@ -167,11 +200,12 @@ def new(name: str, parent: Path) -> None:
 )
 @click.option("--onedir", is_flag=True, help="A folder instead of one file (starts faster).")
 @click.option("--name", help="Executable name (default: the tool's name).")
-def build(path: Path, dist: Path, onedir: bool, name: str | None) -> None:
-    """Package the tool at PATH as one executable for this OS, in dist/."""
+def build(target: str, dist: Path, onedir: bool, name: str | None) -> None:
+    """Package TARGET (a tool or a Flask app, as 'deskwork run' takes it) as one
+    executable for this OS, in dist/."""
     from deskwork.desktop.building import build_executable
 
-    result = build_executable(path, dist=dist, onedir=onedir, name=name, echo=_echo)
+    result = build_executable(target, dist=dist, onedir=onedir, name=name, echo=_echo)
     _echo(f"Built {result}")
 
 

@@ -1,7 +1,9 @@
-"""The entry point of a built executable: the tool's own command line.
+"""The entry point of a built executable: the tool's (or the app's) own command line.
 
 ``deskwork build`` writes a three-line script that imports the tool and calls
-``main(module)``; PyInstaller freezes that script.
+``main(module)``; PyInstaller freezes that script. For a plain Flask app the script first
+calls ``use_data_folder`` (before the app is made: its instance folder is then in the
+user data folder), then ``main_app(module, attribute, settings)``.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ from typing import Any
 import click
 
 from deskwork import __version__
-from deskwork.desktop.cli import launch_options, open_tool
+from deskwork.desktop.cli import exit_when_closed, launch_options, open_tool
+from deskwork.desktop.hosting import AppConfig, use_data_folder
 from deskwork.errors import DeskworkError
-from deskwork.loader import find_tool
+from deskwork.loader import find_app, find_tool
+
+__all__ = ["main", "main_app", "use_data_folder"]
 
 
 def bundled(name: str) -> Path | None:
@@ -37,12 +42,44 @@ def main(module: ModuleType) -> None:
     @click.version_option(
         __version__, "--version", "-V", message=f"{tool.title} (deskwork %(version)s)"
     )
-    @launch_options
+    @launch_options()
     def command(**options: Any) -> None:
         open_tool(tool, icon=bundled("icon.png"), **options)
 
     try:
         command.main(prog_name=tool.name)
+    except DeskworkError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(error.exit_code)
+
+
+def main_app(module: ModuleType, attribute: str | None, settings: dict[str, Any]) -> None:
+    """A plain Flask app's executable: ``attribute`` names its app or factory (None: found
+    as ``deskwork run`` finds it); ``settings`` is its ``[tool.deskwork]`` table."""
+    from deskwork.desktop.launch import launch
+    from deskwork.names import ascii_name
+
+    try:
+        config = AppConfig.from_dict(settings)
+        app = find_app(module, attribute)
+    except DeskworkError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(error.exit_code)
+    title = config.title or "App"
+    name = ascii_name(title) or "app"
+
+    @click.command(context_settings={"help_option_names": ["-h", "--help"]}, help=title)
+    @click.version_option(__version__, "--version", "-V", message=f"{title} (deskwork %(version)s)")
+    @launch_options(database=False)
+    def command(**options: Any) -> None:
+        code = launch(
+            app, title=title, name=name, config=config, icon=bundled("icon.png"),
+            echo=click.echo, **options,
+        )  # fmt: skip
+        exit_when_closed(code)
+
+    try:
+        command.main(prog_name=name)
     except DeskworkError as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(error.exit_code)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from deskwork import Tool
 from deskwork.desktop import paths
+from deskwork.desktop.hosting import AppConfig
 from deskwork.desktop.settings import Settings
 from deskwork.desktop.window import NoDisplay, check_display, open_window
 from deskwork.errors import DeskworkError
@@ -239,16 +240,32 @@ class ToolServing(Serving):
 
 
 class AppServing(Serving):
-    """A plain Flask app (or any WSGI app), served unchanged behind ``Guard``."""
+    """A plain Flask app (or any WSGI app), served unchanged behind ``Guard``: first
+    given a real secret key and its first-launch set-up (``deskwork.desktop.hosting``)."""
 
-    def __init__(self, app: WSGIApp, title: str, settings: Settings) -> None:
+    def __init__(
+        self,
+        app: WSGIApp,
+        title: str,
+        settings: Settings,
+        *,
+        name: str = "app",
+        config: AppConfig | None = None,
+    ) -> None:
         super().__init__(title, settings)
         self.wrapped = app
+        self.name = name
+        self.config = config or AppConfig()
 
     def build(self) -> WSGIApp:
+        from deskwork.desktop.hosting import prepare
         from deskwork.security import Guard
 
+        prepare(self.wrapped, self.config, self.name, self.settings)
         return Guard(self.wrapped, secret=self.secret, port=self.port)
+
+    def page_paths(self) -> list[str]:
+        return list(self.config.self_test)
 
 
 def launch(
@@ -260,10 +277,12 @@ def launch(
     browser: bool = False,
     self_test: bool = False,
     icon: Path | None = None,
+    config: AppConfig | None = None,
     echo: Echo = print,
 ) -> int:
     """Open ``target`` (a declared tool, or a plain Flask app called ``title``, logged as
-    ``name``); return the process exit code once the window is closed."""
+    ``name``, set up as its ``config`` says); return the process exit code once the
+    window is closed."""
     settings = Settings.load()  # once: IT's settings, handed on from here
     serving: Serving
     if isinstance(target, Tool):
@@ -271,8 +290,9 @@ def launch(
         database = database or paths.default_database(target.name, settings)
         serving = ToolServing(target, database, settings)
     else:
-        log_file = setup_logging(name or "app", settings)
-        serving = AppServing(target, title or "App", settings)
+        name = name or "app"
+        log_file = setup_logging(name, settings)
+        serving = AppServing(target, title or "App", settings, name=name, config=config)
     log.info("Log file: %s", log_file)
     try:
         if not browser:

@@ -37,11 +37,11 @@ from typing import IO, Any
 import watchfiles
 
 from deskwork.desktop import paths
+from deskwork.desktop.hosting import describe
 from deskwork.desktop.launch import Echo, setup_logging
 from deskwork.desktop.settings import Settings
 from deskwork.desktop.window import NoDisplay, check_display, run_window
 from deskwork.loader import load_target
-from deskwork.names import ascii_name
 
 SECRET_VARIABLE = "DESKWORK_RELOAD_SECRET"
 SHARED_SOCKET_OPTION = "--shared-socket"  # Windows: the socket's description is on stdin
@@ -191,7 +191,9 @@ def run_with_reload(text: str, database: Path | None, *, echo: Echo) -> int:
     target = load_target(text)  # fail here, with a clear message, if it is broken already
     icon = target.folder / "icon.png"
     settings = Settings.load()
-    name = target.tool.name if target.tool is not None else ascii_name(target.title) or "app"
+    title, name = target.title, target.tool.name if target.tool is not None else ""
+    if target.tool is None:
+        title, name, _config = describe(target)
     setup_logging(name, settings)
     if target.tool is not None:
         database = database or paths.default_database(name, settings)
@@ -210,7 +212,7 @@ def run_with_reload(text: str, database: Path | None, *, echo: Echo) -> int:
                 return _browser(target.file, child, stop, first_url, echo)
             window_url = f"http://127.0.0.1:{port}/?window_token={secret}"  # no redirect
             shown = icon if icon.is_file() else None
-            return _window(target.title, shown, target.file, child, stop, window_url, echo)
+            return _window(title, shown, target.file, child, stop, window_url, echo)
         finally:
             stop.set()
             child.stop()
@@ -261,6 +263,7 @@ def _serve_child() -> None:
     from werkzeug.wrappers import Request, Response
 
     from deskwork.app import create_app
+    from deskwork.desktop.hosting import prepare
     from deskwork.desktop.server import ServerThread
     from deskwork.security import Guard, cookie_name
     from deskwork.storage import Storage
@@ -279,9 +282,9 @@ def _serve_child() -> None:
 
     # A target that fails to load ends this process with the reason; the next save restarts.
     target = load_target(options.target)
+    settings = Settings.load()
     app: Any
     if target.tool is not None:
-        settings = Settings.load()
         storage = Storage(options.db)
         storage.prepare(target.tool)
         storage.hold()  # the child is killed on the next change; SQLite's WAL makes that safe
@@ -290,6 +293,8 @@ def _serve_child() -> None:
             locale=settings.locale, user_locale=settings.user_locale, config={"DEBUG": True},
         )  # fmt: skip
     else:
+        _title, name, config = describe(target)
+        prepare(target.app, config, name, settings)  # its secret key, its first launch
         target.app.debug = True  # its errors reach the debugger
         app = Guard(target.app, secret=secret, port=port)
     debugged = DebuggedApplication(app, evalex=True, pin_logging=False)

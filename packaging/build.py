@@ -1,19 +1,24 @@
-"""Build one executable for a deskwork tool with PyInstaller.
+"""Build one executable for a deskwork tool, or a plain Flask app, with PyInstaller.
 
     python packaging/build.py path/to/tool.py --name expenses [--dist dist] [--onedir]
+    python packaging/build.py path/to/flaskr/__init__.py --name flaskr --app app.json
 
 ``deskwork build`` runs this script. It writes a small entry script that imports the tool
-as a module (so PyInstaller sees everything the tool imports) and runs ``deskwork.spec``.
+(or the app's module or package) by name, so PyInstaller sees everything it imports, and
+runs ``deskwork.spec``. ``--app`` is a JSON file: the app's attribute, its
+``[tool.deskwork]`` settings and its data files (``deskwork.desktop.building``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
@@ -25,15 +30,15 @@ from deskwork.desktop.frozen import main
 main(tool_module)
 """
 
+APP_ENTRY = """\
+# Written by deskwork build: the app's executable starts here.
+from deskwork.desktop.frozen import main_app, use_data_folder
 
-def module_name(tool_file: Path) -> tuple[str, Path]:
-    """The dotted name to import the tool by, and the folder that name starts in."""
-    parts = [tool_file.stem]
-    folder = tool_file.parent
-    while (folder / "__init__.py").is_file():
-        parts.insert(0, folder.name)
-        folder = folder.parent
-    return ".".join(parts), folder
+use_data_folder({name!r})  # before the app is made: its instance folder is the user's
+import {module} as app_module
+
+main_app(app_module, {attribute!r}, {settings!r})
+"""
 
 
 def installed_layout(work: Path) -> Path | None:
@@ -57,15 +62,32 @@ def installed_layout(work: Path) -> Path | None:
 
 
 def build(
-    tool_file: Path, *, name: str, dist: Path, onedir: bool = False, icon: Path | None = None
+    tool_file: Path,
+    *,
+    name: str,
+    dist: Path,
+    onedir: bool = False,
+    icon: Path | None = None,
+    app: dict[str, Any] | None = None,
 ) -> Path:
     import PyInstaller.__main__
 
-    module, root = module_name(tool_file)
+    from deskwork.loader import import_name
+
+    module, root = import_name(tool_file)
     with tempfile.TemporaryDirectory(prefix="deskwork-build-") as work:
         layout = installed_layout(Path(work))
-        entry = Path(work) / f"{name}.py"
-        entry.write_text(ENTRY.format(module=module), encoding="utf-8")
+        # Not named after the app: its own module may have that name.
+        entry = Path(work) / "_deskwork_entry.py"
+        if app is None:
+            entry.write_text(ENTRY.format(module=module), encoding="utf-8")
+        else:
+            entry.write_text(
+                APP_ENTRY.format(
+                    name=name, module=module, attribute=app["attribute"], settings=app["settings"]
+                ),
+                encoding="utf-8",
+            )
         args = [
             str(HERE / "deskwork.spec"),
             "--noconfirm",
@@ -82,8 +104,10 @@ def build(
         ]
         if icon:
             args.append(f"--icon={icon}")
+        for source, destination in app["datas"] if app else []:
+            args.append(f"--add-data={source}{os.pathsep}{destination}")
         templates = tool_file.parent / "templates"
-        if templates.is_dir():
+        if app is None and templates.is_dir():
             # Where the frozen tool module looks for them: beside its own file.
             args.append(
                 f"--add-data={templates}{os.pathsep}{Path(*module.split('.')[:-1], 'templates')}"
@@ -102,6 +126,7 @@ def main() -> None:
     parser.add_argument("--dist", type=Path, default=Path("dist"))
     parser.add_argument("--onedir", action="store_true")
     parser.add_argument("--icon", type=Path)
+    parser.add_argument("--app", type=Path, help="JSON: a plain Flask app's build settings")
     options = parser.parse_args()
     dist = options.dist.resolve()
     target = dist / options.name
@@ -113,6 +138,7 @@ def main() -> None:
         dist=dist,
         onedir=options.onedir,
         icon=options.icon.resolve() if options.icon else None,
+        app=json.loads(options.app.read_text(encoding="utf-8")) if options.app else None,
     )
     print(result)
 

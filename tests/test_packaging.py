@@ -90,3 +90,72 @@ def test_a_new_project_builds_with_its_own_name(tmp_path, display, data_dir):
     done = run([str(executable), "--self-test"], env=env, cwd=tmp_path, timeout=180)
     assert SELF_TEST_OK.search(done.stdout)["title"] == "Stock room"
     assert (data_dir / "stock-room" / "stock-room.sqlite3").is_file()
+
+
+# -- plain Flask apps -------------------------------------------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def test_a_package_style_flask_app_builds_and_keeps_its_data_between_runs(
+    tmp_path, display, data_dir
+):
+    """examples/noticeboard (flaskr's layout: a factory, blueprints, templates, static
+    files, schema.sql read with open_resource, a text file read with importlib.resources,
+    an instance-folder SQLite database made by `flask init-db`) as one file."""
+    import shutil
+    import sqlite3
+    from contextlib import closing
+
+    from test_cli import serve_and_visit
+
+    project = tmp_path / "noticeboard"
+    shutil.copytree(EXAMPLES / "noticeboard", project, ignore=shutil.ignore_patterns(
+        "__pycache__", "instance"
+    ))  # fmt: skip
+    run([str(DESKWORK), "build", str(project)], cwd=tmp_path, timeout=1200)
+    desk = tmp_path / "desk"  # where a user keeps it: nothing else may appear there
+    desk.mkdir()
+    executable = desk / "noticeboard"
+    (tmp_path / "dist" / "noticeboard").rename(executable)
+    print(f"onefile size: {executable.stat().st_size / 1e6:.1f} MB")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = deskwork_env(data_dir, display)
+
+    # First run, in the window: the set-up makes the database; both self-test pages load.
+    done = run([str(executable), "--self-test"], env=env, cwd=elsewhere, timeout=180)
+    assert SELF_TEST_OK.search(done.stdout)["title"] == "Notices - Noticeboard", done.stdout
+    instance = data_dir / "noticeboard" / "instance"
+    database = instance / "noticeboard.sqlite"
+    with closing(sqlite3.connect(database)) as db, db:
+        db.execute("insert into user (username, password) values ('ada', 'x')")
+        db.execute("insert into notice (author_id, title, body) values (1, 'Kept', 'across runs')")
+
+    # Second run, for a browser: the data is still there (no second init-db), and the
+    # bundled templates, static file and importlib.resources text are served.
+    command = [str(executable), "--browser"]
+    _, status, page = serve_and_visit(command, env, "/", cwd=elsewhere)
+    assert status == 200 and "Kept" in page and "Notices for the whole office." in page
+    _, status, css = serve_and_visit(command, env, "/static/style.css", cwd=elsewhere)
+    assert status == 200 and "{" in css
+
+    assert (instance / ".deskwork-setup").read_text(encoding="utf-8") == "init-db\n"
+    log = (data_dir / "logs" / "noticeboard.log").read_text(encoding="utf-8")
+    assert log.count("First launch: running flask init-db") == 1
+    assert "development placeholder ('dev')" in log
+    assert (data_dir / "noticeboard" / "secret_key").is_file()
+    assert list(desk.iterdir()) == [executable]  # nothing beside the executable
+    assert list(elsewhere.iterdir()) == []  # nor in the folder it was started from
+    assert not (project / "noticeboard" / "instance").exists()
+
+
+def test_the_ten_line_house_price_app_builds_unchanged(tmp_path, display, data_dir):
+    run([str(DESKWORK), "build", str(EXAMPLES / "house_price.py"), "--onedir"],
+        cwd=tmp_path, timeout=1200)  # fmt: skip
+    executable = tmp_path / "dist" / "house-price" / "house-price"
+    env = deskwork_env(data_dir, display)
+    version = run([str(executable), "--version"], env=env, cwd=tmp_path, timeout=120)
+    assert version.stdout.strip().startswith("House price (deskwork ")
+    done = run([str(executable), "--self-test"], env=env, cwd=tmp_path, timeout=180)
+    assert SELF_TEST_OK.search(done.stdout)["title"] == "House price", done.stdout

@@ -60,6 +60,17 @@ def load_module(path: Path) -> ModuleType:
     return module
 
 
+def import_name(file: Path) -> tuple[str, Path]:
+    """The dotted name a module (or a package, for its ``__init__.py``) is imported by
+    when the folder it starts in is on ``sys.path``, and that folder."""
+    parts = [] if file.stem == "__init__" else [file.stem]
+    folder = file.parent
+    while (folder / "__init__.py").is_file():
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    return ".".join(parts), folder
+
+
 def load_tool(path: Path) -> Tool:
     return find_tool(load_module(resolve_tool_file(path)))
 
@@ -115,6 +126,15 @@ def load_target(text: str) -> Target:
     title = folder.name if stem in ("app", "wsgi", "main") else stem
     title = re.sub(r"[-_]+", " ", title).strip().capitalize()
     return Target(folder, file, app=found, title=title)
+
+
+def find_app(module: ModuleType, name: str | None = None) -> Any:
+    """The plain Flask app in ``module`` (made by its factory if need be), as
+    ``load_target`` finds it; ``name`` names the app or factory."""
+    found = _pick(module, name) if name else _find(module)
+    if isinstance(found, Tool):
+        raise ToolError(f"{module.__name__} defines a Tool, not a Flask app.")
+    return found
 
 
 def _import_package(folder: Path) -> ModuleType:

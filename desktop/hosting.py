@@ -1,0 +1,335 @@
+"""Hosting a plain Flask app as a desktop app.
+
+What a Flask developer's app needs besides a server and a window, and how it can ask
+for it in one table of its ``pyproject.toml``::
+
+    [tool.deskwork]
+    app = "flaskr:create_app"     # what `deskwork run` and `deskwork build` open here
+    title = "Flaskr"              # the window's title and the executable's name
+    setup = ["init-db"]           # flask commands run once, on the first launch
+    self-test = ["/", "/auth/login"]  # pages the --self-test loads (default "/")
+    data = ["schema.sql"]         # files a single-module app needs bundled
+
+* **First launch**: the ``setup`` commands (the app's own ``flask`` commands, run
+  in-process) run once per instance folder; what ran is noted in ``.deskwork-setup``
+  there. Run from source, an instance folder that already holds files (the developer
+  ran ``flask init-db`` by hand) counts as set up: a developer's data is never wiped.
+* **SECRET_KEY**: a development placeholder (``"dev"``, ``"change-me"`` and the like) is
+  replaced by a secret made once for this install and kept in its data folder.
+* **Built executables** (``use_data_folder``): the app's ``instance_path``, and the
+  working folder, are ``<user data>/<name>/instance``, not the temporary folder a
+  onefile build unpacks to, nor the folder beside the executable.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+import shlex
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from deskwork.desktop import paths
+from deskwork.desktop.settings import Settings
+from deskwork.errors import DeskworkError, ToolError
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from deskwork.loader import Target
+
+log = logging.getLogger("deskwork")
+
+SETUP_MARK = ".deskwork-setup"
+
+#: SECRET_KEYs seen in tutorials and templates, compared lower-case with only letters
+#: and digits kept: "dev" (Flask's tutorial), "you-will-never-guess" (the Mega-Tutorial).
+PLACEHOLDER_KEYS = frozenset(
+    {
+        "", "dev", "development", "devkey", "test", "testing", "secret", "secretkey",
+        "mysecretkey", "yoursecretkey", "supersecret", "supersecretkey", "changeme",
+        "changethis", "changeit", "replaceme", "youwillneverguess", "notsecret",
+        "insecure", "password", "key", "default",
+    }
+)  # fmt: skip
+
+
+class SetupError(DeskworkError):
+    """The app's first-launch set-up failed (it runs again at the next launch)."""
+
+    exit_code = 5
+
+
+class CommandError(DeskworkError):
+    """One of the app's own ``flask`` commands failed: its exit code is kept."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """The ``[tool.deskwork]`` table of a plain Flask app's ``pyproject.toml``."""
+
+    app: str | None = None
+    title: str | None = None
+    setup: tuple[str, ...] = ()
+    self_test: tuple[str, ...] = ("/",)
+    data: tuple[str, ...] = ()
+    #: The folder of the pyproject.toml it came from (``app`` and ``data`` are relative
+    #: to it); None when there is none.
+    folder: Path | None = field(default=None, compare=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        """What a built executable needs of it (``from_dict`` reads it back)."""
+        return {"title": self.title, "setup": list(self.setup), "self-test": list(self.self_test)}
+
+    @classmethod
+    def from_dict(cls, table: dict[str, Any], folder: Path | None = None) -> AppConfig:
+        where = "the app's settings"
+        if folder is not None:
+            where = f"[tool.deskwork] in {folder / 'pyproject.toml'}"
+        known = {"app", "title", "setup", "self-test", "data"}
+        unknown = sorted(set(table) - known)
+        if unknown:
+            raise ToolError(
+                f"{where} has unknown keys: {', '.join(unknown)} "
+                f"(known: {', '.join(sorted(known))})."
+            )
+
+        def text(key: str) -> str | None:
+            value = table.get(key)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise ToolError(f"{where}: {key} must be a non-empty string.")
+            return value
+
+        def texts(key: str) -> tuple[str, ...] | None:
+            value = table.get(key)
+            if value is None:
+                return None
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(
+                isinstance(v, str) and v.strip() for v in value
+            ):
+                raise ToolError(f"{where}: {key} must be a list of strings.")
+            return tuple(value)
+
+        pages = texts("self-test") or ("/",)
+        for page in pages:
+            if not page.startswith("/"):
+                raise ToolError(f"{where}: self-test pages start with '/': {page!r}.")
+        return cls(
+            app=text("app"),
+            title=text("title"),
+            setup=texts("setup") or (),
+            self_test=pages,
+            data=texts("data") or (),
+            folder=folder,
+        )
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest ``pyproject.toml`` at ``start`` (a file's folder) or above it."""
+    folder = start if start.is_dir() else start.parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / "pyproject.toml").is_file():
+            return candidate / "pyproject.toml"
+    return None
+
+
+def read_config(start: Path) -> AppConfig:
+    """The ``[tool.deskwork]`` table of the nearest ``pyproject.toml`` (empty if none)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+
+    pyproject = find_pyproject(start.resolve())
+    if pyproject is None:
+        return AppConfig()
+    try:
+        document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ToolError(f"{pyproject} could not be read: {error}") from error
+    table = document.get("tool", {}).get("deskwork")
+    if table is None:
+        return AppConfig()
+    if not isinstance(table, dict):
+        raise ToolError(f"{pyproject}: [tool.deskwork] must be a table.")
+    return AppConfig.from_dict(table, pyproject.parent)
+
+
+def resolve_folder(text: str) -> str:
+    """``deskwork run TEXT``'s target: a folder whose ``pyproject.toml`` names an ``app``
+    (``[tool.deskwork] app = "flaskr:create_app"``) opens that app."""
+    path = Path(text).expanduser()
+    if not path.is_dir() or not (path / "pyproject.toml").is_file():
+        return text
+    config = read_config(path)
+    return str(path / config.app) if config.app else text
+
+
+def describe(target: Target) -> tuple[str, str, AppConfig]:
+    """A plain app's title, name (of its data folder, log and executable) and settings,
+    from its ``[tool.deskwork]`` table if it has one."""
+    from deskwork.names import ascii_name
+
+    config = read_config(target.file)
+    title = config.title or target.title
+    return title, ascii_name(title) or "app", config
+
+
+def is_placeholder(key: object) -> bool:
+    if isinstance(key, bytes):
+        key = key.decode("utf-8", "replace")
+    if not isinstance(key, str):
+        return False
+    return re.sub(r"[^a-z0-9]", "", key.lower()) in PLACEHOLDER_KEYS
+
+
+def install_secret(folder: Path) -> str:
+    """This install's own secret key, made once (only its owner may read it)."""
+    path = folder / "secret_key"
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text(encoding="ascii").strip()
+        if len(key) >= 32:
+            return key
+        log.warning("%s was damaged: a new secret key replaces it", path)
+        path.unlink()
+        return install_secret(folder)
+    key = secrets.token_hex(32)
+    with os.fdopen(descriptor, "w", encoding="ascii") as file:
+        file.write(key + "\n")
+        file.flush()
+        os.fsync(file.fileno())
+    return key
+
+
+def replace_placeholder_secret(app: Flask, folder: Path) -> bool:
+    """Give ``app`` this install's secret key if it has a placeholder; whether it did."""
+    key = app.config.get("SECRET_KEY")
+    if not is_placeholder(key):
+        return False
+    path = folder / "secret_key"
+    app.config["SECRET_KEY"] = install_secret(folder)
+    log.info(
+        "The app's SECRET_KEY is a development placeholder (%r): this install's own "
+        "secret key, kept in %s, is used instead",
+        key if isinstance(key, str) and len(key) <= 24 else "...",
+        path,
+    )
+    return True
+
+
+def run_flask_command(app: Flask, args: list[str]) -> None:
+    """Run one of the app's own ``flask`` commands in this process (``deskwork flask``)."""
+    import click
+    from flask.cli import FlaskGroup
+
+    group = FlaskGroup(
+        name="flask", create_app=lambda: app, load_dotenv=False, set_debug_flag=False
+    )
+    try:
+        group.main(args=args, prog_name="flask", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        if done.exit_code:
+            message = f"flask {shlex.join(args)} stopped with code {done.exit_code}."
+            raise CommandError(message, done.exit_code) from None
+    except click.ClickException as error:
+        message = f"flask {shlex.join(args)}: {error.format_message()}"
+        raise CommandError(message, error.exit_code) from error
+    except click.Abort:
+        raise CommandError(f"flask {shlex.join(args)}: aborted.") from None
+
+
+def first_launch(app: Flask, commands: tuple[str, ...], *, keep_existing: bool = True) -> list[str]:
+    """Run the set-up ``commands`` not run yet in this instance folder; those it ran.
+
+    With ``keep_existing``, an instance folder with files but no note of a set-up counts
+    as set up already (a built executable's folder is its own: there it is False)."""
+    if not commands:
+        return []
+    instance = Path(app.instance_path)
+    mark = instance / SETUP_MARK
+    done = set(mark.read_text(encoding="utf-8").splitlines()) if mark.is_file() else set()
+    waiting = [c for c in commands if c not in done]
+    if not waiting:
+        return []
+    existing = instance.is_dir() and any(instance.iterdir())
+    if keep_existing and not mark.is_file() and existing:
+        log.info(
+            "%s already holds files: taken as set up (%s not run)",
+            instance, ", ".join(f"flask {c}" for c in waiting),
+        )  # fmt: skip
+        _write_mark(mark, [*done, *waiting])
+        return []
+    instance.mkdir(parents=True, exist_ok=True)
+    ran = []
+    for command in waiting:
+        log.info("First launch: running flask %s", command)
+        try:
+            run_flask_command(app, shlex.split(command))
+        except CommandError as error:
+            log.error("First-launch set-up failed", exc_info=True)
+            raise SetupError(f"The first-launch set-up failed: {error}") from error
+        except Exception as error:
+            log.error("First-launch set-up failed", exc_info=True)
+            raise SetupError(
+                f"The first-launch set-up (flask {command}) failed: {type(error).__name__}: {error}"
+            ) from error
+        done.add(command)
+        ran.append(command)
+        _write_mark(mark, sorted(done))
+    return ran
+
+
+def _write_mark(mark: Path, commands: list[str]) -> None:
+    mark.parent.mkdir(parents=True, exist_ok=True)
+    partial = mark.with_name(mark.name + ".partial")
+    partial.write_text("".join(f"{c}\n" for c in commands), encoding="utf-8")
+    os.replace(partial, mark)
+
+
+def app_folder(name: str, settings: Settings | None = None) -> Path:
+    """``<user data>/<name>``: the app's secret key, and its instance folder when built."""
+    return paths.data_dir(settings) / name
+
+
+def prepare(app: Any, config: AppConfig, name: str, settings: Settings | None = None) -> None:
+    """What a launch does to a plain Flask app before serving it (any other WSGI app is
+    served as it is)."""
+    from flask import Flask
+
+    if not isinstance(app, Flask):
+        return
+    replace_placeholder_secret(app, app_folder(name, settings))
+    built = bool(getattr(sys, "frozen", False))
+    for command in first_launch(app, config.setup, keep_existing=not built):
+        log.info("First-launch set-up done: flask %s", command)
+
+
+def use_data_folder(name: str, settings: Settings | None = None) -> Path:
+    """In a built executable, before the app is made: Flask apps find their instance
+    folder in the user data folder, which is also the working folder."""
+    import flask
+
+    instance = app_folder(name, settings) / "instance"
+    instance.mkdir(parents=True, exist_ok=True)
+
+    def auto_find_instance_path(_app: Any) -> str:
+        return str(instance)
+
+    # Flask documents this method as the one to override; the app's own
+    # Flask(instance_path=...) still wins.
+    flask.Flask.auto_find_instance_path = auto_find_instance_path  # type: ignore[method-assign, assignment]
+    os.chdir(instance)
+    return instance

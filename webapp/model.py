@@ -23,7 +23,9 @@ from deskwork.names import ascii_name, singular, slugify
 
 if TYPE_CHECKING:
     import sqlite_utils
-    from flask import Blueprint
+    from flask import Blueprint, Flask
+
+    from deskwork.mount import AccessCheck
 
 ReportFunction = Callable[..., Iterable[Mapping[str, Any]]]
 SeedFunction = Callable[["sqlite_utils.Database"], None]
@@ -372,6 +374,27 @@ class Tool:
     @property
     def home(self) -> Page | None:
         return next(iter(self.pages.values()), None)
+
+    def init_app(
+        self,
+        app: Flask,
+        url_prefix: str = "/tools",
+        *,
+        database: str | Path | None = None,
+        access: AccessCheck | None = None,
+    ) -> None:
+        """Serve this tool from an existing Flask app, under ``url_prefix``.
+
+        ``database`` is the tool's SQLite file: by default the app's ``DESKWORK_DATABASE``
+        setting, else ``<tool name>.sqlite3`` in its instance folder, made on the first
+        request to the tool. ``access()``, called after the app's own ``before_request``
+        functions, says who gets in: True (or None) serves the request, False is a 403,
+        anything else (such as ``redirect(url_for("login"))``) is the response. See
+        ``deskwork.mount``.
+        """
+        from deskwork.mount import mount  # serving needs Flask: declaring a tool does not
+
+        mount(self, app, url_prefix, database=database, access=access)
 
 
 def _beside_caller(folder: str | Path) -> Path:

@@ -10,6 +10,10 @@ once, with the same cookie. Besides that:
 * a Host header other than ``127.0.0.1:PORT`` or ``localhost:PORT`` gets 403 (DNS rebinding);
 * unsafe methods from another origin get 403 (cookies do not isolate by port);
 * every response forbids framing and MIME sniffing, and none allows CORS.
+
+A tool mounted in a host Flask app (``tool.init_app``, see ``deskwork.mount``) runs with
+``DESKWORK_MOUNTED``: who gets in is the host's to decide, so there is no secret and no
+Host check; unsafe methods from another origin are still refused and the headers still set.
 """
 
 from __future__ import annotations
@@ -62,6 +66,20 @@ def _same(a: str | None, b: str) -> bool:
     return a is not None and hmac.compare_digest(a.encode(), b.encode())
 
 
+CROSS_ORIGIN_REFUSED = "Requests from other sites are refused."
+
+
+def cross_origin(request: Request, own_origin: str) -> bool:
+    """Whether ``request`` changes something (an unsafe method) from another origin's page."""
+    if request.method in SAFE_METHODS:
+        return False
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return True
+    origin = request.headers.get("Origin")
+    return origin is not None and origin != own_origin
+
+
 @dataclass(frozen=True)
 class Admission:
     """What to do with a request: refuse it (``refused`` says why, for a 403), send it to
@@ -78,13 +96,8 @@ def admit(request: Request, secret: str, port: str) -> Admission:
     if request.host not in _allowed_hosts(port):
         return Admission(refused="This address is not this tool's.")
 
-    if request.method not in SAFE_METHODS:
-        fetch_site = request.headers.get("Sec-Fetch-Site")
-        origin = request.headers.get("Origin")
-        if fetch_site is not None and fetch_site not in ("same-origin", "none"):
-            return Admission(refused="Requests from other sites are refused.")
-        if origin is not None and origin != f"http://{request.host}":
-            return Admission(refused="Requests from other sites are refused.")
+    if cross_origin(request, f"http://{request.host}"):
+        return Admission(refused=CROSS_ORIGIN_REFUSED)
 
     for param in (TOKEN_PARAM, WINDOW_TOKEN_PARAM):
         token = request.args.get(param)
@@ -109,6 +122,12 @@ def set_secret_cookie(response: Response, port: str, secret: str) -> None:
 
 
 def check_request() -> Response | None:
+    if current_app.config.get("DESKWORK_MOUNTED"):
+        # The host app admits people (deskwork's Guard, its log-in, a proxy...); behind
+        # a proxy the host needs ProxyFix for the scheme and Host to match the Origin.
+        if cross_origin(request, f"{request.scheme}://{request.host}"):
+            abort(403, CROSS_ORIGIN_REFUSED)
+        return None
     port = _port()
     secret: str = current_app.config["DESKWORK_SECRET"]
     admission = admit(request, secret, port)

@@ -233,13 +233,21 @@ def replace_placeholder_secret(app: Flask, folder: Path) -> bool:
 def run_flask_command(app: Flask, args: list[str]) -> None:
     """Run one of the app's own ``flask`` commands in this process (``deskwork flask``)."""
     import click
-    from flask.cli import FlaskGroup
+    from flask.cli import FlaskGroup, routes_command, shell_command
 
     group = FlaskGroup(
-        name="flask", create_app=lambda: app, load_dotenv=False, set_debug_flag=False
+        name="flask",
+        create_app=lambda: app,
+        add_default_commands=False,  # no `run`: deskwork serves it, behind its Guard
+        load_dotenv=False,
+        set_debug_flag=False,
     )
+    group.add_command(routes_command)
+    group.add_command(shell_command)
+    # The app is this one: no --app (nor --env-file, --debug) to choose another.
+    group.params = [p for p in group.params if p.name not in ("app", "env_file", "debug")]
     try:
-        group.main(args=args, prog_name="flask", standalone_mode=False)
+        group.main(args=args, prog_name="deskwork flask", standalone_mode=False)
     except click.exceptions.Exit as done:
         if done.exit_code:
             message = f"flask {shlex.join(args)} stopped with code {done.exit_code}."

@@ -55,6 +55,13 @@ def plain_app() -> Flask:
             "X-Frame-Options": "DENY",
         }
 
+    @app.get("/report.csv")
+    def report():
+        return Response(
+            "month,total\n2026-11,12.00\n", mimetype="text/csv",
+            headers={"Content-Disposition": "attachment; filename=report.csv"},
+        )  # fmt: skip
+
     @app.get("/seen")
     def seen():
         return jsonify(cookies=sorted(request.cookies), args=sorted(request.args))
@@ -115,6 +122,13 @@ def test_the_apps_sessions_redirects_and_inline_scripts_keep_working(client):
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     response = get(client, "/go")
     assert response.status_code == 302 and response.headers["Location"] == "/"
+
+
+def test_a_file_download_keeps_its_name_type_and_bytes(client):
+    response = get(client, "/report.csv")
+    assert response.headers["Content-Disposition"] == "attachment; filename=report.csv"
+    assert response.mimetype == "text/csv"
+    assert response.data == b"month,total\n2026-11,12.00\n"
 
 
 def test_the_apps_own_policy_is_kept_and_a_wildcard_cors_header_dropped(client):

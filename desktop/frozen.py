@@ -53,11 +53,13 @@ def main(module: ModuleType) -> None:
         sys.exit(error.exit_code)
 
 
-def main_app(module: ModuleType, attribute: str | None, settings: dict[str, Any]) -> None:
-    """A plain Flask app's executable: ``attribute`` names its app or factory (None: found
-    as ``deskwork run`` finds it); ``settings`` is its ``[tool.deskwork]`` table."""
+def main_app(
+    module: ModuleType, attribute: str | None, settings: dict[str, Any], name: str
+) -> None:
+    """A plain Flask app's executable, called ``name`` (its data and log folders too):
+    ``attribute`` names its app or factory (None: found as ``deskwork run`` finds it);
+    ``settings`` is its ``[tool.deskwork]`` table."""
     from deskwork.desktop.launch import launch
-    from deskwork.names import ascii_name
 
     try:
         config = AppConfig.from_dict(settings)
@@ -66,7 +68,6 @@ def main_app(module: ModuleType, attribute: str | None, settings: dict[str, Any]
         click.echo(f"Error: {error}", err=True)
         sys.exit(error.exit_code)
     title = config.title or "App"
-    name = ascii_name(title) or "app"
 
     @click.command(context_settings={"help_option_names": ["-h", "--help"]}, help=title)
     @click.version_option(__version__, "--version", "-V", message=f"{title} (deskwork %(version)s)")

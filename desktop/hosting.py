@@ -11,9 +11,8 @@ for it in one table of its ``pyproject.toml``::
     data = ["schema.sql"]         # files a single-module app needs bundled
 
 * **First launch**: the ``setup`` commands (the app's own ``flask`` commands, run
-  in-process) run once per instance folder; what ran is noted in ``.deskwork-setup``
-  there. Run from source, an instance folder that already holds files (the developer
-  ran ``flask init-db`` by hand) counts as set up: a developer's data is never wiped.
+  in-process) run on the first launch of an instance folder, one that held nothing
+  (``first_launch``); a folder with files in it counts as set up.
 * **SECRET_KEY**: a development placeholder (``"dev"``, ``"change-me"`` and the like) is
   replaced by a secret made once for this install and kept in its data folder.
 * **Built executables** (``use_data_folder``): the app's ``instance_path``, and the
@@ -23,12 +22,14 @@ for it in one table of its ``pyproject.toml``::
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
 import secrets
 import shlex
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -175,12 +176,23 @@ def resolve_folder(text: str) -> str:
     return str(path / config.app) if config.app else text
 
 
+def names_target(config: AppConfig, target: Target) -> bool:
+    """Whether ``config.app`` is ``target`` (its file, or its package's folder)."""
+    from deskwork.loader import split_target
+
+    assert config.app is not None and config.folder is not None
+    path = (config.folder / split_target(config.app)[0]).resolve()
+    return target.file in (path, path / "__init__.py", path.with_suffix(".py"))
+
+
 def describe(target: Target) -> tuple[str, str, AppConfig]:
     """A plain app's title, name (of its data folder, log and executable) and settings,
     from its ``[tool.deskwork]`` table if it has one."""
     from deskwork.names import ascii_name
 
     config = read_config(target.file)
+    if config.app and config.folder and not names_target(config, target):
+        config = AppConfig()  # the project's table is for its own app, not this one
     title = config.title or target.title
     return title, ascii_name(title) or "app", config
 
@@ -194,24 +206,42 @@ def is_placeholder(key: object) -> bool:
 
 
 def install_secret(folder: Path) -> str:
-    """This install's own secret key, made once (only its owner may read it)."""
+    """This install's own secret key, made once (only its owner may read it).
+
+    The key is written whole to a file of its own, then linked into place: two launches
+    at once agree on the first one in, and none ever reads half a key."""
     path = folder / "secret_key"
     folder.mkdir(parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = path.read_text(encoding="ascii").strip()
-        if len(key) >= 32:
-            return key
-        log.warning("%s was damaged: a new secret key replaces it", path)
-        path.unlink()
-        return install_secret(folder)
-    key = secrets.token_hex(32)
+    key = _read_key(path)
+    if key:
+        return key
+    descriptor, name = tempfile.mkstemp(prefix="secret_key.", suffix=".partial", dir=folder)
+    partial = Path(name)  # made readable by its owner only
     with os.fdopen(descriptor, "w", encoding="ascii") as file:
-        file.write(key + "\n")
+        file.write(secrets.token_hex(32) + "\n")
         file.flush()
         os.fsync(file.fileno())
+    try:
+        os.link(partial, path)  # fails if there is one: another launch was first, say
+    except FileExistsError:
+        if not _read_key(path):  # there, but damaged: replaced
+            log.warning("%s was damaged: a new secret key replaces it", path)
+            os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    key = _read_key(path)
+    if not key:
+        raise SetupError(f"Could not keep a secret key in {path}.")
     return key
+
+
+def _read_key(path: Path) -> str | None:
+    """The key kept at ``path``; None if there is none, or it is damaged."""
+    try:
+        key = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return key if len(key) >= 32 and key.isalnum() else None
 
 
 def replace_placeholder_secret(app: Flask, folder: Path) -> bool:
@@ -246,43 +276,63 @@ def run_flask_command(app: Flask, args: list[str]) -> None:
     group.add_command(shell_command)
     # The app is this one: no --app (nor --env-file, --debug) to choose another.
     group.params = [p for p in group.params if p.name not in ("app", "env_file", "debug")]
+    where = f"deskwork flask {shlex.join(args)}"
     try:
-        group.main(args=args, prog_name="deskwork flask", standalone_mode=False)
+        # Without standalone mode, click returns the code a command exits with.
+        code = group.main(args=args, prog_name="deskwork flask", standalone_mode=False)
     except click.exceptions.Exit as done:
-        if done.exit_code:
-            message = f"flask {shlex.join(args)} stopped with code {done.exit_code}."
-            raise CommandError(message, done.exit_code) from None
+        code = done.exit_code
     except click.ClickException as error:
-        message = f"flask {shlex.join(args)}: {error.format_message()}"
-        raise CommandError(message, error.exit_code) from error
+        raise CommandError(f"{where}: {error.format_message()}", error.exit_code) from error
     except click.Abort:
-        raise CommandError(f"flask {shlex.join(args)}: aborted.") from None
+        raise CommandError(f"{where}: aborted.") from None
+    except SystemExit as done:  # sys.exit() in a command
+        code = done.code if isinstance(done.code, int) else 0 if done.code is None else 1
+    if isinstance(code, int) and not isinstance(code, bool) and code != 0:
+        raise CommandError(f"{where} stopped with code {code}.", code)
 
 
-def first_launch(app: Flask, commands: tuple[str, ...], *, keep_existing: bool = True) -> list[str]:
-    """Run the set-up ``commands`` not run yet in this instance folder; those it ran.
+#: Instance folders that held nothing before their app was made (``use_data_folder``).
+_FRESH: dict[str, bool] = {}
 
-    With ``keep_existing``, an instance folder with files but no note of a set-up counts
-    as set up already (a built executable's folder is its own: there it is False)."""
+
+def first_launch(app: Flask, commands: tuple[str, ...], *, fresh: bool | None = None) -> list[str]:
+    """Run the set-up ``commands`` on the first launch of the app's instance folder; the
+    commands it ran.
+
+    A first launch is one whose instance folder holds no data (settings files such as
+    IT's ``config.py`` may be there): ``fresh`` says whether it did before the app was
+    made (a built app knows), else what it holds now counts (run from source, a
+    developer's folder with their data in it is taken as set up and a second ``init-db``
+    never wipes it). The plan is noted in the folder (``.deskwork-setup``)
+    before the first command and each command once done: a set-up cut short resumes at
+    the next launch, and commands added to ``setup`` later never run on a folder that was
+    set up before (they would meet its data)."""
     if not commands:
         return []
     instance = Path(app.instance_path)
     mark = instance / SETUP_MARK
-    done = set(mark.read_text(encoding="utf-8").splitlines()) if mark.is_file() else set()
-    waiting = [c for c in commands if c not in done]
-    if not waiting:
-        return []
-    existing = instance.is_dir() and any(instance.iterdir())
-    if keep_existing and not mark.is_file() and existing:
-        log.info(
-            "%s already holds files: taken as set up (%s not run)",
-            instance, ", ".join(f"flask {c}" for c in waiting),
-        )  # fmt: skip
-        _write_mark(mark, [*done, *waiting])
-        return []
-    instance.mkdir(parents=True, exist_ok=True)
+    if mark.is_file():
+        plan, done = _read_mark(mark)
+    else:
+        if fresh is None:
+            fresh = not holds_data(instance)
+        if not fresh:
+            log.info(
+                "%s already held files: taken as set up (%s not run)",
+                instance, ", ".join(f"flask {c}" for c in commands),
+            )  # fmt: skip
+            _write_mark(mark, [], [])
+            return []
+        plan, done = list(commands), []
+        _write_mark(mark, plan, done)
+    later = [c for c in commands if c not in plan]
+    if later:
+        log.info("Not run (added to the set-up after the first launch): %s", ", ".join(later))
     ran = []
-    for command in waiting:
+    for command in plan:
+        if command in done:
+            continue
         log.info("First launch: running flask %s", command)
         try:
             run_flask_command(app, shlex.split(command))
@@ -294,16 +344,43 @@ def first_launch(app: Flask, commands: tuple[str, ...], *, keep_existing: bool =
             raise SetupError(
                 f"The first-launch set-up (flask {command}) failed: {type(error).__name__}: {error}"
             ) from error
-        done.add(command)
+        done.append(command)
         ran.append(command)
-        _write_mark(mark, sorted(done))
+        _write_mark(mark, plan, done)
     return ran
 
 
-def _write_mark(mark: Path, commands: list[str]) -> None:
+#: Files an instance folder may hold before its first launch: settings (IT's
+#: ``config.py``, say), not data.
+SETTINGS_SUFFIXES = frozenset({".py", ".cfg", ".toml", ".ini", ".json", ".yaml", ".yml", ".env"})
+
+
+def holds_data(folder: Path) -> bool:
+    """Whether ``folder`` holds anything but settings files (a database, uploads...)."""
+    if not folder.is_dir():
+        return False
+    return any(
+        entry.is_dir() or (entry.suffix.lower() not in SETTINGS_SUFFIXES and entry.name != ".env")
+        for entry in folder.iterdir()
+        if entry.name != SETUP_MARK
+    )
+
+
+def _read_mark(mark: Path) -> tuple[list[str], list[str]]:
+    try:
+        noted = json.loads(mark.read_text(encoding="utf-8"))
+        return list(noted["plan"]), list(noted["done"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise SetupError(
+            f"{mark} is damaged ({error}): delete it only if the app's data is safe to set "
+            "up again."
+        ) from error
+
+
+def _write_mark(mark: Path, plan: list[str], done: list[str]) -> None:
     mark.parent.mkdir(parents=True, exist_ok=True)
     partial = mark.with_name(mark.name + ".partial")
-    partial.write_text("".join(f"{c}\n" for c in commands), encoding="utf-8")
+    partial.write_text(json.dumps({"plan": plan, "done": done}, indent=1), encoding="utf-8")
     os.replace(partial, mark)
 
 
@@ -320,8 +397,8 @@ def prepare(app: Any, config: AppConfig, name: str, settings: Settings | None = 
     if not isinstance(app, Flask):
         return
     replace_placeholder_secret(app, app_folder(name, settings))
-    built = bool(getattr(sys, "frozen", False))
-    for command in first_launch(app, config.setup, keep_existing=not built):
+    fresh = _FRESH.get(app.instance_path)
+    for command in first_launch(app, config.setup, fresh=fresh):
         log.info("First-launch set-up done: flask %s", command)
 
 
@@ -332,6 +409,7 @@ def use_data_folder(name: str, settings: Settings | None = None) -> Path:
 
     instance = app_folder(name, settings) / "instance"
     instance.mkdir(parents=True, exist_ok=True)
+    _FRESH[str(instance)] = not holds_data(instance)  # before the app adds its files
 
     def auto_find_instance_path(_app: Any) -> str:
         return str(instance)

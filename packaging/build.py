@@ -37,7 +37,7 @@ from deskwork.desktop.frozen import main_app, use_data_folder
 use_data_folder({name!r})  # before the app is made: its instance folder is the user's
 import {module} as app_module
 
-main_app(app_module, {attribute!r}, {settings!r})
+main_app(app_module, {attribute!r}, {settings!r}, {name!r})
 """
 
 

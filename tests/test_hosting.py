@@ -3,6 +3,7 @@ its secret key, `deskwork flask`, and what `deskwork build` bundles of it."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -65,6 +66,11 @@ def create_app():
     @app.cli.command("fail")
     def fail():
         raise click.ClickException("the shelf is full")
+
+    @app.cli.command("stop")
+    @click.pass_context
+    def stop(context):
+        context.exit(3)
 
     @app.get("/")
     def home():
@@ -132,6 +138,17 @@ def test_the_pyproject_table_names_the_app_title_setup_and_self_test_pages(shelf
     assert hosting.read_config(shelf / "shelf" / "__init__.py") == config
 
 
+def test_a_projects_table_is_not_applied_to_another_app_in_its_folders(shelf, forget_shelf):
+    from deskwork.loader import load_target
+
+    script = shelf / "scripts" / "report.py"
+    script.parent.mkdir()
+    script.write_text("from flask import Flask\napp = Flask(__name__)\n", encoding="utf-8")
+    title, name, config = hosting.describe(load_target(str(script)))
+    assert (title, name, config.setup) == ("Report", "report", ())
+    assert hosting.describe(load_target(str(shelf / "shelf")))[0] == "Book shelf"
+
+
 def test_without_a_table_the_defaults_hold(tmp_path):
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n", encoding="utf-8")
     config = hosting.read_config(tmp_path / "app.py")
@@ -170,16 +187,28 @@ def books(app: Flask) -> list[str]:
         return [t for (t,) in connection.execute("select title from book order by id")]
 
 
+def mark_of(app: Flask) -> dict[str, list[str]]:
+    return json.loads((Path(app.instance_path) / hosting.SETUP_MARK).read_text(encoding="utf-8"))
+
+
 def test_the_set_up_runs_once_on_the_first_launch(shelf, forget_shelf, tmp_path):
     app = load(shelf).app
     config = hosting.read_config(shelf)
     data = tmp_path / "data"
     hosting.prepare(app, config, "book-shelf", settings_for(data))
     assert books(app) == ["First book"]
-    mark = Path(app.instance_path) / hosting.SETUP_MARK
-    assert mark.read_text(encoding="utf-8").splitlines() == sorted(config.setup)
+    assert mark_of(app) == {"plan": list(config.setup), "done": list(config.setup)}
     hosting.prepare(app, config, "book-shelf", settings_for(data))  # the second launch
     assert books(app) == ["First book"]  # not wiped by a second init-db, nor added twice
+
+
+def test_commands_added_to_the_set_up_later_never_meet_existing_data(shelf, forget_shelf):
+    app = load(shelf).app
+    assert hosting.first_launch(app, ("init-db",)) == ["init-db"]
+    app.test_cli_runner().invoke(args=["add-book", "Mine"])
+    # Version 2 edits its set-up: the folder's first launch is over.
+    assert hosting.first_launch(app, ("init-db --again", "add-book Two")) == []
+    assert books(app) == ["Mine"]
 
 
 def test_a_developers_existing_instance_folder_is_taken_as_set_up(shelf, forget_shelf, tmp_path):
@@ -188,24 +217,40 @@ def test_a_developers_existing_instance_folder_is_taken_as_set_up(shelf, forget_
     app.test_cli_runner().invoke(args=["add-book", "Mine"])
     hosting.prepare(app, hosting.read_config(shelf), "book-shelf", settings_for(tmp_path))
     assert books(app) == ["Mine"]  # init-db would have dropped it
-    assert (Path(app.instance_path) / hosting.SETUP_MARK).is_file()
+    assert mark_of(app) == {"plan": [], "done": []}
 
 
-def test_a_built_apps_folder_is_set_up_even_with_files_in_it(shelf, forget_shelf, tmp_path):
+def test_settings_files_in_a_new_instance_folder_are_not_data(shelf, forget_shelf):
     app = load(shelf).app
     (Path(app.instance_path) / "config.py").write_text("X = 1\n", encoding="utf-8")  # IT's
-    ran = hosting.first_launch(app, ("init-db",), keep_existing=False)
-    assert ran == ["init-db"] and books(app) == []
+    assert hosting.first_launch(app, ("init-db",)) == ["init-db"] and books(app) == []
 
 
-def test_a_failed_set_up_says_why_and_runs_again_next_time(shelf, forget_shelf):
+def test_a_built_app_knows_whether_its_folder_held_data_before_the_app_was_made(
+    shelf, forget_shelf
+):
     app = load(shelf).app
-    with pytest.raises(SetupError, match="set-up failed: flask fail: the shelf is full"):
+    app.test_cli_runner().invoke(args=["init-db"])  # as a factory's create_all() would
+    assert hosting.first_launch(app, ("add-book Seed",), fresh=True) == ["add-book Seed"]
+    assert books(app) == ["Seed"]
+
+
+def test_a_failed_set_up_says_why_and_resumes_next_time(shelf, forget_shelf):
+    app = load(shelf).app
+    with pytest.raises(SetupError, match="set-up failed: deskwork flask fail: the shelf is full"):
         hosting.first_launch(app, ("init-db", "fail"))
-    mark = Path(app.instance_path) / hosting.SETUP_MARK
-    assert mark.read_text(encoding="utf-8").splitlines() == ["init-db"]  # what did run
-    with pytest.raises(SetupError):
-        hosting.first_launch(app, ("init-db", "fail"))
+    assert mark_of(app) == {"plan": ["init-db", "fail"], "done": ["init-db"]}
+    app.test_cli_runner().invoke(args=["add-book", "Kept"])
+    with pytest.raises(SetupError, match="the shelf is full"):  # the first plan resumes
+        hosting.first_launch(app, ("init-db", "stop"))
+    assert books(app) == ["Kept"]  # init-db, done, was not run again
+
+
+def test_a_command_that_exits_with_a_code_fails(shelf, forget_shelf):
+    app = load(shelf).app
+    with pytest.raises(CommandError, match="stopped with code 3") as failed:
+        hosting.run_flask_command(app, ["stop"])
+    assert failed.value.exit_code == 3
 
 
 def test_an_unknown_command_is_a_command_error_with_its_exit_code(shelf, forget_shelf):
@@ -241,6 +286,19 @@ def test_a_placeholder_secret_key_becomes_this_installs_own(tmp_path, key, caplo
         assert (tmp_path / "plain" / "secret_key").stat().st_mode & 0o777 == 0o600
 
 
+def test_a_damaged_secret_key_file_is_replaced_and_launches_at_once_agree(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: hosting.install_secret(tmp_path / "a"), range(16)))
+    assert len(keys) == 1 and [p.name for p in (tmp_path / "a").iterdir()] == ["secret_key"]
+    damaged = tmp_path / "b" / "secret_key"
+    damaged.parent.mkdir()
+    damaged.write_bytes(b"\xff\xfe half")
+    key = hosting.install_secret(tmp_path / "b")
+    assert len(key) == 64 and damaged.read_text(encoding="ascii").strip() == key
+
+
 def test_a_real_secret_key_or_none_is_left_alone(tmp_path):
     app = Flask("plain")
     app.config["SECRET_KEY"] = "e3b0c44298fc1c149afbf4c8996fb924"
@@ -264,10 +322,14 @@ def test_deskwork_flask_runs_the_apps_own_commands(shelf, tmp_path):
     listed = run([str(DESKWORK), "flask", "--help"], cwd=shelf, env=env).stdout
     assert "init-db" in listed and "add-book" in listed and "routes" in listed
     failed = subprocess.run(
-        [str(DESKWORK), "flask", "fail"], cwd=shelf, env=env, capture_output=True, text=True
+        [str(DESKWORK), "flask", "fail"], cwd=shelf, env=env, capture_output=True, encoding="utf-8"
     )
     assert failed.returncode == 1 and "the shelf is full" in failed.stderr
     assert "Traceback" not in failed.stderr
+    stopped = subprocess.run(
+        [str(DESKWORK), "flask", "stop"], cwd=shelf, env=env, capture_output=True, encoding="utf-8"
+    )
+    assert stopped.returncode == 3, stopped.stderr  # the command's own exit code
 
 
 def test_deskwork_run_on_the_project_folder_sets_up_and_serves_the_app(shelf, tmp_path):
@@ -304,7 +366,7 @@ def test_the_built_app_finds_its_instance_folder_in_the_user_data_folder(shelf, 
     )
     done = run([sys.executable, "-c", script], env=deskwork_env(data), cwd=tmp_path)
     instance = str(data / "book-shelf" / "instance")
-    assert done.stdout.splitlines() == [instance, f"{instance}/shelf.sqlite", instance]
+    assert done.stdout.splitlines() == [instance, str(Path(instance, "shelf.sqlite")), instance]
     assert not (shelf / "instance").exists()
 
 

@@ -116,6 +116,25 @@ def test_a_record_saved_through_the_mounted_form_lands_in_the_instance_folder(tm
     assert app.extensions["deskwork"]["/tools"].storage.path == database
 
 
+def test_under_a_host_mounted_at_a_sub_path_the_tools_session_still_comes_back(tmp_path):
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+    from werkzeug.test import Client
+
+    app = host_app(tmp_path)
+    contacts_tool().init_app(app)
+    client = Client(DispatcherMiddleware(Flask("outer"), {"/app": app}))
+    form = client.get("/app/tools/forms/new-contact").text
+    once = re.search(r'name="_once" value="([^"]*)"', form)
+    assert once and 'action="/app/tools/forms/new-contact"' in form
+    saved = client.post(
+        "/app/tools/forms/new-contact",
+        data={"name": "Ann Okafor", "email": "", "_once": once[1]},
+    )
+    assert saved.status_code == 303, saved.text
+    assert client.get_cookie("deskwork_session_contacts", path="/app/tools") is not None
+    assert "Saved contact #1." in client.get(saved.headers["Location"]).text
+
+
 def test_the_database_argument_and_the_hosts_setting_choose_the_file(tmp_path):
     given = tmp_path / "given" / "people.sqlite3"
     app = host_app(tmp_path)
@@ -204,17 +223,28 @@ def test_the_hosts_hooks_do_not_use_up_the_tools_form(tmp_path):
     assert stored(tmp_path / "c.sqlite3") == [("Ann Okafor", "ann@example.com")]
 
 
-def test_without_access_the_hosts_hooks_do_not_run_for_the_tool(tmp_path):
+def test_without_access_the_hosts_own_hooks_still_guard_the_tool(tmp_path):
     app = host_app(tmp_path)
+
+    @app.before_request
+    def members_only():
+        if request.args.get("member") != "yes":
+            return "members only", 401
+        return None
+
     contacts_tool().init_app(app, database=tmp_path / "c.sqlite3")
     client = app.test_client()
-    client.get("/tools/")
-    client.get("/")
-    assert [path for path, _ in app.config["HOOKS_SAW"]] == ["/"]
+    assert client.get("/").status_code == 401
+    refused = client.get("/tools/")
+    assert refused.status_code == 401 and refused.text == "members only"
+    assert not (tmp_path / "c.sqlite3").exists()  # refused before the tool was reached
+    assert client.get("/tools/?member=yes").status_code == 200
+    assert [path for path, _ in app.config["HOOKS_SAW"]] == ["/", "/tools/", "/tools/"]
 
 
 def test_flask_login_protects_the_mounted_tool(tmp_path):
-    flask_login = pytest.importorskip("flask_login")
+    import flask_login
+
     app = host_app(tmp_path)
     manager = flask_login.LoginManager(app)
 
@@ -241,7 +271,8 @@ def test_flask_login_protects_the_mounted_tool(tmp_path):
 
 
 def test_the_hosts_csrf_protection_leaves_the_tools_own_forms_alone(tmp_path):
-    flask_wtf = pytest.importorskip("flask_wtf.csrf")
+    import flask_wtf.csrf
+
     app = host_app(tmp_path)
     flask_wtf.CSRFProtect(app)
 

@@ -241,12 +241,13 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def serving(app: Flask) -> Iterator[object]:
+def serving(app: Flask, tmp_path: Path) -> Iterator[object]:
     """The example on deskwork's real server (cheroot on 127.0.0.1), behind its Guard."""
     from deskwork.desktop.launch import AppServing
     from deskwork.desktop.settings import Settings
 
-    serving = AppServing(app, "Noticeboard", Settings.load())
+    settings = Settings.load({"DESKWORK_DATA_DIR": str(tmp_path / "data")})  # its secret key
+    serving = AppServing(app, "Noticeboard", settings)
     serving.start()
     try:
         yield serving

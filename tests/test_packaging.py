@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -140,7 +141,8 @@ def test_a_package_style_flask_app_builds_and_keeps_its_data_between_runs(
     _, status, css = serve_and_visit(command, env, "/static/style.css", cwd=elsewhere)
     assert status == 200 and "{" in css
 
-    assert (instance / ".deskwork-setup").read_text(encoding="utf-8") == "init-db\n"
+    mark = json.loads((instance / ".deskwork-setup").read_text(encoding="utf-8"))
+    assert mark == {"plan": ["init-db"], "done": ["init-db"]}
     log = (data_dir / "logs" / "noticeboard.log").read_text(encoding="utf-8")
     assert log.count("First launch: running flask init-db") == 1
     assert "development placeholder ('dev')" in log

@@ -64,7 +64,8 @@ def plain_app() -> Flask:
 
     @app.get("/seen")
     def seen():
-        return jsonify(cookies=sorted(request.cookies), args=sorted(request.args))
+        raw = [str(request.environ.get(k)) for k in ("REQUEST_URI", "RAW_URI")]
+        return jsonify(cookies=sorted(request.cookies), args=sorted(request.args), raw=raw)
 
     return app
 
@@ -107,7 +108,8 @@ def test_the_first_address_becomes_a_strict_cookie_and_a_clean_address(anonymous
 def test_the_windows_address_serves_the_page_at_once_and_the_app_never_sees_the_secret(anonymous):
     response = get(anonymous, f"/seen?window_token={SECRET}&q=1")
     assert response.status_code == 200
-    assert response.json == {"cookies": [], "args": ["q"]}  # no secret, no token
+    # No secret, no token: not even in the raw request line an app may log.
+    assert response.json == {"cookies": [], "args": ["q"], "raw": ["/seen?q=1", "/seen?q=1"]}
     assert f"{cookie_name(PORT)}={SECRET};" in response.headers["Set-Cookie"]
     again = get(anonymous, "/seen")
     assert again.status_code == 200 and again.json["cookies"] == []
@@ -250,6 +252,16 @@ def test_a_package_folder_with_a_factory_and_its_templates_is_found(tmp_path):
     target = load_target(str(package))
     assert target.title == "Flaskr pkg"
     assert "<h1>relative imports work</h1>" in home_of(target)
+
+
+def test_a_package_folder_named_like_another_module_is_refused_by_name(tmp_path):
+    from deskwork.errors import ToolError
+    from deskwork.loader import load_target
+
+    (tmp_path / "calendar").mkdir()
+    (tmp_path / "calendar" / "__init__.py").write_text("app = 1\n", encoding="utf-8")
+    with pytest.raises(ToolError, match=r"can't be imported as 'calendar'.*Rename the folder"):
+        load_target(str(tmp_path / "calendar"))
 
 
 def test_a_wrong_target_says_what_was_looked_for(tmp_path):

@@ -141,9 +141,16 @@ def _import_package(folder: Path) -> ModuleType:
     if str(folder.parent) not in sys.path:
         sys.path.insert(0, str(folder.parent))
     try:
-        return importlib.import_module(folder.name)
+        module = importlib.import_module(folder.name)
     except Exception as error:
         raise ToolError(f"{folder} failed to load: {type(error).__name__}: {error}") from error
+    found = Path(module.__file__ or "").resolve().parent
+    if found != folder:
+        raise ToolError(
+            f"{folder} can't be imported as {folder.name!r}: that name is {found}'s, "
+            "already loaded or earlier on the path. Rename the folder."
+        )
+    return module
 
 
 def _flask_class() -> type | None:

@@ -18,14 +18,16 @@ files and error pages), put in the host's WSGI pipeline by wrapping ``app.wsgi_a
 * Who gets in is the host's to decide: the tool's app runs with ``DESKWORK_MOUNTED``, which
   drops the per-launch secret and the Host check (``deskwork.security``), and keeps the
   rest: unsafe requests from other origins refused, the security headers, the forms'
-  one-time tokens. ``access``, if given, is called in a request of the *host* app, after
-  its ``before_request`` functions (which load the logged-in user): ``None`` or ``True``
-  lets the request through, ``False`` is a 403 (the host's own 403 page if it has one),
-  anything else is a response value the host makes a response of, such as
-  ``redirect(url_for("auth.login"))``.
-* The tool's session cookie has its own name and the prefix as its path, so it never meets
-  the host's; it is signed with a key derived from the host's ``SECRET_KEY`` (every
-  worker process then accepts it), or a random one if the host has none.
+  one-time tokens. Each request to the tool is first a request of the *host* app: its
+  ``before_request`` functions run (one that refuses everyone not logged in refuses the
+  tool's pages too), then ``access``, if given (the logged-in user is loaded by then):
+  ``None`` or ``True`` lets the request through, ``False`` is a 403 (the host's own 403
+  page if it has one), anything else is a response value the host makes a response of,
+  such as ``redirect(url_for("auth.login"))``.
+* The tool's session cookie has its own name and the prefix as its path (below wherever
+  the host itself is mounted), so it never meets the host's; it is signed with a key
+  derived from the host's ``SECRET_KEY`` (every worker process then accepts it), or a
+  random one if the host has none.
 * The database is ``database``, else the host's ``DESKWORK_DATABASE`` setting, else
   ``<instance folder>/<tool name>.sqlite3``. It is created (and seeded) or migrated on the
   first request that reaches the tool, not by ``init_app``: an app factory also runs for
@@ -47,7 +49,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import Forbidden
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
@@ -65,6 +68,14 @@ AccessCheck = Callable[[], Any]
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 PREFIX = re.compile(r"/[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+class ToolSessions(SecureCookieSessionInterface):
+    """The tool's session cookie goes only to the tool's own addresses: its path is the
+    request's ``SCRIPT_NAME`` (the prefix, below wherever the host itself is mounted)."""
+
+    def get_cookie_path(self, app: Flask) -> str:
+        return request.script_root or "/"
 
 
 class MountedTool:
@@ -108,7 +119,6 @@ class MountedTool:
             "DEBUG": host.debug,
             "TESTING": host.testing,
             "SESSION_COOKIE_NAME": f"deskwork_session_{self.tool.name}",
-            "SESSION_COOKIE_PATH": self.url_prefix,
             "SESSION_COOKIE_SECURE": host.config.get("SESSION_COOKIE_SECURE", False),
         }
         if host.secret_key:
@@ -119,6 +129,7 @@ class MountedTool:
         app = create_app(
             self.tool, self.storage, locale=host.config.get("DESKWORK_LOCALE"), config=config
         )
+        app.session_interface = ToolSessions()
         # After the security check, before any view: the database is ready for them all.
         app.before_request(self._prepare)
         return app
@@ -141,18 +152,17 @@ class MountedTool:
             query = environ.get("QUERY_STRING", "")
             location = environ.get("SCRIPT_NAME", "") + path + "/" + (query and f"?{query}")
             return redirect(location, 308)(environ, start_response)
-        if self.access is not None:
-            refusal = self._check_access(environ)
-            if refusal is not None:
-                return refusal(environ, start_response)
+        refusal = self._check_access(environ)
+        if refusal is not None:
+            return refusal(environ, start_response)
         environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + self.url_prefix
         environ["PATH_INFO"] = path[len(self.url_prefix) :]
         return self.app(environ, start_response)
 
     def _check_access(self, environ: dict[str, Any]) -> Response | None:
         """The host's answer to this request (as its ``full_dispatch_request`` would make
-        it), or None to let the tool serve it."""
-        assert self.access is not None
+        it), or None to let the tool serve it: the host's ``before_request`` functions
+        run first (one that refuses, refuses the tool's pages too), then ``access``."""
         host = self.host
         # The host's hooks see who is asking, not the body: a hook reading the form must
         # not use up the stream the tool's form is read from.
@@ -164,6 +174,8 @@ class MountedTool:
                 try:
                     answer = host.preprocess_request()
                     if answer is None:
+                        if self.access is None:
+                            return None
                         allowed = host.ensure_sync(self.access)()
                         if allowed is None or allowed is True:
                             return None

@@ -218,11 +218,15 @@ class Guard:
         cookies = [c for c in environ.get("HTTP_COOKIE", "").split(";")
                    if c.strip() and c.split("=", 1)[0].strip() != own]  # fmt: skip
         environ["HTTP_COOKIE"] = ";".join(cookies)
-        query = environ.get("QUERY_STRING", "")
-        if WINDOW_TOKEN_PARAM in query:
-            kept = [part for part in query.split("&")
-                    if part.split("=", 1)[0] != WINDOW_TOKEN_PARAM]  # fmt: skip
-            environ["QUERY_STRING"] = "&".join(kept)
+        if WINDOW_TOKEN_PARAM in environ.get("QUERY_STRING", ""):
+            environ["QUERY_STRING"] = _without_token(environ["QUERY_STRING"])
+            # The raw request line too (cheroot's REQUEST_URI, gunicorn's RAW_URI): an
+            # app or its logging may show it.
+            for key in ("REQUEST_URI", "RAW_URI"):
+                path, mark, query = str(environ.get(key, "")).partition("?")
+                if mark:
+                    kept = _without_token(query)
+                    environ[key] = f"{path}?{kept}" if kept else path
 
     @staticmethod
     def _harden(response: Response) -> Response:
@@ -230,3 +234,9 @@ class Guard:
             response.headers.setdefault(name, value)
         response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def _without_token(query: str) -> str:
+    """``query`` without the window's ``window_token`` parameter."""
+    kept = [part for part in query.split("&") if part.split("=", 1)[0] != WINDOW_TOKEN_PARAM]
+    return "&".join(kept)

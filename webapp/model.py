@@ -202,13 +202,18 @@ class Tool:
         name: str | None = None,
         locale: str | None = None,
         templates: str | Path | None = "templates",
+        bin_days: int = 30,
     ) -> None:
         """``name`` names the tool's data folder and program; by default it is made from
         the title (``"Dépenses"`` -> ``depenses``). ``locale`` (such as ``"de_DE"``) fixes
         how numbers are written; by default the user's own. ``templates`` is a folder of
         Jinja templates of the tool's own, relative to the tool's file; they may extend
-        ``base.html``.
+        ``base.html``. ``bin_days`` is how long deleted records stay in the bin, to be
+        restored ("Recently deleted"); whoever installs the tool may set another.
         """
+        if not isinstance(bin_days, int) or bin_days < 1:
+            raise ToolError(f"bin_days={bin_days!r}: give a number of days, 1 or more.")
+        self.bin_days = bin_days
         self.title = title
         self.name = name or ascii_name(title)
         if not self.name:

@@ -11,7 +11,8 @@ request in sight, so the rules hold for every way in (forms now, imports later).
 * A form carries a one-time token, so a double click or a resent POST saves once.
 * An edit carries the version of the record it started from; if the record changed in the
   meantime the save is refused as a ``Conflict`` with both versions, never overwritten.
-* A delete keeps the row in the tool's trash, so it can be undone.
+* Every change is noted in the record's history, in the same transaction, and a delete
+  goes to the bin (``deskwork.history``): any of it can be taken back.
 """
 
 from __future__ import annotations
@@ -30,12 +31,12 @@ import sqlite_utils
 if TYPE_CHECKING:
     from werkzeug.datastructures import MultiDict
 
+from deskwork import history
 from deskwork.attachments import Upload, attach, describe, store_pending
 from deskwork.errors import DeskworkError, ValidationError
 from deskwork.fields import File, Lookup
 from deskwork.model import FormPage, Table, Tool
 
-TRASH = "_deskwork_trash"
 ONCE = "_deskwork_once"
 
 
@@ -292,6 +293,8 @@ def create(
         )
         row_id = int(cursor.lastrowid or 0)
         _attach_files(conn, table, values)
+        action = history.begin(conn, "create", f"Saved new {table.record_name} #{row_id}")
+        history.log(conn, action, table, row_id, None, get_row(db, table, row_id))
         if once:
             conn.execute(
                 f"INSERT INTO {ONCE} (token, table_name, row_id, at) VALUES (?, ?, ?, ?)",
@@ -332,68 +335,22 @@ def update(
                 [*values.values(), record_id],
             )
         _attach_files(conn, table, values)
+        after = get_row(db, table, record_id)
+        if after != current:  # saving the same values again is no change
+            action = history.begin(conn, "edit", f"Saved {table.record_name} #{record_id}")
+            history.log(conn, action, table, record_id, current, after)
 
 
 def delete(db: sqlite_utils.Database, tool: Tool, table: Table, record_id: int) -> int:
-    """Delete a record, keeping it in the trash; returns the trash entry's id (for undo)."""
+    """Delete a record into the bin (``deskwork.history``); returns the action's id, to
+    undo it with ``history.undo``."""
     with write_transaction(db) as conn:
         row = get_row(db, table, record_id)
         if row is None:
             raise RecordGone(f"This {table.record_name} is already gone.")
-        _refuse_if_referenced(conn, tool, table, record_id)
-        cursor = conn.execute(
-            f"INSERT INTO {TRASH} (table_name, row_id, data, deleted_at) VALUES (?, ?, ?, ?)",
-            [table.name, record_id, json.dumps(row, ensure_ascii=False), _now()],
-        )
-        conn.execute(f"DELETE FROM [{table.name}] WHERE id = ?", [record_id])
-        return int(cursor.lastrowid or 0)
-
-
-def undo_delete(db: sqlite_utils.Database, tool: Tool, trash_id: int) -> tuple[Table, int]:
-    """Put a deleted record back (with its old id when still free); returns its table and id."""
-    with write_transaction(db) as conn:
-        entry = conn.execute(
-            f"SELECT table_name, row_id, data FROM {TRASH} WHERE id = ?", [trash_id]
-        ).fetchone()
-        if entry is None or entry[0] not in tool.tables:
-            raise RecordGone("There is nothing to undo: that record was already restored.")
-        table = tool.tables[entry[0]]
-        row = json.loads(entry[2])
-        taken = conn.execute(f"SELECT 1 FROM [{table.name}] WHERE id = ?", [entry[1]]).fetchone()
-        if taken:
-            row.pop("id", None)
-        have = {r[1] for r in conn.execute(f"PRAGMA table_info([{table.name}])")}
-        row = {k: v for k, v in row.items() if k in have}
-        try:
-            cursor = conn.execute(
-                f"INSERT INTO [{table.name}] ({', '.join(f'[{c}]' for c in row)}) "
-                f"VALUES ({', '.join('?' for _ in row)})",
-                list(row.values()),
-            )
-        except sqlite3.IntegrityError as error:
-            raise ValidationError(
-                f"The {table.record_name} can't come back as it was: {error}. "
-                "A record it looks up, or one of its unique values, changed meanwhile."
-            ) from None
-        conn.execute(f"DELETE FROM {TRASH} WHERE id = ?", [trash_id])
-        return table, int(cursor.lastrowid or 0)
-
-
-def _refuse_if_referenced(conn: sqlite3.Connection, tool: Tool, table: Table, row_id: int) -> None:
-    for other in tool.tables.values():
-        for name, f in other.lookups().items():
-            if f.table_name != table.name:
-                continue
-            count = conn.execute(
-                f"SELECT count(*) FROM [{other.name}] WHERE [{name}] = ?", [row_id]
-            ).fetchone()[0]
-            if count:
-                many = other.name.replace("_", " ") if count > 1 else other.record_name
-                raise StillReferenced(
-                    f"This {table.record_name} can't be deleted: {count:,} {many} "
-                    f"refer{'s' if count == 1 else ''} to it. Change or delete "
-                    f"{'those' if count > 1 else 'that one'} first."
-                )
+        action = history.begin(conn, "delete", f"Deleted {table.record_name} #{record_id}")
+        history.put(conn, tool, action, table, record_id, row, None)
+        return action
 
 
 def _attach_files(conn: sqlite3.Connection, table: Table, values: Mapping[str, Any]) -> None:

@@ -25,7 +25,7 @@ import datetime as dt
 
 import sqlite_utils
 
-from deskwork import attachments, lookups
+from deskwork import attachments, history, lookups
 from deskwork.errors import SchemaError
 from deskwork.fields import Lookup
 from deskwork.model import Table, TablePage, Tool
@@ -33,10 +33,12 @@ from deskwork.model import Table, TablePage, Tool
 KINDS = "_deskwork_columns"  # what each column was declared as: its values' meaning
 
 
-def prepare(db: sqlite_utils.Database, tool: Tool) -> bool:
-    """Create or migrate the tool's tables and indexes; True if none of them existed."""
+def prepare(db: sqlite_utils.Database, tool: Tool, *, bin_days: int | None = None) -> bool:
+    """Create or migrate the tool's tables and indexes; True if none of them existed.
+    Deleted records older than ``bin_days`` (by default the tool's) leave the bin."""
     new = not any(name in db.table_names() for name in tool.tables)
     _create_own_tables(db)
+    history.empty_bin(db, older_than=dt.timedelta(days=bin_days or tool.bin_days))
     for table in tool.tables.values():  # every check before any change
         _check_columns(db, table)
     for table in tool.tables.values():
@@ -58,13 +60,10 @@ def prepare(db: sqlite_utils.Database, tool: Tool) -> bool:
 
 
 def _create_own_tables(db: sqlite_utils.Database) -> None:
-    """deskwork's own bookkeeping: attached files, the trash (undo), one-time form tokens."""
+    """deskwork's own bookkeeping: attached files, the history and the bin, one-time form
+    tokens."""
     attachments.create_table(db)
-    db.execute(
-        """CREATE TABLE IF NOT EXISTS _deskwork_trash (
-            id INTEGER PRIMARY KEY, table_name TEXT NOT NULL, row_id INTEGER NOT NULL,
-            data TEXT NOT NULL, deleted_at TEXT NOT NULL)"""
-    )
+    history.create_tables(db)
     db.execute(
         f"""CREATE TABLE IF NOT EXISTS {KINDS} (
             table_name TEXT NOT NULL, column_name TEXT NOT NULL, kind TEXT NOT NULL,

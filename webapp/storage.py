@@ -39,7 +39,9 @@ class Storage:
             self.path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=check_same_thread
         )
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        # FULL: in WAL mode, each commit is on the disk (fsync of the WAL) before the user
+        # is told it is saved; NORMAL could lose the last saves to a power cut.
+        conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         # No sqlite-utils plugins: a tool's database behaves the same on every machine, and
         # looking for them scans every installed package (about 20 ms at each launch).
@@ -71,14 +73,15 @@ class Storage:
         finally:
             db.close()
 
-    def prepare(self, tool: Tool, *, seed: bool = True) -> bool:
+    def prepare(self, tool: Tool, *, seed: bool = True, bin_days: int | None = None) -> bool:
         """Create or migrate the tool's tables; seed a new one (unless ``seed`` is False).
+        ``bin_days`` (if set) overrides how long the tool keeps deleted records.
 
         Returns True if the database was new.
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.open() as db:
-            new = schema.prepare(db, tool)
+            new = schema.prepare(db, tool, bin_days=bin_days)
             if new and seed:
                 for function in tool.seeds:
                     function(db)

@@ -1,4 +1,5 @@
-"""Form pages: new, edit, duplicate, delete and undo; lookups and attached files.
+"""Form pages: new, edit, duplicate, delete and undo; lookups and attached files (a
+record's history and the bin are in ``changes``).
 
 Every save is post/redirect/get, so a refresh never saves twice, and every new-record form
 carries a one-time token, so a double click does not either (``deskwork.records``).
@@ -23,7 +24,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from deskwork import attachments, lookups, records
+from deskwork import attachments, history, lookups, records
 from deskwork.errors import ValidationError
 from deskwork.fields import File, Lookup
 from deskwork.model import FormPage
@@ -221,11 +222,11 @@ def delete(slug: str, record_id: int) -> Reply:
     problem = None
     if request.method == "POST":
         try:
-            trash_id = records.delete(get_db(), current_tool(), page.table, record_id)
+            action_id = records.delete(get_db(), current_tool(), page.table, record_id)
         except records.StillReferenced as refused:
             problem = str(refused)
         else:
-            flash(f"Deleted {page.table.record_name} #{record_id}.", f"undo:{trash_id}")
+            flash(f"Deleted {page.table.record_name} #{record_id}.", f"undo:{action_id}")
             return redirect(cancel_url(page), code=303)
     summary = [(c.field.label, c.text or c.value or ", ".join(c.values)
                 or (c.attachment.name if c.attachment else ""))
@@ -237,13 +238,19 @@ def delete(slug: str, record_id: int) -> Reply:
     return (html, 409) if problem else html
 
 
-@bp.post("/undo/<row_id:trash_id>")
-def undo(trash_id: int) -> Response:
+@bp.post("/undo/<row_id:action_id>")
+def undo(action_id: int) -> Response:
+    """Take back an action (a delete, from the message after it): ``deskwork.history``."""
     try:
-        table, row_id = records.undo_delete(get_db(), current_tool(), trash_id)
-    except (records.RecordGone, ValidationError) as error:
+        done = history.undo(get_db(), current_tool(), action_id)
+    except (history.NothingToUndo, history.ChangedSince, ValidationError) as error:
         flash(str(error), "error")
         return redirect(request.referrer or url_for("views.home"), code=303)
+    back = [(table, row_id) for table, row_id in done if row_id is not None]
+    if len(back) != 1:
+        flash(f"Undone: {len(done):,} record{'' if len(done) == 1 else 's'} as they were.")
+        return redirect(request.referrer or url_for("views.home"), code=303)
+    table, row_id = back[0]
     flash(f"Restored {table.record_name} #{row_id}.")
     form = current_tool().form_for(table)
     if form is None:

@@ -54,14 +54,14 @@ database.
 
 
 def test_a_saved_note_is_listed(deskwork_client) -> None:
-    response = deskwork_client.post("/forms/new-note", data={{"title": "Call the printer man"}})
+    response = deskwork_client.submit("/forms/new-note", {{"title": "Call the printer man"}})
     assert response.status_code == 303
     assert "Call the printer man" in deskwork_client.get("/tables/notes").text
     assert "1 note so far." in deskwork_client.get("/pages/summary").text
 
 
 def test_a_note_needs_a_title(deskwork_client) -> None:
-    response = deskwork_client.post("/forms/new-note", data={{"title": ""}})
+    response = deskwork_client.submit("/forms/new-note", {{"title": ""}})
     assert response.status_code == 400
     assert "Title is required." in response.text
 '''

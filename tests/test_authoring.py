@@ -4,6 +4,7 @@ blueprints and templates of their own."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -90,12 +91,19 @@ def test_a_function_may_read_the_database_and_refuse_its_inputs(tmp_path):
     client = tool_client(tool, tmp_path / "shop.sqlite3")
     with client.application.extensions["deskwork.storage"].open() as db, db.conn:
         db.table("items").insert({"name": "Tea", "price": 350})
-    asked = client.post("/functions/price-check", data={"_run": "1", "_once": "a", "name": "Tea"})
+    once = re.search(r'name="_once" value="([^"]+)"', client.get("/functions/price-check").text)
+    asked = client.post(
+        "/functions/price-check", data={"_run": "1", "_once": once[1], "name": "Tea"}
+    )
     assert "<output>3.50</output>" in asked.text
-    twice = client.post("/functions/price-check", data={"_run": "1", "_once": "a", "name": "Tea"})
+    twice = client.post(
+        "/functions/price-check", data={"_run": "1", "_once": once[1], "name": "Tea"}
+    )
     assert "it did not run twice" in twice.text and "<output>" not in twice.text
     assert 'name="_once" value="' in asked.text  # a fresh token for the next run
-    missing = client.post("/functions/price-check", data={"_run": "1", "_once": "b", "name": "Gin"})
+    made_up = client.post("/functions/price-check", data={"_run": "1", "_once": "b", "name": "Tea"})
+    assert "it did not run" in made_up.text and "<output>" not in made_up.text
+    missing = client.submit("/functions/price-check", {"_run": "1", "name": "Gin"})
     assert missing.status_code == 400 and "No item is called Gin." in missing.text
     # It may write, so a link (GET) never runs it, and another site cannot post to it.
     assert "<output>" not in client.get("/functions/price-check?_run=1&name=Tea").text

@@ -37,7 +37,7 @@ def test_new_expense_form_labels_are_the_field_names_capitalised(client):
 
 def test_a_good_expense_is_saved_once_and_redirects(client):
     add_employee(client)
-    response = client.post("/forms/new-expense", data=expense_form())
+    response = client.submit("/forms/new-expense", expense_form())
     assert response.status_code == 303
     assert response.headers["Location"] == "/tables/expenses"
     saved = rows(client)
@@ -52,7 +52,7 @@ def test_a_good_expense_is_saved_once_and_redirects(client):
 def test_a_bad_expense_shows_errors_beside_fields_keeps_input_and_saves_nothing(client):
     add_employee(client)
     form = expense_form(amount="12.345", date="", category="Yachts", note="keep me")
-    response = client.post("/forms/new-expense", data=form)
+    response = client.submit("/forms/new-expense", form)
     assert response.status_code == 400
     page = text(response)
     assert 'id="f-amount-error">Amount must be an amount with at most two decimals' in page
@@ -63,7 +63,7 @@ def test_a_bad_expense_shows_errors_beside_fields_keeps_input_and_saves_nothing(
 
 
 def test_an_expense_for_a_missing_employee_is_refused(client):
-    response = client.post("/forms/new-expense", data=expense_form(employee="99"))
+    response = client.submit("/forms/new-expense", expense_form(employee="99"))
     assert response.status_code == 400
     assert "That employee no longer exists" in text(response)
     assert rows(client) == []
@@ -145,7 +145,7 @@ def test_money_is_shown_as_the_users_country_writes_it(tmp_path):
 
     client = tool_client(demo_tool, tmp_path / "de.sqlite3", locale="de_DE")
     add_employee(client)
-    response = client.post("/forms/new-expense", data=expense_form(amount="1.234,56"))
+    response = client.submit("/forms/new-expense", expense_form(amount="1.234,56"))
     assert response.status_code == 303
     assert rows(client)[0]["amount"] == 123456
     assert '<td class="num">1.234,56</td>' in text(client.get("/tables/expenses"))

@@ -40,11 +40,10 @@ def test_the_tutorial_tool_lends_lists_and_reports(loans_file, tmp_path):
     client = tool_client(tool, tmp_path / "loans.sqlite3")
     for borrower, item, deposit in [("Ann", "Camera", "150"), ("Bo", "Camera", "99.50"),
                                     ("Cy", "Laptop", "1,200.00")]:  # fmt: skip
-        response = client.post(
+        response = client.submit(
             "/forms/lend-an-item",
-            data={"borrower": borrower, "item": item, "deposit": deposit,
-                  "lent_on": "2026-11-02"},
-        )  # fmt: skip
+            {"borrower": borrower, "item": item, "deposit": deposit, "lent_on": "2026-11-02"},
+        )
         assert response.status_code == 303
         assert response.location == "/tables/loans"
     assert "Cy" in client.get("/tables/loans?q=cy").text

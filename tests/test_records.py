@@ -11,8 +11,9 @@ import pytest
 
 from conftest import add_employee, expense_form, rows, text
 from deskwork import Choice, File, Integer, Lookup, Text, Tool, YesNo
+from deskwork.security import cookie_name
 from deskwork.storage import Storage
-from deskwork.testing import tool_client
+from deskwork.testing import TEST_PORT, TEST_SECRET, tool_client
 
 
 def row(client, record_id, table="expenses"):
@@ -86,8 +87,8 @@ def test_a_computed_field_cannot_be_set_from_the_form(client):
 
 
 def test_the_form_wide_rule_points_at_its_field(client):
-    response = client.post(
-        "/forms/new-expense", data=expense_form(category="Hardware", amount="1,500.00")
+    response = client.submit(
+        "/forms/new-expense", expense_form(category="Hardware", amount="1,500.00")
     )
     assert response.status_code == 400
     assert 'id="f-receipt-error">Hardware over 1,000.00 needs a receipt' in text(response)
@@ -95,15 +96,13 @@ def test_the_form_wide_rule_points_at_its_field(client):
 
 
 def test_a_custom_rule_on_a_field_is_checked(client):
-    response = client.post("/forms/new-expense", data=expense_form(date="2999-01-01"))
+    response = client.submit("/forms/new-expense", expense_form(date="2999-01-01"))
     assert response.status_code == 400
     assert "Date can&#39;t be in the future" in text(response)
 
 
 def test_every_error_shows_beside_its_field_and_the_input_stays(client):
-    response = client.post(
-        "/forms/new-expense",
-        data=expense_form(
+    response = client.submit("/forms/new-expense", expense_form(
             amount="12.345", booking_link="not a link", tags=["Urgent"], paid_by_card="on",
             submitted_at="yesterday", details="keep these\nlines",
         ),
@@ -140,21 +139,19 @@ def test_a_lookup_typed_by_name_finds_its_row(client):
 
 
 def test_a_lookup_name_that_matches_nothing_or_several_asks_to_choose(client):
-    response = client.post(
-        "/forms/new-expense", data=expense_form(employee="", employee__text="Zoe")
-    )
+    response = client.submit("/forms/new-expense", expense_form(employee="", employee__text="Zoe"))
     assert "No employee is called “Zoe”: choose one from the list." in text(response)
     assert 'value="Zoe"' in text(response)
     add_employee(client, "Ann Okafor")
-    response = client.post(
-        "/forms/new-expense", data=expense_form(employee="", employee__text="Ann Okafor")
+    response = client.submit(
+        "/forms/new-expense", expense_form(employee="", employee__text="Ann Okafor")
     )
     assert "More than one employee is called “Ann Okafor”" in text(response)
     assert rows(client) == []
 
 
 def test_a_lookup_to_a_missing_row_is_refused(client):
-    response = client.post("/forms/new-expense", data=expense_form(employee="99"))
+    response = client.submit("/forms/new-expense", expense_form(employee="99"))
     assert response.status_code == 400
     assert "That employee no longer exists" in text(response)
 
@@ -285,9 +282,9 @@ def test_a_record_others_refer_to_is_not_deleted(client):
 
 def test_unique_values_are_refused_with_the_record_that_holds_them(client):
     add_employee(client, "Bea", email="bea@example.com", staff_number=7)
-    response = client.post(
+    response = client.submit(
         "/forms/new-employee",
-        data={"name": "Other Bea", "email": "BEA@example.com", "staff_number": "7"},
+        {"name": "Other Bea", "email": "BEA@example.com", "staff_number": "7"},
     )
     assert response.status_code == 400
     assert "Staff number “7” is already taken by employee #2." in text(response)
@@ -328,8 +325,8 @@ def upload(data, name="scan.pdf"):
 
 
 def test_an_attached_file_is_stored_with_its_record_and_downloads(files_client):
-    response = files_client.post(
-        "/forms/new-doc", data={"title": "Lease", "scan": upload(b"%PDF-1.4 lease", "../../x.pdf")}
+    response = files_client.submit(
+        "/forms/new-doc", {"title": "Lease", "scan": upload(b"%PDF-1.4 lease", "../../x.pdf")}
     )
     assert response.status_code == 303
     saved = rows(files_client, "docs")[0]
@@ -345,25 +342,25 @@ def test_an_attached_file_is_stored_with_its_record_and_downloads(files_client):
 
 
 def test_a_file_survives_a_form_sent_back_with_errors(files_client):
-    response = files_client.post("/forms/new-doc", data={"title": "", "scan": upload(b"abc")})
+    response = files_client.submit("/forms/new-doc", {"title": "", "scan": upload(b"abc")})
     assert response.status_code == 400
     kept = hidden(text(response), "scan__kept")
     assert "scan.pdf" in text(response)
-    response = files_client.post("/forms/new-doc", data={"title": "Now", "scan__kept": kept})
+    response = files_client.submit("/forms/new-doc", {"title": "Now", "scan__kept": kept})
     assert response.status_code == 303
     assert rows(files_client, "docs")[0]["scan"] == int(kept)
 
 
 def test_files_too_large_or_of_the_wrong_kind_are_refused(files_client):
-    big = files_client.post("/forms/new-doc", data={"title": "x", "scan": upload(b"x" * 2001)})
+    big = files_client.submit("/forms/new-doc", {"title": "x", "scan": upload(b"x" * 2001)})
     assert "Scan is too large" in text(big)
-    exe = files_client.post("/forms/new-doc", data={"title": "x", "scan": upload(b"MZ", "a.exe")})
+    exe = files_client.submit("/forms/new-doc", {"title": "x", "scan": upload(b"MZ", "a.exe")})
     assert "Scan must be a .pdf or .txt file." in text(exe)
     assert rows(files_client, "docs") == []
 
 
 def test_an_edit_keeps_replaces_or_removes_the_file(files_client):
-    files_client.post("/forms/new-doc", data={"title": "A", "scan": upload(b"one")})
+    files_client.submit("/forms/new-doc", {"title": "A", "scan": upload(b"one")})
     version = hidden(text(files_client.get("/forms/new-doc/1")), "_version")
     files_client.post("/forms/new-doc/1", data={"title": "B", "_version": version})
     first = rows(files_client, "docs")[0]["scan"]
@@ -396,7 +393,7 @@ def test_a_tool_in_a_few_lines_gets_every_action(tmp_path):
     with Storage(tmp_path / "stock.sqlite3").open() as db, db.conn:
         db.table("places").insert({"name": "Shelf A"})
     form = {"name": "Bolts", "count": "12", "place__text": "shelf a"}
-    assert client.post("/forms/new-item", data=form).status_code == 303
+    assert client.submit("/forms/new-item", form).status_code == 303
     listing = text(client.get("/tables/items"))
     assert '<a href="/forms/new-item/1">Bolts</a>' in listing and "Shelf A" in listing
 
@@ -417,8 +414,8 @@ def test_a_lookup_among_thousands_of_rows_sends_only_a_few(client):
 def test_a_form_with_a_unique_value_sent_twice_says_saved_not_taken(client):
     once = hidden(text(client.get("/forms/new-employee")), "_once")
     form = {"name": "Dee", "email": "dee@example.com", "staff_number": "12", "_once": once}
-    assert client.post("/forms/new-employee", data=form).status_code == 303
-    again = client.post("/forms/new-employee", data=form)
+    assert client.submit("/forms/new-employee", form).status_code == 303
+    again = client.submit("/forms/new-employee", form)
     assert again.status_code == 303
     assert "was already saved; it was not saved twice" in text(client.get(again.location))
     assert len(rows(client, "employees")) == 2  # Ann, and Dee once
@@ -443,9 +440,7 @@ def test_a_save_the_database_refuses_at_the_last_moment_keeps_the_input(client, 
     add_employee(client, "Bea", staff_number=7)
     # The check passes, then another window takes the number before the insert.
     monkeypatch.setattr("deskwork.records._check_unique", lambda *args: None)
-    response = client.post(
-        "/forms/new-employee", data={"name": "Cy", "staff_number": "7", "_once": "x1"}
-    )
+    response = client.submit("/forms/new-employee", {"name": "Cy", "staff_number": "7"})
     assert response.status_code == 400
     assert "The employee was not saved: a value that must be unique is taken" in text(response)
     assert 'value="Cy"' in text(response)
@@ -454,18 +449,18 @@ def test_a_save_the_database_refuses_at_the_last_moment_keeps_the_input(client, 
 
 def test_a_file_that_is_not_there_is_refused(files_client):
     for forged in ("999", "²", "-1"):
-        response = files_client.post("/forms/new-doc", data={"title": "B", "scan__kept": forged})
+        response = files_client.submit("/forms/new-doc", {"title": "B", "scan__kept": forged})
         assert response.status_code == 400, forged
     assert rows(files_client, "docs") == []
 
 
 def test_a_duplicated_record_shares_its_file(files_client):
-    files_client.post("/forms/new-doc", data={"title": "A", "scan": upload(b"one")})
+    files_client.submit("/forms/new-doc", {"title": "A", "scan": upload(b"one")})
     page = text(files_client.get("/forms/new-doc?copy=1"))
     kept = hidden(page, "scan__kept")
     once = hidden(page, "_once")
     form = {"title": "A copy", "scan__kept": kept, "_once": once}
-    assert files_client.post("/forms/new-doc", data=form).status_code == 303
+    assert files_client.submit("/forms/new-doc", form).status_code == 303
     first, copy = rows(files_client, "docs")
     assert copy["scan"] == first["scan"]
 
@@ -483,7 +478,7 @@ def test_ids_no_row_can_have_are_not_found(client, address):
 
 
 def test_removing_a_file_survives_an_error_elsewhere(files_client):
-    files_client.post("/forms/new-doc", data={"title": "A", "scan": upload(b"one")})
+    files_client.submit("/forms/new-doc", {"title": "A", "scan": upload(b"one")})
     kept = str(rows(files_client, "docs")[0]["scan"])
     version = hidden(text(files_client.get("/forms/new-doc/1")), "_version")
     form = {"title": "", "_version": version, "scan__kept": kept, "scan__remove": "1"}
@@ -548,8 +543,33 @@ def test_choices_can_be_radio_buttons_and_a_required_tick_box_must_be_ticked(tmp
     page = client.get("/forms/answer").text
     assert '<legend>Size <span class="req" aria-hidden="true">*</span></legend>' in page
     assert 'type="radio" name="size" value="l"> Large' in page
-    refused = client.post("/forms/answer", data={"size": "l"})
+    refused = client.submit("/forms/answer", {"size": "l"})
     assert "I agree to the terms must be ticked." in refused.text
     assert 'value="l" checked' in refused.text  # the choice stays
-    assert client.post("/forms/answer", data={"size": "l", "agree": "on"}).status_code == 303
+    assert client.submit("/forms/answer", {"size": "l", "agree": "on"}).status_code == 303
     assert rows(client, "answers") == [{"id": 1, "size": "l", "agree": 1}]
+
+
+def test_a_form_token_must_be_the_servers_own_for_that_form_and_session(client):
+    form = expense_form(note="Forged?")
+    for made_up in (None, "x1", "abc.def", "a" * 500):
+        data = form if made_up is None else {**form, "_once": made_up}
+        refused = client.post("/forms/new-expense", data=data)
+        assert refused.status_code == 400
+        assert "not sent from this tool&#39;s own page" in text(refused)
+        assert 'value="Forged?"' in text(refused)  # what was typed comes back
+    # A token of another form (the employee form's) does not save an expense...
+    other = hidden(text(client.get("/forms/new-employee")), "_once")
+    crossed = client.post("/forms/new-expense", data={**form, "_once": other})
+    assert crossed.status_code == 400 and rows(client) == []
+    # ...nor does one from another session (another browser, or before a restart).
+    stranger = client.application.test_client()  # its own cookies: another session
+    stranger.set_cookie(cookie_name(TEST_PORT), TEST_SECRET, domain="127.0.0.1")
+    theirs = hidden(text(stranger.get("/forms/new-expense")), "_once")
+
+    assert client.post("/forms/new-expense", data={**form, "_once": theirs}).status_code == 400
+    # The form that came back carries a good token: sent again, it saves.
+    again = client.post(
+        "/forms/new-expense", data={**form, "_once": hidden(text(refused), "_once")}
+    )
+    assert again.status_code == 303 and [r["note"] for r in rows(client)] == ["Forged?"]

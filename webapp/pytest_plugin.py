@@ -5,7 +5,7 @@
     from tool import tool
 
     def test_a_saved_note_is_listed(deskwork_client):
-        deskwork_client.post("/forms/new-note", data={"title": "Call the printer"})
+        deskwork_client.submit("/forms/new-note", {"title": "Call the printer"})
         assert "Call the printer" in deskwork_client.get("/tables/notes").text
 
 The tool is the test module's ``tool`` if it has one, else the one in ``tool.py`` beside

@@ -7,10 +7,13 @@
     def test_home_page_shows_the_title(tmp_path):
         client = tool_client(tool, tmp_path / "test.sqlite3")
         assert b"My tool" in client.get("/").data
+        saved = client.submit("/forms/new-note", {"title": "Call the printer"})
+        assert saved.status_code == 303
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,7 @@ from deskwork.security import Guard, cookie_name
 from deskwork.storage import Storage
 
 TEST_PORT = 5999
+HIDDEN = re.compile(r'<input type="hidden" name="(_[a-z]+)" value="([^"]*)"')
 TEST_SECRET = "test-secret"
 
 
@@ -38,6 +42,13 @@ class LocalRequests(Client):
 
 class ToolClient(LocalRequests, FlaskClient):
     """A Flask test client for a declared tool."""
+
+    def submit(self, path: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        """Open the form at ``path`` as a person would, and send it with ``data``: with
+        the hidden fields the page gave it (its one-time token, the record's version)."""
+        page = self.get(path)
+        given = dict(HIDDEN.findall(page.get_data(as_text=True)))
+        return self.post(path, data={**given, **(data or {})}, **kwargs)
 
 
 def app_client(app: Flask) -> Client:

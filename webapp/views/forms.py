@@ -8,7 +8,6 @@ carries a one-time token, so a double click does not either (``deskwork.records`
 from __future__ import annotations
 
 import io
-import secrets
 from typing import Any
 
 from flask import (
@@ -25,6 +24,7 @@ from flask import (
 from werkzeug.wrappers import Response
 
 from deskwork import attachments, history, lookups, records
+from deskwork import once as tokens
 from deskwork.errors import ValidationError
 from deskwork.fields import File, Lookup
 from deskwork.model import FormPage
@@ -140,8 +140,18 @@ def saved_once(page: FormPage, row_id: int, *, fresh: bool) -> Response:
 @bp.route("/forms/<slug>", methods=["GET", "POST"])
 def new(slug: str) -> Reply:
     page: FormPage = find_page(slug, FormPage)
+    form_key = f"form:{slug}"
     if request.method == "POST":
         once = request.form.get("_once") or None
+        if not tokens.valid(once, form_key):
+            parsed = records.parse_record(
+                get_db(), current_tool(), page, request.form, request.files
+            )
+            return render_form(
+                page, stored=defaults(page), typed=parsed.typed,
+                errors={**parsed.errors, "__all__": tokens.REFUSED},
+                once=tokens.issue(form_key), status=400,
+            )  # fmt: skip
         earlier = records.already_saved(get_db(), once)
         if earlier is not None:  # sent twice: the first one saved it; check nothing again
             return saved_once(page, earlier, fresh=False)
@@ -167,7 +177,7 @@ def new(slug: str) -> Reply:
             if not f.unique and not f.readonly:
                 stored[name] = row.get(name)
         heading = f"{page.title} (a copy of #{copy_of})"
-    return render_form(page, stored=stored, once=secrets.token_urlsafe(18), heading=heading)
+    return render_form(page, stored=stored, once=tokens.issue(form_key), heading=heading)
 
 
 # -- edit, delete, undo ------------------------------------------------------------------------
@@ -201,7 +211,7 @@ def edit(slug: str, record_id: int) -> Reply:
         except records.RecordGone as gone:
             flash(str(gone), "error")
             return render_form(
-                page, stored=defaults(page), typed=parsed.typed, once=secrets.token_urlsafe(18),
+                page, stored=defaults(page), typed=parsed.typed, once=tokens.issue(f"form:{slug}"),
                 heading=f"{page.title} (from deleted #{record_id})", status=404,
             )  # fmt: skip
         except records.Refused as refused:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from flask import Blueprint, render_template, request
 
+from deskwork import once as tokens
 from deskwork import records
 from deskwork.errors import ValidationError
 from deskwork.fields import Field, Number
@@ -60,11 +60,14 @@ def run(slug: str) -> str | tuple[str, int]:
     kind: str | None = None
     result: Any = None
     problem: str | None = None
-    if (
+    form_key = f"function:{page.slug}"
+    if asked and not errors and page.wants_db and not tokens.valid(sent.get("_once"), form_key):
+        problem = tokens.REFUSED.replace("nothing was saved", "it did not run")
+    elif (
         asked
         and not errors
         and page.wants_db
-        and not records.use_once(get_db(), sent.get("_once"), f"function:{page.slug}")
+        and not records.use_once(get_db(), sent.get("_once"), form_key)
     ):
         # Sent twice (a double click, or a refresh that sends the form again): a function
         # that may write runs once per form.
@@ -97,6 +100,6 @@ def run(slug: str) -> str | tuple[str, int]:
         columns=columns,
         bars=bar_chart(rows, page.chart),
         show=show,
-        once=secrets.token_urlsafe(18) if page.wants_db else None,
+        once=tokens.issue(form_key) if page.wants_db else None,
     )
     return (html, 400) if errors or problem else html

@@ -121,7 +121,7 @@ def test_their_own_packages_are_theirs():
 
 
 def test_a_note_is_saved_and_listed(deskwork_client):
-    response = deskwork_client.post("/forms/new-note", data={"title": "Order toner"})
+    response = deskwork_client.submit("/forms/new-note", {"title": "Order toner"})
     assert response.status_code == 303
     assert "Order toner" in deskwork_client.get("/tables/notes").text
 """

@@ -90,7 +90,7 @@ def test_text_length_is_limited():
 
 @given(st.dates())
 def test_dates_round_trip(day):
-    date = bound(Date(), "date")
+    date = bound(Date(min=dt.date.min, max=dt.date.max), "date")  # every date Python has
     assert date.parse(date.display(date.to_db(day))) == day
 
 
@@ -229,7 +229,7 @@ def test_decimal_numbers_keep_their_places_and_limits():
 
 @given(st.dates(), st.times())
 def test_date_times_round_trip_to_the_minute(day, time):
-    at = bound(DateTime(), "at")
+    at = bound(DateTime(min=dt.datetime.min, max=dt.datetime.max), "at")
     moment = dt.datetime.combine(day, time).replace(second=0, microsecond=0)
     assert at.parse(at.form_value(at.to_db(moment))) == moment
     assert at.parse(at.display(at.to_db(moment))) == moment
@@ -252,6 +252,19 @@ def test_dates_keep_to_their_limits():
         day.parse("2025-12-31")
     with pytest.raises(ValidationError, match="at most 2026-12-31"):
         day.parse("2027-01-01")
+
+
+def test_dates_have_sane_bounds_unless_the_tool_gives_others():
+    day, at = bound(Date(), "day"), bound(DateTime(), "at")
+    with pytest.raises(ValidationError, match=r"at least 1900-01-01\. Check the year\."):
+        day.parse("0001-01-01")
+    with pytest.raises(ValidationError, match=r"at most 2200-12-31 23:59\. Check the year\."):
+        at.parse("9999-12-31T23:59")
+    assert at.parse("2200-12-31T23:59") == dt.datetime(2200, 12, 31, 23, 59)
+    assert day.input_attrs()["min"] == "1900-01-01"
+    assert bound(Date(min="0001-01-01"), "day").parse("0001-01-01") == dt.date(1, 1, 1)
+    with pytest.raises(ToolError, match="give both"):
+        Date(max="1850-12-31")
 
 
 # -- choosing ----------------------------------------------------------------------------------

@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, render_template
+from flask import Flask, current_app, g, render_template
 from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, PrefixLoader
 from werkzeug.exceptions import HTTPException
 
 from deskwork import locales, security, views
 from deskwork.errors import DeskworkError
+from deskwork.fields.files import size_text
 from deskwork.model import Tool
 from deskwork.storage import Storage
 
@@ -21,6 +22,9 @@ log = logging.getLogger("deskwork")
 
 #: The class of every page's <html>: the window is on this same machine, and its fonts are.
 PLATFORMS = {"win32": "windows", "darwin": "macos"}
+
+#: The largest request, attached files included: over it, nothing sent can be kept.
+MAX_REQUEST_SIZE = 64 * 1024 * 1024
 
 PLAIN_ERROR_PAGE = (
     "<!doctype html><title>Error</title><h1>Something went wrong</h1>"
@@ -52,7 +56,11 @@ def create_app(
         SECRET_KEY=secrets.token_bytes(32),
         DESKWORK_SECRET=secret or secrets.token_urlsafe(32),
         DESKWORK_PORT=port,
-        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+        # A request may be 64 MB, attached files included, and any one text field as long
+        # (Werkzeug's own 500 KB default for a field would answer a bare 413 and lose what
+        # was typed): a long field then reaches its field's own "too long", beside it.
+        MAX_CONTENT_LENGTH=MAX_REQUEST_SIZE,
+        MAX_FORM_MEMORY_SIZE=MAX_REQUEST_SIZE,
         TEMPLATES_AUTO_RELOAD=False,
         # Cookies do not isolate by port: two tools open at once keep their own session.
         SESSION_COOKIE_NAME=f"deskwork_session_{port or 'test'}",
@@ -104,10 +112,20 @@ def _close_db(_exc: BaseException | None) -> None:
 def _http_error(error: HTTPException) -> tuple[str, int]:
     if error.code == 403:  # nothing about the tool for whoever has no secret
         return render_template("forbidden.html", error=error), 403
+    if error.code == 413:  # over MAX_CONTENT_LENGTH: the form cannot come back as it was
+        limit = current_app.config.get("MAX_CONTENT_LENGTH") or MAX_REQUEST_SIZE
+        message = (
+            f"What was sent is larger than this tool takes: at most {size_text(limit)} in "
+            "all, attached files included. Nothing was saved. Go back, attach a smaller "
+            "file, and save again."
+        )
+        return render_template("error.html", error=error, message=message, status=413), 413
     return render_template("error.html", error=error, status=error.code), error.code or 500
 
 
 def _unexpected_error(error: Exception) -> tuple[str, int]:
+    # The host names its log file (DESKWORK_LOG_FILE), so the page can say where to look.
+    log_file = current_app.config.get("DESKWORK_LOG_FILE")
     if isinstance(error, DeskworkError):
         status = error.status
         message = str(error)
@@ -116,7 +134,9 @@ def _unexpected_error(error: Exception) -> tuple[str, int]:
         log.exception("Unexpected error while serving a page")
         status, message = 500, "Something went wrong. The details are in the log file."
     try:
-        return render_template("error.html", message=message, status=status), status
+        shown = log_file if status >= 500 else None  # a 400's message says all there is
+        page = render_template("error.html", message=message, status=status, log_file=shown)
+        return page, status
     except Exception:  # the templates themselves are broken: a page that cannot fail
         log.exception("The error page failed too")
         return PLAIN_ERROR_PAGE, status

@@ -4,6 +4,12 @@ Office staff type amounts the way their country writes them ("1.234,56" in Germa
 "1 234,56" in France) and expect to read them back the same way. A ``NumberFormat`` turns
 exact ``Decimal`` values into such text and back, without binary floating point.
 
+Digits of any script are read as the digits they are: "123" in Arabic-Indic, Devanagari
+or full-width digits (typed with an East Asian input method left in full-width mode) is
+123, because each is a decimal digit with its place value (Unicode category Nd): the
+number read is the number typed. It is stored, and shown back, in ASCII digits.
+Superscripts ("²") and other number-like signs are not digits, and are refused.
+
 The format in force is a context variable: the app sets it for each request (``init_app``)
 from the locale the host hands it (``create_app(locale=...)``), the tool's ``locale`` or
 the user's session's, and ``using()`` sets
@@ -13,6 +19,7 @@ it for a block of code, such as a test.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -27,6 +34,26 @@ if TYPE_CHECKING:
 NARROW_NBSP = "\u202f"
 NBSP = "\u00a0"
 APOSTROPHE = "\u2019"  # Swiss grouping
+
+#: The full-width forms of ASCII (U+FF01 to U+FF5E) as ASCII: full-width "12,5" is "12,5".
+FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+MINUS = "\u2212"  # what a document pasted from has for "-"
+ARABIC_DECIMAL = "\u066b"
+ARABIC_GROUP = "\u066c"
+
+
+def ascii_digits(text: str) -> str:
+    """``text`` with full-width ASCII and the decimal digits of every script as ASCII.
+
+    Only decimal digits (category Nd) change, each to its own value: the number read is
+    the number typed, whatever script typed it.
+    """
+    text = text.translate(FULL_WIDTH)
+    if text.isascii():
+        return text
+    return "".join(
+        str(unicodedata.decimal(c)) if unicodedata.category(c) == "Nd" else c for c in text
+    )
 
 
 @dataclass(frozen=True)
@@ -45,9 +72,15 @@ class NumberFormat:
     def parse(self, text: str, max_places: int | None) -> Decimal | None:
         """The number in ``text`` written this way (or plainly, as 1234.56), else None.
 
-        Grouping must be in threes; at most ``max_places`` decimals (None: any).
+        Grouping must be in threes; at most ``max_places`` decimals (None: any). Digits
+        of any script are read as ASCII ones (``ascii_digits``), and so are the Arabic
+        decimal and thousands separators and a true minus sign.
         """
         text = text.strip()
+        if len(text) > 60:  # before any work on it: a form field may be megabytes long
+            return None
+        text = ascii_digits(text).replace(MINUS, "-")
+        text = text.replace(ARABIC_DECIMAL, self.decimal).replace(ARABIC_GROUP, self.group)
         # What people type for the separators they read: a space for a (narrow)
         # non-breaking one, a straight apostrophe for the Swiss curly one.
         if self.group in (" ", NBSP, NARROW_NBSP):
@@ -55,8 +88,6 @@ class NumberFormat:
                 text = text.replace(space, self.group)
         elif self.group == APOSTROPHE:
             text = text.replace("'", APOSTROPHE)
-        if len(text) > 60:
-            return None
         for decimal, group in self._readings(text):
             found = _number_pattern(decimal, group, max_places).fullmatch(text)
             if found:
@@ -83,10 +114,11 @@ class NumberFormat:
 @lru_cache(maxsize=64)
 def _number_pattern(decimal: str, group: str, max_places: int | None) -> re.Pattern[str]:
     # A grouped number never starts with a 0 group: "0.125" in German is not 125.
-    whole = rf"[1-9]\d{{0,2}}(?:{re.escape(group)}\d{{3}})+|\d+" if group else r"\d+"
+    # [0-9], not \d: any other digit has been made ASCII by then (``ascii_digits``).
+    whole = rf"[1-9][0-9]{{0,2}}(?:{re.escape(group)}[0-9]{{3}})+|[0-9]+" if group else r"[0-9]+"
     if max_places == 0:
         return re.compile(rf"(?P<sign>[+-])?(?P<whole>{whole})(?P<fraction>)(?P<fraction2>)")
-    digits = r"\d+" if max_places is None else rf"\d{{1,{max_places}}}"
+    digits = r"[0-9]+" if max_places is None else rf"[0-9]{{1,{max_places}}}"
     mark = re.escape(decimal)
     return re.compile(
         rf"(?P<sign>[+-])?(?:(?P<whole>{whole})(?:{mark}(?P<fraction>{digits}))?"

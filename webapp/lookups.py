@@ -16,6 +16,7 @@ from typing import Any
 import sqlite_utils
 
 from deskwork.fields import Lookup
+from deskwork.fields.text import without_controls
 
 LIMIT = 20
 
@@ -74,7 +75,8 @@ def matches(
 ) -> list[tuple[int, str]]:
     """Rows of ``table`` whose ``column`` holds ``text``: those starting with it first,
     then in order."""
-    text = " ".join(text.split())[:100]
+    # Control characters dropped: FTS5 reads a NUL as the end of the query.
+    text = " ".join(without_controls(text[:1000]).split())[:100]
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     starts, anywhere = escaped + "%", "%" + escaped + "%"
     order = f"ORDER BY t.[{column}] NOT LIKE ? ESCAPE '\\', t.[{column}], t.id LIMIT ?"

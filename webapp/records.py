@@ -219,12 +219,13 @@ def _resolve_lookup(db: sqlite_utils.Database, f: Lookup, value: int | str) -> i
 def _check_unique(
     db: sqlite_utils.Database, table: Table, name: str, stored: Any, record_id: int | None
 ) -> None:
+    f = table.fields[name]
+    collate = f" COLLATE {f.collate}" if f.collate else ""  # as the unique index compares
     clash = db.execute(
-        f"SELECT id FROM [{table.name}] WHERE [{name}] = ? AND id IS NOT ? LIMIT 1",
+        f"SELECT id FROM [{table.name}] WHERE [{name}] = ?{collate} AND id IS NOT ? LIMIT 1",
         [stored, record_id],
     ).fetchone()
     if clash is not None:
-        f = table.fields[name]
         raise ValidationError(
             f"{f.label} “{f.display(stored)}” is already taken by {table.record_name} #{clash[0]}."
         )

@@ -22,6 +22,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 
 import sqlite_utils
 
@@ -31,6 +33,9 @@ from deskwork.fields import Lookup
 from deskwork.model import Table, TablePage, Tool
 
 KINDS = "_deskwork_columns"  # what each column was declared as: its values' meaning
+META = "_deskwork_meta"  # what deskwork knows of the file: the declarations it was made for
+#: deskwork's own tables' version: raised when they change (2: the history and the bin).
+OWN_TABLES = 2
 
 
 def prepare(db: sqlite_utils.Database, tool: Tool, *, bin_days: int | None = None) -> bool:
@@ -56,7 +61,42 @@ def prepare(db: sqlite_utils.Database, tool: Tool, *, bin_days: int | None = Non
     for table in tool.tables.values():
         for f in table.lookups().values():
             lookups.prepare_index(db, f.table_name, f.show)
+    with db.conn:
+        db.execute(
+            f"INSERT OR REPLACE INTO {META} (key, value) VALUES ('schema', ?)", [fingerprint(tool)]
+        )
     return new
+
+
+def fingerprint(tool: Tool) -> str:
+    """What the file's tables are made from: every declaration ``prepare`` follows, and
+    deskwork's own tables' version. Another one means ``prepare`` may change the file."""
+    declared = {
+        "own": OWN_TABLES,
+        "tables": {
+            t.name: {n: [f.storage_kind, f.unique, f.collate] for n, f in t.fields.items()}
+            for t in tool.tables.values()
+        },
+        "pages": sorted(
+            [p.table.name, p.order_column, list(p.search)]
+            for p in tool.pages.values()
+            if isinstance(p, TablePage)
+        ),
+    }
+    text = json.dumps(declared, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def needs_update(db: sqlite_utils.Database, tool: Tool) -> bool:
+    """Whether the file holds anything and was made for other declarations (or by an
+    older deskwork): ``prepare`` may change it, so it is backed up first."""
+    names = set(db.table_names())
+    if not names:
+        return False
+    if META not in names:
+        return True
+    found = db.execute(f"SELECT value FROM {META} WHERE key = 'schema'").fetchone()
+    return found is None or found[0] != fingerprint(tool)
 
 
 def _create_own_tables(db: sqlite_utils.Database) -> None:
@@ -64,6 +104,7 @@ def _create_own_tables(db: sqlite_utils.Database) -> None:
     tokens."""
     attachments.create_table(db)
     history.create_tables(db)
+    db.execute(f"CREATE TABLE IF NOT EXISTS {META} (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     db.execute(
         f"""CREATE TABLE IF NOT EXISTS {KINDS} (
             table_name TEXT NOT NULL, column_name TEXT NOT NULL, kind TEXT NOT NULL,
@@ -82,18 +123,29 @@ def _create_own_tables(db: sqlite_utils.Database) -> None:
 
 
 def _unique_indexes(db: sqlite_utils.Database, table: Table) -> None:
+    """A unique index for each unique field, comparing as the field does (``collate``:
+    e-mail addresses ignore case)."""
     for name, f in table.fields.items():
-        if f.unique:
+        if not f.unique:
+            continue
+        if f.collate is None:
             db.table(table.name).create_index([name], unique=True, if_not_exists=True)
+            continue
+        index = f"idx_{table.name}_{name}_{f.collate.lower()}"
+        db.execute(
+            f"CREATE UNIQUE INDEX IF NOT EXISTS [{index}] "
+            f"ON [{table.name}] ([{name}] COLLATE {f.collate})"
+        )
 
 
 def _check_unique(db: sqlite_utils.Database, table: Table, have: dict[str, type]) -> None:
     for name, f in table.fields.items():
         if not f.unique or name not in have:
             continue
+        collate = f" COLLATE {f.collate}" if f.collate else ""
         clash = db.execute(
             f"SELECT [{name}], count(*) FROM [{table.name}] WHERE [{name}] IS NOT NULL "
-            f"GROUP BY [{name}] HAVING count(*) > 1 LIMIT 1"
+            f"GROUP BY [{name}]{collate} HAVING count(*) > 1 LIMIT 1"
         ).fetchone()
         if clash is not None:
             raise SchemaError(

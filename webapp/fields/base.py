@@ -26,6 +26,8 @@ Compute = Callable[[Mapping[str, Any]], Any]
 
 NAME = re.compile(r"[a-z_][a-z0-9_]*")
 ROW_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only: "²".isdigit() is True
+#: The collations every SQLite has (``Field(collate=...)``).
+COLLATIONS = ("BINARY", "NOCASE", "RTRIM")
 
 
 def as_row_id(raw: Any) -> int | None:
@@ -48,6 +50,8 @@ class Field:
     * ``default``: the value a new record starts with (a value, or a callable);
     * ``help``: a line of help under the input;
     * ``unique``: no two rows may hold the same value (checked, and a unique index);
+    * ``collate``: how values compare for ``unique`` (SQLite's ``"NOCASE"`` or ``"RTRIM"``;
+      default: the type's own, ``"NOCASE"`` for an email address, else exactly);
     * ``validate``: a function, or a list of them, for rules of your own;
     * ``compute``: makes the field read-only, computed from the other fields on every save;
     * ``readonly``: shown but never changed by the form.
@@ -60,6 +64,9 @@ class Field:
     widget: ClassVar[str] = "input"
     #: Right-aligned in tables.
     numeric: ClassVar[bool] = False
+    #: The SQLite collation ``unique`` compares values with (its check and its index);
+    #: None compares them exactly. Email sets ``"NOCASE"``: ADA@example.com is ada@example.com.
+    collate: str | None = None
 
     @property
     def storage_kind(self) -> str:
@@ -78,6 +85,7 @@ class Field:
         compute: Compute | None = None,
         readonly: bool = False,
         placeholder: str | None = None,
+        collate: str | None = None,
     ) -> None:
         self.name = ""
         self._label = label
@@ -92,6 +100,13 @@ class Field:
         self.compute = compute
         self.readonly = readonly or compute is not None
         self.placeholder = placeholder
+        if collate is not None:
+            if collate.upper() not in COLLATIONS:
+                raise ToolError(
+                    f"collate={collate!r} is not one of SQLite's collations: use "
+                    f"{' or '.join(repr(c) for c in COLLATIONS)}."
+                )
+            self.collate = collate.upper()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name or '(unbound)'}>"

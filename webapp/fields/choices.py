@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from deskwork.errors import ToolError, ValidationError
 from deskwork.fields.base import Field, as_row_id
+from deskwork.fields.text import ANY_CONTROL
 
 if TYPE_CHECKING:
     from werkzeug.datastructures import MultiDict
@@ -208,7 +209,7 @@ class Lookup(Field):
         # Whether the row exists, or which row a typed name means, is for the form to
         # find out: it has the database. Here: an id, or the name to look for.
         if isinstance(text, TypedName):
-            if len(text) > 200:
+            if len(text) > 200 or ANY_CONTROL.search(text):
                 raise ValidationError(f"Choose a {self.label.lower()} from the list.")
             return text
         row_id = as_row_id(text)

@@ -14,7 +14,7 @@ from deskwork import locales
 from deskwork.errors import ToolError, ValidationError
 from deskwork.fields.base import Field, check_range
 
-CURRENCY_SIGNS = "$€£¥₹₩₽₺₪฿"
+CURRENCY_SIGNS = "$€£¥₹₩₽₺₪฿\uff04\uffe5\uffe1\uffe6"  # the last four: full-width $ ¥ £ ₩
 MAX_DIGITS = 18  # fits SQLite's 64-bit integers with room to add up many rows
 
 

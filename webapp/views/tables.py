@@ -8,6 +8,7 @@ from flask import Blueprint, render_template, request
 
 from deskwork.attachments import FILES
 from deskwork.fields import File, Lookup
+from deskwork.fields.text import without_controls
 from deskwork.model import TablePage
 from deskwork.views import current_tool, find_page, get_db
 
@@ -15,8 +16,13 @@ bp = Blueprint("tables", __name__)
 
 
 def fts_query(text: str) -> str:
-    """Typed words as an FTS5 query: every word must match, as a prefix; no syntax."""
-    words = [w.replace('"', "") for w in text.split()]
+    """Typed words as an FTS5 query: every word must match, as a prefix; no syntax.
+
+    Each word is quoted, so FTS5's own syntax (AND, NEAR, ``*``, ``^``) typed by someone is
+    searched for as words; control characters are dropped (FTS5 reads a NUL as the end of
+    the query).
+    """
+    words = [w.replace('"', "") for w in without_controls(text).split()]
     return " ".join(f'"{w}"*' for w in words if w)
 
 

@@ -252,3 +252,51 @@ def test_the_reimbursement_estimate_shows_its_result_under_the_form(page, live_s
     result = page.get_by_role("region", name="Result")
     assert result.locator("output").inner_text() == "282.18"
     assert page.get_by_label("Distance in km").input_value() == "120.5"
+
+
+# -- history and the bin ----------------------------------------------------------------------
+
+
+def test_an_edit_shows_in_the_history_and_an_earlier_version_comes_back(page, live_server):
+    record_id = insert_expense(live_server, "Versioned lunch")
+    page.goto(f"{live_server.url}forms/new-expense/{record_id}")
+    page.get_by_label("Amount").fill("21.00")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(f"{live_server.url}forms/new-expense/{record_id}")
+    page.get_by_role("link", name="History").click()
+    assert page.get_by_role("heading", level=1).inner_text() == f"History of expense #{record_id}"
+    changed = page.get_by_role("row").filter(has_text="changed amount from 42.00 to 21.00")
+    assert changed.count() == 1
+    # The first version (42.00) is the oldest line: bring it back.
+    page.get_by_role("button", name="Restore this version").last.click()
+    page.wait_for_url(f"{live_server.url}forms/new-expense/{record_id}")
+    assert page.get_by_label("Amount").input_value() == "42.00"
+    assert page.get_by_role("status").inner_text().startswith("Restored an earlier version")
+    (row,) = saved(live_server, "Versioned lunch")
+    assert row["amount"] == 4200
+    page.get_by_role("link", name="History").click()
+    assert page.get_by_role("row").filter(has_text="Restored an earlier version").count() == 1
+
+
+def test_a_deleted_expense_is_restored_from_recently_deleted_after_moving_on(page, live_server):
+    record_id = insert_expense(live_server, "Binned taxi")
+    page.goto(f"{live_server.url}forms/new-expense/{record_id}")
+    page.get_by_role("link", name="Delete…").click()
+    page.get_by_role("button", name="Delete").click()
+    page.wait_for_url(f"{live_server.url}tables/expenses")
+    assert saved(live_server, "Binned taxi") == []
+    # The Undo in the message is gone once the user moves on...
+    page.get_by_role("link", name="Spending by category", exact=True).click()
+    page.get_by_role("navigation", name="Pages").get_by_role("link", name="Expenses").click()
+    assert page.get_by_role("button", name="Undo").count() == 0
+    # ...the bin is not.
+    page.get_by_role("link", name="Recently deleted").click()
+    row = page.get_by_role("row").filter(has_text="Binned taxi")
+    assert row.count() == 1
+    row.get_by_role("button", name="Restore").click()
+    page.wait_for_url(f"{live_server.url}forms/new-expense/{record_id}")
+    assert page.get_by_label("Note").input_value() == "Binned taxi"
+    assert len(saved(live_server, "Binned taxi")) == 1
+    page.get_by_role("link", name="History").click()
+    whats = page.locator("tbody tr td:nth-child(2)").all_inner_texts()
+    assert whats[:2] == ["Restored from the bin (back)", "Deleted"]

@@ -352,15 +352,24 @@ def restore_deleted(db: sqlite_utils.Database, tool: Tool, change_id: int) -> tu
 
 
 def restore_version(
-    db: sqlite_utils.Database, tool: Tool, table: Table, row_id: int, change_id: int, base: str
+    db: sqlite_utils.Database,
+    tool: Tool,
+    table: Table,
+    row_id: int,
+    change_id: int,
+    base: str,
+    *,
+    before: bool = False,
 ) -> int:
-    """Make record ``row_id`` as it was after change ``change_id`` (``base``: the version
-    of the record the person saw, so a record changed since is not overwritten)."""
+    """Make record ``row_id`` as it was after change ``change_id`` (or, ``before``, as it
+    was before it: a record made outside deskwork has no earlier line). ``base`` is the
+    version of the record the person saw, so a record changed since is not overwritten."""
     from deskwork.records import Conflict, version_of, write_transaction
 
+    state = "before" if before else "after"
     with write_transaction(db) as conn:
         found = conn.execute(
-            f"SELECT after, at FROM {HISTORY} WHERE id = ? AND table_name = ? AND row_id = ?",
+            f"SELECT {state}, at FROM {HISTORY} WHERE id = ? AND table_name = ? AND row_id = ?",
             [change_id, table.name, row_id],
         ).fetchone()
         if found is None or found[0] is None:

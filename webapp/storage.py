@@ -8,6 +8,7 @@ the file. ``Storage.prepare`` makes the schema follow the tool's declarations (s
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -17,7 +18,10 @@ from pathlib import Path
 import sqlite_utils
 
 from deskwork import schema
+from deskwork.backups import Backups
 from deskwork.model import Tool
+
+log = logging.getLogger("deskwork")
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -73,14 +77,26 @@ class Storage:
         finally:
             db.close()
 
-    def prepare(self, tool: Tool, *, seed: bool = True, bin_days: int | None = None) -> bool:
+    def prepare(
+        self,
+        tool: Tool,
+        *,
+        seed: bool = True,
+        bin_days: int | None = None,
+        backups: Backups | None = None,
+    ) -> bool:
         """Create or migrate the tool's tables; seed a new one (unless ``seed`` is False).
-        ``bin_days`` (if set) overrides how long the tool keeps deleted records.
+        ``bin_days`` (if set) overrides how long the tool keeps deleted records; with
+        ``backups``, a file about to change (other declarations, or an older deskwork) is
+        backed up first.
 
         Returns True if the database was new.
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.open() as db:
+            if backups is not None and schema.needs_update(db, tool):
+                backup = backups.take("before-update")
+                log.info("Backed up %s before updating its tables: %s", self.path, backup.path)
             new = schema.prepare(db, tool, bin_days=bin_days)
             if new and seed:
                 for function in tool.seeds:

@@ -90,6 +90,17 @@ def record_history(slug: str, record_id: int) -> str:
     for line in lines:
         after = line.change.after
         line.restorable = after is not None and not history.same_row(current, after)
+    first = changes[-1] if changes else None
+    if first is not None and first.before is not None:  # made before its history began
+        start = history.Change(
+            first.id, first.action_id, "start", "", table.name, record_id, "start",
+            None, first.before, False,
+        )  # fmt: skip
+        lines.append(
+            Line(start, "As it was before these changes", [], restorable=not history.same_row(
+                current, first.before
+            ))
+        )  # fmt: skip
     return render_template(
         "history.html",
         page=page,
@@ -108,7 +119,7 @@ def restore_version(slug: str, record_id: int, change_id: int) -> Response:
     try:
         row_id = history.restore_version(
             get_db(), current_tool(), page.table, record_id, change_id,
-            request.form.get("_version", ""),
+            request.form.get("_version", ""), before=request.form.get("_state") == "before",
         )  # fmt: skip
     except records.Conflict:
         flash(

@@ -1,0 +1,143 @@
+"""Backups: whole dated copies, the newest kept, never half a file; restore gives back the
+exact rows; a change of the tables is backed up first (issue 12)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from deskwork import Integer, Text, Tool
+from deskwork.backups import NAME, BackupError, Backups, check
+from deskwork.storage import Storage
+
+
+def make_tool(*extra: str) -> Tool:
+    tool = Tool("Stock", templates=None)
+    fields = {"name": Text(required=True), "count": Integer()}
+    fields.update({name: Text() for name in extra})
+    tool.table_page("Items", tool.table("items", **fields))
+    return tool
+
+
+def items(path: Path) -> list[tuple[str, int]]:
+    with closing(sqlite3.connect(path)) as db:
+        return db.execute("SELECT name, count FROM items ORDER BY id").fetchall()
+
+
+@pytest.fixture
+def database(tmp_path) -> Path:
+    path = tmp_path / "stock.sqlite3"
+    Storage(path).prepare(make_tool())
+    with Storage(path).open() as db, db.conn:
+        db.table("items").insert_all([{"name": f"Item {i}", "count": i} for i in range(100)])
+    return path
+
+
+def test_a_backup_is_a_whole_dated_copy_and_the_newest_ten_are_kept(database):
+    backups = Backups(database)
+    first = backups.take()
+    assert first.path.parent == database.parent / "backups"
+    assert NAME.match(first.path.name) and first.why == "manual"
+    assert items(first.path) == items(database)
+    check(first.path)
+    for _ in range(11):
+        backups.take()
+    kept = backups.all()
+    assert len(kept) == 10 and first.path not in [b.path for b in kept]
+    assert kept == sorted(kept, key=lambda b: (b.at, b.n), reverse=True)
+    assert sorted(p.name for p in backups.folder.iterdir()) == sorted(b.path.name for b in kept)
+
+
+def test_one_daily_backup_on_the_first_launch_of_a_day(database):
+    backups = Backups(database, keep=3)
+    assert backups.daily() is not None
+    assert backups.daily() is None  # the second launch today
+    (old,) = backups.all()
+    yesterday = (dt.datetime.now() - dt.timedelta(days=1)).strftime("%Y-%m-%d_%H%M%S")
+    old.path.rename(old.path.with_name(f"stock_{yesterday}_daily.sqlite3"))
+    assert backups.daily() is not None  # a new day
+
+
+def test_restore_gives_back_the_exact_rows_and_keeps_the_current_file_first(database):
+    backups = Backups(database)
+    saved = backups.take()
+    before = items(database)
+    with Storage(database).open() as db, db.conn:
+        db.execute("DELETE FROM items WHERE count % 2 = 0")
+        db.execute("UPDATE items SET name = 'changed'")
+    changed = items(database)
+    kept = backups.restore(saved.path)
+    assert items(database) == before
+    assert kept.why == "before-restore" and items(kept.path) == changed
+    with closing(sqlite3.connect(database)) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_a_damaged_backup_is_refused_and_nothing_changes(database, tmp_path):
+    backups = Backups(database)
+    broken = tmp_path / "broken.sqlite3"
+    broken.write_bytes(b"SQLite format 3\x00" + b"\x00" * 2000)
+    before = items(database)
+    with pytest.raises(BackupError, match=r"not a database this tool can restore|damaged"):
+        backups.restore(broken)
+    with pytest.raises(BackupError, match="There is no backup at"):
+        backups.restore(tmp_path / "missing.sqlite3")
+    assert items(database) == before and backups.all() == []
+
+
+def test_a_change_of_the_tables_is_backed_up_first(database):
+    backups = Backups(database)
+    Storage(database).prepare(make_tool(), backups=backups)
+    assert backups.all() == []  # the same declarations: nothing to change, no backup
+    Storage(database).prepare(make_tool("shelf"), backups=backups)
+    (update,) = backups.all()
+    assert update.why == "before-update"
+    with closing(sqlite3.connect(update.path)) as db:  # the file as it was before
+        columns = [r[1] for r in db.execute("PRAGMA table_info(items)")]
+    assert "shelf" not in columns and items(update.path) == items(database)
+    Storage(database).prepare(make_tool("shelf"), backups=backups)
+    assert len(backups.all()) == 1
+
+
+def test_a_backup_killed_mid_way_leaves_the_others_whole_and_no_half_backup(database):
+    with Storage(database).open() as db, db.conn:  # big enough to be killed mid-copy
+        db.table("items").insert_all(
+            ({"name": "x" * 400, "count": i} for i in range(150_000)), batch_size=10_000
+        )
+    backups = Backups(database, keep=1000)
+    earlier = [backups.take("daily"), backups.take("manual")]
+    script = (
+        "import sys\nfrom deskwork.backups import Backups\n"
+        f"b = Backups({str(database)!r}, keep=1000)\n"
+        "print('ready', flush=True)\n"
+        "while True:\n    b.take('manual')\n"
+    )
+    interrupted = 0
+    for attempt in range(5):
+        child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        child.stdout.close()
+        time.sleep(0.3 + attempt * 0.17)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        partials = list(backups.folder.glob(".*.partial"))
+        interrupted += bool(partials)
+        for partial in partials:
+            assert not NAME.match(partial.name)  # never a backup's name
+    assert interrupted >= 1, "no kill landed mid-backup"
+    found = backups.all()
+    assert {b.path for b in earlier} <= {b.path for b in found}
+    for backup in found:
+        check(backup.path)  # every file with a backup's name is whole
+    backups.take()  # the next backup sweeps the dead processes' half files away
+    assert list(backups.folder.glob(".*.partial")) == []
+    print(f"\n5 kills, {interrupted} mid-backup; {len(found)} backups, all whole")

@@ -1,0 +1,198 @@
+"""Backups of a tool's database: whole, dated copies, never half a file.
+
+A backup is made with SQLite's backup API (a consistent copy, even while the tool is
+saving) into a hidden ``.partial`` file, flushed to the disk, then renamed into place: a
+backup cut short (the machine off, the process killed) leaves the earlier ones as they
+were and no file with a backup's name. The newest ``keep`` are kept.
+
+They are taken on the first launch of a day (``daily``), before the tool's tables change
+(``Storage.prepare``), before a restore, and when asked (``deskwork backup``, "Back up
+now"). A restore checks the backup whole first, keeps a copy of the current file, then
+copies the backup into the database in one step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import sqlite3
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+from deskwork.errors import DeskworkError
+
+KEEP = 10
+STAMP = "%Y-%m-%d_%H%M%S"
+NAME = re.compile(
+    r"^(?P<stem>.+)_(?P<at>\d{4}-\d{2}-\d{2}_\d{6})(?:_(?P<n>\d+))?_(?P<why>[a-z-]+)\.sqlite3$"
+)
+
+
+class BackupError(DeskworkError):
+    exit_code = 6
+
+
+@dataclass(frozen=True)
+class Backup:
+    """One backup file."""
+
+    path: Path
+    at: dt.datetime
+    why: str  # "daily", "manual", "before-update", "before-restore"
+    n: int = 1  # the second (third...) backup within the same second
+
+    @property
+    def size(self) -> int:
+        return self.path.stat().st_size
+
+
+class Backups:
+    """The backups of the database at ``database``, in ``folder`` (by default a
+    ``backups`` folder beside it); the newest ``keep`` are kept."""
+
+    def __init__(self, database: Path, folder: Path | None = None, keep: int = KEEP) -> None:
+        if keep < 1:
+            raise BackupError(f"keep={keep}: at least one backup must be kept.")
+        self.database = Path(database)
+        self.folder = Path(folder) if folder is not None else self.database.parent / "backups"
+        self.keep = keep
+
+    def __repr__(self) -> str:
+        return f"<Backups of {self.database} in {self.folder}>"
+
+    def all(self) -> list[Backup]:
+        """The backups there are, newest first (half-made ones are not backups)."""
+        if not self.folder.is_dir():
+            return []
+        found = []
+        for path in self.folder.iterdir():
+            match = NAME.match(path.name)
+            if match and match["stem"] == self.database.stem and path.is_file():
+                at = dt.datetime.strptime(match["at"], STAMP)
+                found.append(Backup(path, at, match["why"], int(match["n"] or 1)))
+        return sorted(found, key=lambda b: (b.at, b.n), reverse=True)
+
+    def take(
+        self, why: str = "manual", *, progress: Callable[[int, int], None] | None = None
+    ) -> Backup:
+        """Back the database up now; returns the new backup."""
+        if not self.database.is_file():
+            raise BackupError(f"There is no database at {self.database} to back up.")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._sweep_partials()
+        now = dt.datetime.now()
+        target = self._free_name(now, why)
+        partial = self.folder / f".{target.name}.{os.getpid()}.partial"
+        try:
+            _copy(self.database, partial, progress)
+            _flush(partial)
+            os.replace(partial, target)  # the backup appears whole, or not at all
+            _flush_folder(self.folder)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        self._prune()
+        return next(b for b in self.all() if b.path == target)
+
+    def daily(self) -> Backup | None:
+        """A backup if none was taken today (the first launch of a day)."""
+        today = dt.date.today()
+        if any(b.at.date() == today for b in self.all()):
+            return None
+        return self.take("daily") if self.database.is_file() else None
+
+    def restore(self, backup: Path) -> Backup:
+        """Make the database what ``backup`` holds; returns the copy of the database as it
+        was, taken first. The backup is checked whole before anything changes."""
+        backup = Path(backup)
+        check(backup)
+        before = self.take("before-restore")
+        with closing(sqlite3.connect(backup)) as source, closing(_connect(self.database)) as db:
+            source.backup(db)  # one step: readers see the old database or the restored one
+        return before
+
+    def _free_name(self, now: dt.datetime, why: str) -> Path:
+        """A name after every backup of the same second (they sort by it)."""
+        same = [b.n for b in self.all() if b.at == now.replace(microsecond=0)]
+        stamp = now.strftime(STAMP)
+        if not same:
+            return self.folder / f"{self.database.stem}_{stamp}_{why}.sqlite3"
+        return self.folder / f"{self.database.stem}_{stamp}_{max(same) + 1}_{why}.sqlite3"
+
+    def _prune(self) -> None:
+        for old in self.all()[self.keep :]:
+            old.path.unlink(missing_ok=True)
+
+    def _sweep_partials(self) -> None:
+        """Half-made backups of processes that died (a running one's is left alone)."""
+        for path in self.folder.glob(f".{self.database.stem}_*.partial"):
+            pid = path.name.rsplit(".", 2)[-2]
+            if not pid.isdigit() or not _alive(int(pid)):
+                path.unlink(missing_ok=True)
+
+
+def check(path: Path) -> None:
+    """Refuse a file that is not a whole SQLite database."""
+    if not path.is_file():
+        raise BackupError(f"There is no backup at {path}.")
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            result = db.execute("PRAGMA integrity_check").fetchall()
+    except sqlite3.DatabaseError as error:
+        raise BackupError(f"{path} is not a database this tool can restore: {error}.") from None
+    if result != [("ok",)]:
+        raise BackupError(f"{path} is damaged ({result[0][0]}): choose another backup.")
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=10)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    return conn
+
+
+def _copy(database: Path, target: Path, progress: Callable[[int, int], None] | None) -> None:
+    with (
+        closing(sqlite3.connect(database, timeout=10)) as source,
+        closing(sqlite3.connect(target)) as copy,
+    ):
+
+        def report(_status: int, remaining: int, total: int) -> None:
+            if progress is not None:
+                progress(total - remaining, total)
+
+        source.backup(copy, pages=-1, progress=report)  # one step: one consistent copy
+        copy.execute("PRAGMA journal_mode=DELETE")  # one file: nothing beside it to lose
+
+
+def _flush(path: Path) -> None:
+    with open(path, "rb+") as file:
+        os.fsync(file.fileno())
+
+
+def _flush_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX; Windows has no folder handles to sync)."""
+    if os.name != "posix":
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":
+        return True  # leave it: a later sweep on POSIX, or the next day's, removes it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,7 +1,7 @@
 """The ``deskwork`` command: demo, run, flask, new, build.
 
 Errors reach the user as one line and an exit code (``DeskworkError.exit_code``); the
-traceback goes to the log file only.
+traceback goes to the log file only (``deskwork.desktop.entry``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from deskwork import Tool, __version__
-from deskwork.errors import DeskworkError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -209,20 +208,9 @@ def build(target: str, dist: Path, onedir: bool, name: str | None) -> None:
     _echo(f"Built {result}")
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: map deskwork's errors to one line and an exit code."""
-    try:
-        cli.main(args=argv, prog_name="deskwork", standalone_mode=False)
-    except click.exceptions.Exit as done:
-        sys.exit(done.exit_code)
-    except click.ClickException as error:
-        error.show()
-        sys.exit(error.exit_code)
-    except click.Abort:
-        _echo("Aborted.")
-        sys.exit(1)
-    except DeskworkError as error:
-        logging.getLogger("deskwork").debug("Stopped with an error", exc_info=True)
-        click.echo(f"Error: {error}", err=True)
-        sys.exit(error.exit_code)
-    sys.exit(0)
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Entry point: every error becomes one line (or a message box) and an exit code
+    (``deskwork.desktop.entry``)."""
+    from deskwork.desktop.entry import run_command
+
+    run_command(cli, name="deskwork", args=argv)

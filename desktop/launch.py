@@ -14,6 +14,7 @@ import logging.handlers
 import secrets
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -22,10 +23,11 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from deskwork import Tool
-from deskwork.desktop import paths
+from deskwork.desktop import paths, single
 from deskwork.desktop.hosting import AppConfig
+from deskwork.desktop.places import check_database_place, check_writable
 from deskwork.desktop.settings import Settings
-from deskwork.desktop.window import NoDisplay, check_display, open_window
+from deskwork.desktop.window import NoDisplay, bring_to_front, check_display, open_window
 from deskwork.errors import DeskworkError
 
 if TYPE_CHECKING:  # Flask, sqlite-utils and cheroot are imported while the window opens
@@ -55,6 +57,20 @@ def setup_logging(tool_name: str, settings: Settings | None = None) -> Path:
     return path
 
 
+def current_log_file() -> Path | None:
+    """The log file ``setup_logging`` opened in this process, if any."""
+    for handler in logging.getLogger("deskwork").handlers:
+        if getattr(handler, "_deskwork", False):
+            return Path(handler.baseFilename)  # type: ignore[attr-defined]
+    return None
+
+
+def has_console() -> bool:
+    """Whether printed messages reach anyone: a windowed build on Windows (and any
+    process started with its output closed) has ``sys.stdout``/``sys.stderr`` None."""
+    return sys.stdout is not None and sys.stderr is not None
+
+
 class LaunchError(DeskworkError):
     exit_code = 1
 
@@ -79,10 +95,15 @@ class Serving:
     #: The home page's heading the self-test expects, if any.
     expect_heading: str | None = None
 
-    def __init__(self, title: str, settings: Settings) -> None:
+    def __init__(self, title: str, settings: Settings, *, log_file: Path | None = None) -> None:
         self.title = title
         self.settings = settings
+        self.log_file = log_file
         self.secret = secrets.token_urlsafe(32)
+        # What a second launch shows to be let in at the focus door (``single``): not the
+        # secret, which a window-mode run hands to nobody.
+        self.focus_key = single.new_key()
+        self.window: Any = None  # the native window, once made
         self.sock = socket.create_server(("127.0.0.1", 0))  # bound once: no probe race
         self.port: int = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}/"
@@ -122,9 +143,23 @@ class Serving:
         from deskwork.desktop.server import ServerThread
 
         self.app = self.build()
-        self.server = ServerThread(self.app, sock=self.sock).start()
+        self.server = ServerThread(self._with_focus_door(self.app), sock=self.sock).start()
         log.info("Serving %s on %s", self.title, self.url)
         self.warm_up()
+
+    def _with_focus_door(self, app: WSGIApp) -> WSGIApp:
+        return single.FocusDoor(app, key=self.focus_key, port=self.port, answer=self.show_itself)
+
+    def show_itself(self, address: bool) -> dict[str, Any]:
+        """A second launch asked for this one (``single.FocusDoor``): bring the window to
+        the front; give the address with the secret if asked, or if there is no window."""
+        focused = self.window is not None and bring_to_front(self.window)
+        log.info(
+            "A second launch asked for %s: %s", self.title,
+            "its window is brought to the front" if focused else "its address is given",
+        )  # fmt: skip
+        given = self.first_url if address or not focused else None
+        return {"title": self.title, "focused": focused, "address": given}
 
     def start_in_background(self) -> None:
         def run() -> None:
@@ -150,10 +185,12 @@ class Serving:
         if self.server is not None:  # the server runs: the error came after, leave it be
             return
         message = str(error) if isinstance(error, DeskworkError) else "Something went wrong."
+        where = f": {self.log_file}" if self.log_file else ""
         page = (
             f"<!doctype html><title>{html.escape(self.title)}</title>"
             f"<h1>{html.escape(self.title)} could not open</h1>"
-            f"<p>{html.escape(message)}</p><p>The details are in the log file.</p>"
+            f"<p>{html.escape(message)}</p><p>The details are in the log file"
+            f"{html.escape(where)}.</p>"
         ).encode()
 
         hosts = {f"127.0.0.1:{self.port}", f"localhost:{self.port}"}
@@ -169,7 +206,7 @@ class Serving:
             return [page if ours else b"Forbidden"]
 
         try:
-            self.server = ServerThread(explain, sock=self.sock).start()
+            self.server = ServerThread(self._with_focus_door(explain), sock=self.sock).start()
         except Exception:  # nothing can serve: let the window fail to connect
             log.exception("Could not serve the error page either")
             self.sock.close()
@@ -188,8 +225,10 @@ class Serving:
 class ToolServing(Serving):
     """A declared tool: its database prepared, its app built by deskwork."""
 
-    def __init__(self, tool: Tool, database: Path, settings: Settings) -> None:
-        super().__init__(tool.title, settings)
+    def __init__(
+        self, tool: Tool, database: Path, settings: Settings, *, log_file: Path | None = None
+    ) -> None:
+        super().__init__(tool.title, settings, log_file=log_file)
         self.tool = tool
         self.database = database
         self.expect_heading = tool.title
@@ -206,6 +245,7 @@ class ToolServing(Serving):
         app = create_app(
             self.tool, self.storage, secret=self.secret, port=self.port,
             locale=self.settings.locale, user_locale=self.settings.user_locale,
+            config={"DESKWORK_LOG_FILE": str(self.log_file)} if self.log_file else None,
         )  # fmt: skip
         self.storage.hold()
         return app
@@ -251,8 +291,9 @@ class AppServing(Serving):
         *,
         name: str = "app",
         config: AppConfig | None = None,
+        log_file: Path | None = None,
     ) -> None:
-        super().__init__(title, settings)
+        super().__init__(title, settings, log_file=log_file)
         self.wrapped = app
         self.name = name
         self.config = config or AppConfig()
@@ -284,16 +325,61 @@ def launch(
     ``name``, set up as its ``config`` says); return the process exit code once the
     window is closed."""
     settings = Settings.load()  # once: IT's settings, handed on from here
-    serving: Serving
     if isinstance(target, Tool):
-        log_file = setup_logging(target.name, settings)
-        database = database or paths.default_database(target.name, settings)
-        serving = ToolServing(target, database, settings)
-    else:
-        name = name or "app"
+        title, name = target.title, target.name
         log_file = setup_logging(name, settings)
-        serving = AppServing(target, title or "App", settings, name=name, config=config)
+        database = database or paths.default_database(name, settings)
+        check_database_place(database)  # a network drive, a folder that can't be written
+        lock = single.lock_beside(database)
+    else:
+        title, name = title or "App", name or "app"
+        log_file = setup_logging(name, settings)
+        # Its own data is its own; deskwork's (a secret key, a built app's instance
+        # folder, the lock) is in the user data folder.
+        check_writable(paths.data_dir(settings), "The user data folder")
+        lock = single.app_lock(name, settings)
     log.info("Log file: %s", log_file)
+    claim = single.Claim(lock, settings)
+    if not claim.take():  # one writer: the running one shows itself instead
+        if self_test:
+            echo(f"self-test failed: {title} is already open")
+            return 1
+        return hand_over(claim, title, browser=browser, echo=echo)
+    try:
+        serving: Serving
+        if isinstance(target, Tool):
+            assert database is not None
+            serving = ToolServing(target, database, settings, log_file=log_file)
+        else:
+            serving = AppServing(
+                target, title, settings, name=name, config=config, log_file=log_file
+            )
+        claim.announce(serving.port, serving.focus_key)
+        return serve(serving, browser=browser, self_test=self_test, icon=icon, echo=echo)
+    finally:
+        claim.release()
+
+
+def hand_over(claim: single.Claim, title: str, *, browser: bool, echo: Echo) -> int:
+    """A second launch: the running one shows itself; with no console to print its
+    address on (a windowed build, the running one serving a browser), a box shows it."""
+    if has_console():
+        single.hand_over(claim, title, browser=browser, echo=echo)
+        return 0
+    told: list[str] = []
+    answer = single.hand_over(claim, title, browser=browser, echo=told.append)
+    if not answer.focused:
+        from deskwork.desktop.entry import show_message_box
+
+        show_message_box(title, "\n".join(told))
+    return 0
+
+
+def serve(
+    serving: Serving, *, browser: bool, self_test: bool, icon: Path | None, echo: Echo
+) -> int:
+    """Serve ``serving`` in a window (or for a browser) until closed; the exit code."""
+    settings = serving.settings
     try:
         if not browser:
             try:
@@ -302,6 +388,8 @@ def launch(
                 if self_test:
                     echo(f"self-test failed: {reason}")
                     return 1
+                if not has_console():  # an address printed to no one: nothing would happen
+                    raise LaunchError(f"No window can open here: {reason}.") from None
                 echo(f"No window can open here: {reason}; serving for a browser instead.")
                 browser = True
         if browser:
@@ -311,6 +399,10 @@ def launch(
         # engine start (after the GUI toolkit's import, which would only compete with them
         # for the interpreter).
         serving.start_in_background()
+
+        def keep_window(window: Any) -> None:
+            serving.window = window
+
         result = open_window(
             serving.title,
             serving.window_url,
@@ -319,12 +411,14 @@ def launch(
             expect_heading=serving.expect_heading,
             check=lambda: broken_pages(serving),
             settings=settings,
+            on_window=keep_window,
         )
+        serving.window = None
     finally:
         serving.stop()
 
     if serving.error is not None:
-        raise_start_error(serving.title, serving.error)
+        raise_start_error(serving.title, serving.error, shown=True)
     if result is None:
         return 0
     if result.ok and not port_is_closed(serving.port):
@@ -341,11 +435,15 @@ def launch(
     return 0 if result.ok else 1
 
 
-def raise_start_error(title: str, error: BaseException | None) -> NoReturn:
-    """Raise what stopped the tool from starting, as the CLI reports it."""
-    if isinstance(error, DeskworkError):
-        raise error
-    raise LaunchError(f"{title} could not start: {error}") from error
+def raise_start_error(title: str, error: BaseException | None, *, shown: bool = False) -> NoReturn:
+    """Raise what stopped the tool from starting, as the CLI reports it; ``shown``: the
+    window showed it already (a windowed build then needs no message box as well)."""
+    raised = error if isinstance(error, DeskworkError) else None
+    if raised is None:
+        raised = LaunchError(f"{title} could not start: {error}")
+        raised.__cause__ = error
+    raised.shown_in_window = shown  # type: ignore[attr-defined]
+    raise raised
 
 
 def broken_pages(serving: Serving) -> str | None:

@@ -17,6 +17,9 @@ How the child gets the socket: on POSIX as an inherited file descriptor (``pass_
 on Windows, which has no such thing, as ``socket.share(pid)``'s description of it,
 written to the child's stdin and turned back into a socket by ``socket.fromshare``. The
 secret goes by an environment variable the child removes at once, never on a command line.
+
+One writer holds here too (``deskwork.desktop.single``): the parent takes the tool's lock
+for the whole session, and the child answers a second launch with the address.
 """
 
 from __future__ import annotations
@@ -36,14 +39,16 @@ from typing import IO, Any
 
 import watchfiles
 
-from deskwork.desktop import paths
+from deskwork.desktop import paths, single
 from deskwork.desktop.hosting import describe
 from deskwork.desktop.launch import Echo, setup_logging
+from deskwork.desktop.places import check_database_place, check_writable
 from deskwork.desktop.settings import Settings
 from deskwork.desktop.window import NoDisplay, check_display, run_window
-from deskwork.loader import load_target
+from deskwork.loader import Target, load_target
 
 SECRET_VARIABLE = "DESKWORK_RELOAD_SECRET"
+FOCUS_KEY_VARIABLE = "DESKWORK_RELOAD_FOCUS_KEY"  # the focus door's key (``single``)
 SHARED_SOCKET_OPTION = "--shared-socket"  # Windows: the socket's description is on stdin
 
 WATCHED_SUFFIXES = frozenset({".py", ".html", ".css", ".js", ".json", ".sql", ".txt"})
@@ -116,13 +121,18 @@ class ChildServer:
     """The child process that serves the current code on the parent's socket."""
 
     def __init__(
-        self, target: str | Path, database: Path | None, sock: socket.socket, secret: str
+        self,
+        target: str | Path,
+        database: Path | None,
+        sock: socket.socket,
+        secret: str,
+        focus_key: str = "",
     ) -> None:
         self.command = [sys.executable, "-m", "deskwork.desktop.reload", str(target)]
         if database is not None:
             self.command.append(f"--db={database}")
         self.sock = sock
-        self.env = {**os.environ, SECRET_VARIABLE: secret}
+        self.env = {**os.environ, SECRET_VARIABLE: secret, FOCUS_KEY_VARIABLE: focus_key}
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -197,11 +207,30 @@ def run_with_reload(text: str, database: Path | None, *, echo: Echo) -> int:
     setup_logging(name, settings)
     if target.tool is not None:
         database = database or paths.default_database(name, settings)
+        check_database_place(database)
+        lock = single.lock_beside(database)
+    else:
+        check_writable(paths.data_dir(settings), "The user data folder")
+        lock = single.app_lock(name, settings)
+    claim = single.Claim(lock, settings)
+    if not claim.take():  # one writer, in development too
+        single.hand_over(claim, title, browser=False, echo=echo)
+        return 0
+    try:
+        return _serve_with_reload(text, target, database, claim, title, icon, settings, echo)
+    finally:
+        claim.release()
+
+
+def _serve_with_reload(text: str, target: Target, database: Path | None, claim: single.Claim,
+                       title: str, icon: Path, settings: Settings, echo: Echo) -> int:  # fmt: skip
     secret = secrets.token_urlsafe(32)
+    focus_key = single.new_key()
     with socket.create_server(("127.0.0.1", 0)) as sock:
         port = sock.getsockname()[1]
+        claim.announce(port, focus_key)
         first_url = f"http://127.0.0.1:{port}/?token={secret}"
-        child = ChildServer(text, database, sock, secret)
+        child = ChildServer(text, database, sock, secret, focus_key)
         child.start()
         stop = threading.Event()
         try:
@@ -275,6 +304,7 @@ def _serve_child() -> None:
     parser.add_argument(SHARED_SOCKET_OPTION, action="store_true")
     options = parser.parse_args()
     secret = os.environ.pop(SECRET_VARIABLE)
+    focus_key = os.environ.pop(FOCUS_KEY_VARIABLE, "") or single.new_key()
     # The parent says when to stop (on a change, or Ctrl+C, which reaches both of us).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sock = inherited_socket(options.fd, sys.stdin.buffer if options.shared_socket else None)
@@ -311,7 +341,15 @@ def _serve_child() -> None:
     # a restart never resets a page that is loading.
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda _signum, _frame: stopping.set())
-    server = ServerThread(guarded, sock=sock)  # the server of a normal run
+    title = target.title if target.tool is not None else describe(target)[0]
+    address = f"http://127.0.0.1:{port}/?token={secret}"
+
+    def show_itself(_address: bool) -> dict[str, Any]:
+        # The window is the parent's: a second launch is given the address.
+        return {"title": title, "focused": False, "address": address}
+
+    door = single.FocusDoor(guarded, key=focus_key, port=port, answer=show_itself)
+    server = ServerThread(door, sock=sock)  # the server of a normal run
     server.start()
     stopping.wait()
     server.stop()

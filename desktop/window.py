@@ -87,11 +87,13 @@ def run_window(
     icon: Path | None = None,
     background: Callable[[Any], None] | None = None,
     settings: Settings | None = None,
+    on_window: Callable[[Any], None] | None = None,
 ) -> None:
     """Make the tool's window for ``url``, run the GUI and block until the window closes.
 
     Every window deskwork opens is made here, so ``--reload``'s has the settings of a
-    normal run's. ``background(window)`` runs on a thread of its own once the GUI is up.
+    normal run's. ``background(window)`` runs on a thread of its own once the GUI is up;
+    ``on_window(window)`` is called as soon as the window is made (before the GUI runs).
     """
     import webview
 
@@ -103,6 +105,8 @@ def run_window(
     )
     if window is None:
         raise NoDisplay("pywebview could not create a window")
+    if on_window is not None:
+        on_window(window)
     webview.start(
         background,
         (window,) if background else None,
@@ -121,6 +125,7 @@ def open_window(
     expect_heading: str | None = None,
     check: Callable[[], str | None] | None = None,
     settings: Settings | None = None,
+    on_window: Callable[[Any], None] | None = None,
 ) -> SelfTestResult | None:
     """Show ``url`` in a native window and block until the window is closed.
 
@@ -160,11 +165,51 @@ def open_window(
             win.destroy()
 
     run_window(
-        title, url, icon=icon, background=run_self_test if self_test else None, settings=settings
-    )
+        title, url, icon=icon, background=run_self_test if self_test else None,
+        settings=settings, on_window=on_window,
+    )  # fmt: skip
     if self_test:
         return result[0] if result else SelfTestResult(False, "the window closed by itself")
     return None
+
+
+def bring_to_front(window: Any, timeout: float = 5.0) -> bool:
+    """Un-minimise ``window`` and bring it above the others, with the keyboard's focus;
+    whether that was done (a window not shown within ``timeout`` is not).
+
+    Called from a server thread: every call here is run by pywebview on the GUI thread.
+    GTK's ``restore`` deiconifies and ``present()``s the window; elsewhere ``show`` brings it
+    forward (WinForms' ``Activate``, Cocoa's ``makeKeyAndOrderFront``). On GTK the answer
+    waits until the GUI thread has done it, so the caller can tell the user it is done.
+    """
+    if not window.events.shown.wait(timeout):
+        return False
+    try:
+        window.restore()
+        gui: Any = window.gui  # the backend's module, such as webview.platforms.gtk
+        if gui.__name__.endswith(".gtk"):
+            _after_gui_work(gui.glib, timeout)
+        else:
+            window.show()
+    except Exception:  # a window closing meanwhile: the request is answered, not failed
+        log.warning("Could not bring the window to the front", exc_info=True)
+        return False
+    return True
+
+
+def _after_gui_work(glib: Any, timeout: float) -> None:
+    """Wait until the GTK main loop has run what was queued before this call (``glib``:
+    GLib as pywebview's GTK backend imported it)."""
+    import threading
+
+    done = threading.Event()
+
+    def mark() -> bool:
+        done.set()
+        return False  # once
+
+    glib.idle_add(mark)
+    done.wait(timeout)
 
 
 def _read_page(win: Any) -> tuple[str, str]:

@@ -3,10 +3,12 @@
     python packaging/build.py path/to/tool.py --name expenses [--dist dist] [--onedir]
     python packaging/build.py path/to/flaskr/__init__.py --name flaskr --app app.json
 
-``deskwork build`` runs this script. It writes a small entry script that imports the tool
-(or the app's module or package) by name, so PyInstaller sees everything it imports, and
-runs ``deskwork.spec``. ``--app`` is a JSON file: the app's attribute, its
-``[tool.deskwork]`` settings and its data files (``deskwork.desktop.building``).
+``deskwork build`` runs this script. It writes a small entry script that hands the tool's
+module name (or the app's module or package) to deskwork's entry point, which imports it
+(so that a failure is reported), and runs ``deskwork.spec``, which names the module as a
+hidden import (so PyInstaller sees everything it imports). ``--app`` is a JSON file: the
+app's attribute, its ``[tool.deskwork]`` settings and its data files
+(``deskwork.desktop.building``).
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
+# The tool (or app) module is imported by deskwork's entry point, where an error in it is
+# reported and logged like any other; the spec names it as a hidden import.
 ENTRY = """\
 # Written by deskwork build: the tool's executable starts here.
-import {module} as tool_module
 from deskwork.desktop.frozen import main
 
-main(tool_module)
+main({module!r})
 """
 
 APP_ENTRY = """\
@@ -35,9 +38,7 @@ APP_ENTRY = """\
 from deskwork.desktop.frozen import main_app, use_data_folder
 
 use_data_folder({name!r})  # before the app is made: its instance folder is the user's
-import {module} as app_module
-
-main_app(app_module, {attribute!r}, {settings!r}, {name!r})
+main_app({module!r}, {attribute!r}, {settings!r}, {name!r})
 """
 
 

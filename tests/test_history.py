@@ -252,24 +252,14 @@ def test_an_older_databases_trash_moves_into_the_bin(tmp_path):
 
 
 def test_a_record_made_outside_deskwork_can_go_back_to_how_it_was_first(client):
+    seeded = {"date": "2026-01-02", "amount": 500, "category": "Meals", "employee": 1,
+              "note": "Imported"}  # fmt: skip
     with db_of(client) as db, db.conn:  # a seeded row, or one an IT script wrote
-        record_id = (
-            db.table("expenses")
-            .insert(
-                {
-                    "date": "2026-01-02",
-                    "amount": 500,
-                    "category": "Meals",
-                    "employee": 1,
-                    "note": "Imported",
-                }  # fmt: skip
-            )
-            .last_pk
-        )
+        record_id = db.table("expenses").insert(seeded).last_pk
     edit(client, record_id, note="Edited", amount="9.00")
     page = text(client.get(f"/forms/new-expense/{record_id}/history"))
     assert "As it was before these changes" in page
     action = re.search(r'action="([^"]+)"', page.split("As it was before")[1])[1]
     client.post(action, data={"_version": hidden(page, "_version"), "_state": "before"})
-    restored = [r for r in rows(client) if r["id"] == record_id][0]
+    restored = next(r for r in rows(client) if r["id"] == record_id)
     assert (restored["note"], restored["amount"]) == ("Imported", 500)

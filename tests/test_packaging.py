@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -161,3 +162,59 @@ def test_the_ten_line_house_price_app_builds_unchanged(tmp_path, display, data_d
     assert version.stdout.strip().startswith("House price (deskwork ")
     done = run([str(executable), "--self-test"], env=env, cwd=tmp_path, timeout=180)
     assert SELF_TEST_OK.search(done.stdout)["title"] == "House price", done.stdout
+
+
+# -- errors are never silent ------------------------------------------------------------------
+
+PRICES = (
+    "from deskwork import Tool, {kind}\ntool = Tool('Prices')\n"
+    "tool.table('things', price={kind}())\n"
+)
+
+# Stands in for zenity, the first dialog program deskwork looks for: records what it was
+# asked to show (one argument per line), and closes at once.
+FAKE_ZENITY = '#!/bin/sh\nprintf "%s\\n" "$@" > "$(dirname "$0")/shown.txt"\n'
+
+
+def test_a_refused_schema_change_in_a_build_with_no_console_is_logged_and_shown(
+    tmp_path, display, data_dir
+):
+    """A built tool whose schema change is refused, started with no console (its output
+    closed, as a double-click starts a windowed build): the log has the message and the
+    traceback, and a message box shows the message."""
+    from deskwork.loader import load_tool
+    from deskwork.storage import Storage
+
+    earlier = tmp_path / "earlier" / "prices.py"
+    earlier.parent.mkdir()
+    earlier.write_text(PRICES.format(kind="Money"), encoding="utf-8")
+    Storage(data_dir / "prices" / "prices.sqlite3").prepare(load_tool(earlier))  # numbers
+    project = tmp_path / "prices"
+    project.mkdir()
+    (project / "prices.py").write_text(PRICES.format(kind="Text"), encoding="utf-8")
+    run([str(DESKWORK), "build", str(project / "prices.py")], cwd=tmp_path, timeout=1200)
+    executable = tmp_path / "dist" / "prices"
+
+    dialogs = tmp_path / "dialogs"
+    dialogs.mkdir()
+    (dialogs / "zenity").write_text(FAKE_ZENITY, encoding="utf-8")
+    (dialogs / "zenity").chmod(0o755)
+    env = deskwork_env(data_dir, display, PATH=f"{dialogs}{os.pathsep}{os.environ['PATH']}")
+    # The shell closes stdout and stderr, then becomes the executable: Python starts with
+    # sys.stdout and sys.stderr None, as a windowed build on Windows does.
+    done = subprocess.run(
+        ["sh", "-c", 'exec "$0" --browser >&- 2>&-', str(executable)],
+        env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=180,
+    )  # fmt: skip
+    print(f"exit {done.returncode}")
+    assert done.returncode == 3  # SchemaError's code
+    assert done.stdout == done.stderr == b""
+    log_file = data_dir / "logs" / "prices.log"
+    log = log_file.read_text(encoding="utf-8")
+    assert "ERROR deskwork: Stopped: Column things.price was saved as numbers" in log
+    assert "Traceback (most recent call last)" in log and "deskwork.SchemaError" in log
+    shown = (dialogs / "shown.txt").read_text(encoding="utf-8")
+    print(shown)
+    assert "--title=Prices" in shown
+    assert "--text=Column things.price was saved as numbers" in shown
+    assert f"The details are in {log_file}." in shown

@@ -1,4 +1,4 @@
-"""The ``deskwork`` command: demo, run, flask, new, build.
+"""The ``deskwork`` command: demo, run, flask, backup, restore, new, build.
 
 Errors reach the user as one line and an exit code (``DeskworkError.exit_code``); the
 traceback goes to the log file only (``deskwork.desktop.entry``).
@@ -169,6 +169,87 @@ def flask(target: str, args: tuple[str, ...]) -> None:
     if found.app is None:
         raise click.UsageError(f"{text} is a deskwork tool, not a Flask app: no flask commands.")
     run_flask_command(found.app, list(args) or ["--help"])
+
+
+def _tool_and_database(target: str, database: Path | None) -> tuple[Tool, Path]:
+    """The declared tool at ``target`` and its database (``--db`` or its usual one)."""
+    from deskwork.desktop import paths
+    from deskwork.loader import load_target
+
+    found = load_target(target)
+    if found.tool is None:
+        raise click.UsageError(
+            f"{target} is a plain Flask app: its data is its own to back up (its instance "
+            "folder). backup and restore are for declared tools."
+        )
+    return found.tool, (database or paths.default_database(found.tool.name)).resolve()
+
+
+def _backups_of(database: Path) -> Any:
+    from deskwork.backups import Backups
+    from deskwork.desktop.settings import Settings
+
+    return Backups(database, keep=Settings.load().backups)
+
+
+database_option = click.option(
+    "--db",
+    "database",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Database file to use instead of the one in the user data folder.",
+)
+
+
+@cli.command()
+@click.argument("target")
+@database_option
+def backup(target: str, database: Path | None) -> None:
+    """Back up the database of the tool at TARGET now (the newest DESKWORK_BACKUPS,
+    10, are kept, beside it in backups/)."""
+    tool, path = _tool_and_database(target, database)
+    made = _backups_of(path).take("manual")
+    _echo(f"Backed up {tool.title}: {made.path} ({made.size:,} bytes)")
+
+
+@cli.command()
+@click.argument("target")
+@click.argument("backup", required=False)
+@database_option
+def restore(target: str, backup: str | None, database: Path | None) -> None:
+    """Restore the tool at TARGET from BACKUP (a file, or a number from the list this
+    command prints without one). What the database holds now is backed up first."""
+    from deskwork.desktop import single
+    from deskwork.storage import Storage
+
+    tool, path = _tool_and_database(target, database)
+    backups = _backups_of(path)
+    found = backups.all()
+    if backup is None:
+        if not found:
+            _echo(f"No backups of {tool.title} yet in {backups.folder}.")
+            return
+        _echo(f"Backups of {tool.title} in {backups.folder}, newest first:")
+        for number, item in enumerate(found, 1):
+            _echo(f"  {number:>2}. {item.at:%Y-%m-%d %H:%M:%S}  {item.why:<14} {item.path.name}")
+        _echo(f"Restore one with:  deskwork restore {target} NUMBER")
+        return
+    if backup.isdigit() and not Path(backup).exists():
+        if not 1 <= int(backup) <= len(found):
+            raise click.BadParameter(f"there are {len(found)} backups: pick 1 to {len(found)}.")
+        chosen = found[int(backup) - 1].path
+    else:
+        chosen = Path(backup).resolve()
+    lock = single.InstanceLock(single.lock_beside(path))
+    if not lock.acquire():
+        raise click.ClickException(
+            f"{tool.title} is open: close it first, or use Restore… in its File menu."
+        )
+    try:
+        kept = backups.restore(chosen)
+        Storage(path).prepare(tool, seed=False)  # an older backup's tables brought up to date
+    finally:
+        lock.release()
+    _echo(f"Restored {tool.title} from {chosen.name}. What it held before: {kept.path}")
 
 
 @cli.command()

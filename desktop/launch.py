@@ -31,6 +31,7 @@ from deskwork.desktop.window import NoDisplay, bring_to_front, check_display, op
 from deskwork.errors import DeskworkError
 
 if TYPE_CHECKING:  # Flask, sqlite-utils and cheroot are imported while the window opens
+    from deskwork.backups import Backup, Backups
     from deskwork.desktop.server import ServerThread
     from deskwork.storage import Storage
 
@@ -135,6 +136,10 @@ class Serving:
     def warm_up(self) -> None:
         """Work done once served, before the window's first request comes."""
 
+    def menu(self) -> list[tuple[str, Callable[[], None]]]:
+        """The window's File menu: (title, action) pairs."""
+        return []
+
     def close(self) -> None:
         """Let go of what ``build`` took, once the server has stopped."""
 
@@ -233,13 +238,16 @@ class ToolServing(Serving):
         self.database = database
         self.expect_heading = tool.title
         self.storage: Storage | None = None
+        self.backups: Backups | None = None
 
     def build(self) -> WSGIApp:
         from deskwork.app import create_app
+        from deskwork.backups import Backups
         from deskwork.storage import Storage
 
         self.storage = Storage(self.database)
-        if self.storage.prepare(self.tool):
+        self.backups = Backups(self.database, keep=self.settings.backups)
+        if self.storage.prepare(self.tool, bin_days=self.settings.bin_days, backups=self.backups):
             log.info("Created %s with sample data", self.storage.path)
         log.info("Opening %s with %s", self.tool.title, self.storage.path)
         app = create_app(
@@ -264,6 +272,88 @@ class ToolServing(Serving):
         response = client.get("/", base_url=self.url)
         if response.status_code != 200:
             log.warning("The home page answered %s", response.status_code)
+        self.daily_backup()
+
+    def daily_backup(self) -> None:
+        """The first launch of a day backs the database up (served meanwhile: the copy is
+        consistent while the tool saves). A failed backup is logged, never fatal."""
+        assert self.backups is not None
+        try:
+            made = self.backups.daily()
+        except Exception:
+            log.exception("The daily backup of %s failed", self.database)
+            return
+        if made is not None:
+            log.info("Backed up %s: %s", self.database, made.path)
+
+    def back_up_now(self) -> Backup:
+        """A backup now ("Back up now" in the window's menu)."""
+        assert self.backups is not None
+        made = self.backups.take("manual")
+        log.info("Backed up %s: %s", self.database, made.path)
+        return made
+
+    def menu(self) -> list[tuple[str, Callable[[], None]]]:
+        return [("Back up now", self.menu_back_up), ("Restore…", self.menu_restore)]
+
+    def menu_back_up(self) -> None:
+        """ "Back up now": a backup, then where it is (or why not)."""
+        try:
+            made = self.back_up_now()
+        except Exception as error:
+            log.exception("Backing up %s failed", self.database)
+            self.tell("Not backed up", f"The backup failed: {error}")
+            return
+        self.tell("Backed up", f"{self.tool.title} is backed up in {made.path}.")
+
+    def menu_restore(self) -> None:
+        """ "Restore…": pick a backup in the system's open dialog, confirm, restore, and
+        show the tool's pages again."""
+        import webview
+
+        window = self.window
+        if window is None or self.backups is None:
+            return
+        self.backups.folder.mkdir(parents=True, exist_ok=True)
+        chosen = window.create_file_dialog(
+            webview.FileDialog.OPEN,
+            directory=str(self.backups.folder),
+            file_types=("Backups (*.sqlite3)", "All files (*.*)"),
+        )
+        if not chosen:
+            return
+        backup = Path(chosen[0] if isinstance(chosen, list | tuple) else chosen)
+        asked = window.create_confirmation_dialog(
+            "Restore this backup?",
+            f"{self.tool.title} will hold what {backup.name} holds. What it holds now is "
+            "kept as a backup first, so this can be undone by restoring that one.",
+        )
+        if not asked:
+            return
+        try:
+            kept = self.restore_from(backup)
+        except Exception as error:
+            log.exception("Restoring %s from %s failed", self.database, backup)
+            self.tell("Not restored", f"Nothing was changed: {error}")
+            return
+        window.load_url(self.url)
+        self.tell("Restored", f"Restored from {backup.name}. The data as it was is in {kept.path}.")
+
+    def tell(self, title: str, message: str) -> None:
+        """A message in a dialog of the window (the log has it too)."""
+        log.info("%s: %s", title, message)
+        if self.window is not None:
+            self.window.create_confirmation_dialog(title, message)
+
+    def restore_from(self, backup: Path) -> Backup:
+        """Make the database what ``backup`` holds, while served ("Restore…" in the
+        window's menu); returns the copy of the database kept first. An older backup's
+        tables are brought up to the tool's declarations again."""
+        assert self.backups is not None and self.storage is not None
+        kept = self.backups.restore(backup)
+        self.storage.prepare(self.tool, seed=False, bin_days=self.settings.bin_days)
+        log.info("Restored %s from %s (the file as it was: %s)", self.database, backup, kept.path)
+        return kept
 
     def page_paths(self) -> list[str]:
         from flask import Flask
@@ -412,6 +502,7 @@ def serve(
             check=lambda: broken_pages(serving),
             settings=settings,
             on_window=keep_window,
+            menu=serving.menu(),
         )
         serving.window = None
     finally:

@@ -57,6 +57,17 @@ SETTINGS: tuple[Setting, ...] = (
         "how numbers are written and read: `de_DE` gives `1.234,56`, `fr_FR` gives `1 234,56`",
     ),
     Setting(
+        "backups",
+        "`10`",
+        "how many backups of each tool's database are kept (in `<name>/backups/`; one "
+        "on the first launch of a day, one before its tables change)",
+    ),
+    Setting(
+        "bin_days",
+        "the tool's `bin_days` (30)",
+        'how many days deleted records stay restorable in "Recently deleted"',
+    ),
+    Setting(
         "launch_stamp",
         "unset",
         "a Unix time; `--self-test` then reports time from it to first paint",
@@ -119,6 +130,32 @@ class Settings:
             if self.environ.get(variable):
                 return self.environ[variable]
         return None
+
+    @property
+    def backups(self) -> int:
+        """How many backups to keep (IT's ``DESKWORK_BACKUPS``, else 10)."""
+        return self._whole("backups", default=10, least=1) or 10
+
+    @property
+    def bin_days(self) -> int | None:
+        """IT's retention of deleted records, over the tool's own (None: the tool's)."""
+        return self._whole("bin_days", default=None, least=1)
+
+    def _whole(self, name: str, *, default: int | None, least: int) -> int | None:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = int(value.strip())
+        except ValueError:
+            number = least - 1
+        if number < least:
+            variable = _BY_NAME[name].variable
+            raise SettingError(
+                f"{variable}={value!r} is not a whole number of {least} or more: set one, "
+                "or leave it unset."
+            )
+        return number
 
     @property
     def launch_stamp(self) -> float | None:

@@ -6,8 +6,9 @@ import importlib.util
 import logging
 import os
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,9 @@ from deskwork.desktop.settings import Settings
 log = logging.getLogger("deskwork")
 
 SELF_TEST_TIMEOUT = 60.0
+
+#: A window's File menu: (title, action) pairs.
+MenuItems = Sequence[tuple[str, Callable[[], None]]]
 
 # Read the rendered home page: its <title> and its first heading.
 _READ_PAGE = "JSON.stringify([document.title, (document.querySelector('h1') || {}).textContent])"
@@ -88,14 +92,18 @@ def run_window(
     background: Callable[[Any], None] | None = None,
     settings: Settings | None = None,
     on_window: Callable[[Any], None] | None = None,
+    menu: MenuItems = (),
 ) -> None:
     """Make the tool's window for ``url``, run the GUI and block until the window closes.
 
     Every window deskwork opens is made here, so ``--reload``'s has the settings of a
     normal run's. ``background(window)`` runs on a thread of its own once the GUI is up;
-    ``on_window(window)`` is called as soon as the window is made (before the GUI runs).
+    ``on_window(window)`` is called as soon as the window is made (before the GUI runs);
+    ``menu`` is the File menu's (title, action) items, each action run on a thread of its
+    own (so it may open dialogs, which wait for the GUI thread).
     """
     import webview
+    from webview.menu import Menu, MenuAction
 
     # Attached files download through the system's own save dialog (pywebview ignores
     # downloads otherwise). They come only from the tool's server, behind its secret.
@@ -107,13 +115,36 @@ def run_window(
         raise NoDisplay("pywebview could not create a window")
     if on_window is not None:
         on_window(window)
+    menus = [Menu("File", [MenuAction(title, _on_a_thread(action)) for title, action in menu])]
+    if menu:
+        _menu_for_a_ready_app(menus)
     webview.start(
         background,
         (window,) if background else None,
         gui=gui_name(settings),
         icon=str(icon) if icon else None,
         private_mode=True,
+        menu=menus if menu else [],
     )
+
+
+def _menu_for_a_ready_app(menus: list[Any]) -> None:
+    """GTK: ``check_display`` made pywebview's GTK application already (to find the
+    display early), and pywebview adds the menu bar only to an application it makes in
+    ``start``: give that one its menu bar when it starts."""
+    gtk = sys.modules.get("webview.platforms.gtk")
+    app = getattr(gtk, "_app", None)
+    if gtk is None or app is None:
+        return
+    menubar = gtk.create_menu(menus)
+    app.connect("startup", lambda started: started.set_menubar(menubar))
+
+
+def _on_a_thread(action: Callable[[], None]) -> Callable[[], None]:
+    def run() -> None:
+        threading.Thread(target=action, name="deskwork-menu", daemon=True).start()
+
+    return run
 
 
 def open_window(
@@ -126,6 +157,7 @@ def open_window(
     check: Callable[[], str | None] | None = None,
     settings: Settings | None = None,
     on_window: Callable[[Any], None] | None = None,
+    menu: MenuItems = (),
 ) -> SelfTestResult | None:
     """Show ``url`` in a native window and block until the window is closed.
 
@@ -166,7 +198,7 @@ def open_window(
 
     run_window(
         title, url, icon=icon, background=run_self_test if self_test else None,
-        settings=settings, on_window=on_window,
+        settings=settings, on_window=on_window, menu=menu,
     )  # fmt: skip
     if self_test:
         return result[0] if result else SelfTestResult(False, "the window closed by itself")

@@ -13,7 +13,9 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from test_cli import read_address, serve_and_visit
 
+from conftest import DESKWORK, deskwork_env, run
 from deskwork import Integer, Text, Tool
 from deskwork.backups import NAME, BackupError, Backups, check
 from deskwork.storage import Storage
@@ -141,3 +143,86 @@ def test_a_backup_killed_mid_way_leaves_the_others_whole_and_no_half_backup(data
     backups.take()  # the next backup sweeps the dead processes' half files away
     assert list(backups.folder.glob(".*.partial")) == []
     print(f"\n5 kills, {interrupted} mid-backup; {len(found)} backups, all whole")
+
+
+# -- at launch, and the deskwork command --------------------------------------------------
+
+TOOL_FILE = """\
+from deskwork import Integer, Text, Tool
+
+tool = Tool("Stock", templates=None)
+items = tool.table("items", name=Text(required=True), count=Integer(){extra})
+tool.table_page("Items", items)
+
+
+@tool.seed
+def some(db):
+    db["items"].insert_all([{{"name": "Bolts", "count": 12}}, {{"name": "Nuts", "count": 40}}])
+"""
+
+
+def write_tool(folder: Path, extra: str = "") -> Path:
+    path = folder / "stock.py"
+    path.write_text(TOOL_FILE.format(extra=extra), encoding="utf-8")
+    return path
+
+
+def launch_once(tool_file: Path, data_dir: Path) -> None:
+    command = [str(DESKWORK), "run", str(tool_file), "--browser"]
+    _, status, _ = serve_and_visit(command, deskwork_env(data_dir), "/tables/items")
+    assert status == 200
+
+
+def test_the_first_launch_of_a_day_and_a_change_of_the_tables_back_up(tmp_path, data_dir):
+    tool_file = write_tool(tmp_path)
+    launch_once(tool_file, data_dir)
+    backups = Backups(data_dir / "stock" / "stock.sqlite3")
+    assert [b.why for b in backups.all()] == ["daily"]
+    launch_once(tool_file, data_dir)  # the same day: no second one
+    assert [b.why for b in backups.all()] == ["daily"]
+    write_tool(tmp_path, extra=", shelf=Text()")  # the author adds a field
+    launch_once(tool_file, data_dir)
+    assert [b.why for b in backups.all()] == ["before-update", "daily"]
+    log = (data_dir / "logs" / "stock.log").read_text(encoding="utf-8")
+    assert "before updating its tables" in log
+
+
+def test_deskwork_backup_and_restore_by_number(tmp_path, data_dir):
+    tool_file = write_tool(tmp_path)
+    database = tmp_path / "mine.sqlite3"
+    env = deskwork_env(data_dir)
+    Storage(database).prepare(make_tool())  # same table as the tool file's
+    with Storage(database).open() as db, db.conn:
+        db.table("items").insert_all([{"name": "Bolts", "count": 12}])
+    done = run([str(DESKWORK), "backup", str(tool_file), "--db", str(database)], env=env)
+    assert done.stdout.startswith("Backed up Stock: ") and "_manual.sqlite3" in done.stdout
+    with Storage(database).open() as db, db.conn:
+        db.execute("UPDATE items SET count = 0")
+    listed = run([str(DESKWORK), "restore", str(tool_file), "--db", str(database)], env=env)
+    assert " 1. " in listed.stdout and "manual" in listed.stdout
+    restored = run([str(DESKWORK), "restore", str(tool_file), "1", "--db", str(database)], env=env)
+    assert "Restored Stock from mine_" in restored.stdout
+    assert items(database) == [("Bolts", 12)]
+    kept = [b for b in Backups(database).all() if b.why == "before-restore"]
+    assert len(kept) == 1 and items(kept[0].path) == [("Bolts", 0)]
+
+
+def test_restore_is_refused_while_the_tool_is_open(tmp_path, data_dir):
+    tool_file = write_tool(tmp_path)
+    env = deskwork_env(data_dir)
+    running = subprocess.Popen(
+        [str(DESKWORK), "run", str(tool_file), "--browser"], env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, encoding="utf-8",
+    )  # fmt: skip
+    try:
+        read_address(running)
+        backup = Backups(data_dir / "stock" / "stock.sqlite3").all()[0]
+        refused = subprocess.run(
+            [str(DESKWORK), "restore", str(tool_file), str(backup.path)], env=env,
+            capture_output=True, encoding="utf-8",
+        )  # fmt: skip
+    finally:
+        running.send_signal(signal.SIGINT)
+        running.communicate(timeout=30)
+    assert refused.returncode == 1
+    assert "Stock is open: close it first, or use Restore… in its File menu." in refused.stderr

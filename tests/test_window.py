@@ -130,3 +130,21 @@ def test_a_tool_that_cannot_open_its_database_says_why_in_the_window_and_the_exi
     assert "Traceback" not in done.stderr
     log = (data_dir / "logs" / "prices.log").read_text(encoding="utf-8")
     assert "Prices could not start" in log and "SchemaError" in log
+
+
+def test_the_file_menu_backs_up_and_restores_in_the_window(tmp_path, data_dir, display):
+    database = tmp_path / "stock.sqlite3"
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).parent / "window_menu_driver.py"), str(database)],
+        env=deskwork_env(data_dir, display), capture_output=True, encoding="utf-8", timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "error" not in report, report
+    assert report["backed up"].endswith("_manual.sqlite3") and report["told"] == ["Backed up"]
+    assert report["before restore"] == ["Added after the backup"]
+    assert report["after restore"] == []  # as the backup holds it
+    assert report["asked"] == ["Backed up", "Restore this backup?", "Restored"]
+    assert report["reloaded"] and report["page"] == "Stock"  # the window shows it again
+    assert report["kept"] == ["before-restore", "daily", "manual"]
+    print(f"\nFile menu in the window: {report}")

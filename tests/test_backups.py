@@ -125,7 +125,9 @@ def test_a_backup_killed_mid_way_leaves_the_others_whole_and_no_half_backup(data
     )
     interrupted = 0
     for attempt in range(5):
-        child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        child = subprocess.Popen(
+            [sys.executable, "-c", script], stdout=subprocess.PIPE, encoding="utf-8"
+        )
         assert child.stdout is not None and child.stdout.readline().strip() == "ready"
         child.stdout.close()
         time.sleep(0.3 + attempt * 0.17)

@@ -219,6 +219,7 @@ def restore(target: str, backup: str | None, database: Path | None) -> None:
     """Restore the tool at TARGET from BACKUP (a file, or a number from the list this
     command prints without one). What the database holds now is backed up first."""
     from deskwork.desktop import single
+    from deskwork.desktop.settings import Settings
     from deskwork.storage import Storage
 
     tool, path = _tool_and_database(target, database)
@@ -246,7 +247,8 @@ def restore(target: str, backup: str | None, database: Path | None) -> None:
         )
     try:
         kept = backups.restore(chosen)
-        Storage(path).prepare(tool, seed=False)  # an older backup's tables brought up to date
+        # An older backup's tables are brought up to the tool's declarations.
+        Storage(path).prepare(tool, seed=False, bin_days=Settings.load().bin_days)
     finally:
         lock.release()
     _echo(f"Restored {tool.title} from {chosen.name}. What it held before: {kept.path}")

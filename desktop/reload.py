@@ -316,7 +316,7 @@ def _serve_child() -> None:
     app: Any
     if target.tool is not None:
         storage = Storage(options.db)
-        storage.prepare(target.tool)
+        storage.prepare(target.tool, bin_days=settings.bin_days)
         storage.hold()  # the child is killed on the next change; SQLite's WAL makes that safe
         app = create_app(
             target.tool, storage, secret=secret, port=port,

@@ -215,17 +215,52 @@ def test_the_bin_keeps_deletes_for_the_tools_days_and_can_be_emptied(docs, tmp_p
     with storage.open() as db:  # their history stays
         deletes = db.execute(f"SELECT count(*) FROM {HISTORY} WHERE kind = 'delete'")
         assert deletes.fetchone()[0] == 3
+    new_doc(docs, "Fourth")
+    docs.post("/forms/new-doc/4/delete")
+    two_days_ago = (dt.datetime.now() - dt.timedelta(days=2)).isoformat(timespec="seconds")
+    with storage.open() as db, db.conn:
+        db.execute(f"UPDATE {BIN} SET deleted_at = ?", [two_days_ago])
+    storage.prepare(tool)
+    assert "Fourth" in text(docs.get("/tables/docs/deleted"))  # the tool keeps 7 days
     storage.prepare(tool, bin_days=1)  # IT's shorter retention wins over the tool's
+    assert "Fourth" not in text(docs.get("/tables/docs/deleted"))
 
 
-def test_a_new_record_given_a_deleted_ones_id_leaves_that_one_in_the_bin(docs):
-    new_doc(docs, "First")
+def test_ids_are_never_reused_so_histories_and_lookups_stay_their_own(docs):
+    docs.submit("/forms/new-person", {"name": "Ann"})
+    docs.submit("/forms/new-doc", {"title": "Ann's lease", "owner": "1"})
     docs.post("/forms/new-doc/1/delete")
-    new_doc(docs, "Second")  # SQLite hands id 1 out again
+    docs.post("/forms/new-person/1/delete")  # no doc looks Ann up any more
+    docs.submit("/forms/new-person", {"name": "Bob"})  # not id 1: that was Ann's
+    assert [(r["id"], r["name"]) for r in rows(docs, "people")] == [(2, "Bob")]
+    assert "Ann" not in text(docs.get("/forms/new-person/2/history"))
     binned = text(docs.get("/tables/docs/deleted"))
-    assert "First" in binned
     docs.post(re.search(r'action="(/bin/\d+/restore)"', binned)[1])
-    assert sorted(r["title"] for r in rows(docs, "docs")) == ["First", "Second"]
+    # The lease comes back with Ann, from the bin, not pointing at Bob.
+    assert sorted(r["name"] for r in rows(docs, "people")) == ["Ann", "Bob"]
+    assert [(r["title"], r["owner"]) for r in rows(docs, "docs")] == [("Ann's lease", 1)]
+
+
+def test_an_undo_after_the_record_left_the_bin_is_refused(client):
+    record_id = create(client, note="Once")
+    client.post(f"/forms/new-expense/{record_id}/delete")
+    undo = re.search(r'action="(/undo/\d+)"', text(client.get("/tables/expenses")))[1]
+    binned = text(client.get("/tables/expenses/deleted"))
+    client.post(re.search(r'action="(/bin/\d+/restore)"', binned)[1])
+    edit(client, record_id, note="Once, edited")
+    refused = client.post(undo, follow_redirects=True)
+    assert "no longer in the bin" in text(refused)
+    assert [r["note"] for r in rows(client)] == ["Once, edited"]  # not back twice
+
+
+def test_a_deleted_record_restored_from_its_history_leaves_the_bin(client):
+    record_id = create(client, note="Versioned")
+    client.post(f"/forms/new-expense/{record_id}/delete")
+    page = text(client.get(f"/forms/new-expense/{record_id}/history"))
+    action = re.search(r'action="(/forms/new-expense/\d+/history/\d+)"', page)[1]
+    client.post(action, data={"_version": ""})
+    assert [r["note"] for r in rows(client)] == ["Versioned"]
+    assert "Nothing deleted recently." in text(client.get("/tables/expenses/deleted"))
 
 
 def test_an_older_databases_trash_moves_into_the_bin(tmp_path):

@@ -16,7 +16,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import secrets
 import sqlite3
+import threading
+import time
+import urllib.parse
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
@@ -59,6 +63,7 @@ class Backups:
         self.database = Path(database)
         self.folder = Path(folder) if folder is not None else self.database.parent / "backups"
         self.keep = keep
+        self._lock = threading.Lock()  # one take or restore at a time in this process
 
     def __repr__(self) -> str:
         return f"<Backups of {self.database} in {self.folder}>"
@@ -76,26 +81,35 @@ class Backups:
         return sorted(found, key=lambda b: (b.at, b.n), reverse=True)
 
     def take(
-        self, why: str = "manual", *, progress: Callable[[int, int], None] | None = None
+        self,
+        why: str = "manual",
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        prune: bool = True,
     ) -> Backup:
-        """Back the database up now; returns the new backup."""
+        """Back the database up now; returns the new backup. With ``prune``, the oldest
+        beyond ``keep`` go (the newest of each kind always stays)."""
         if not self.database.is_file():
             raise BackupError(f"There is no database at {self.database} to back up.")
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._sweep_partials()
-        now = dt.datetime.now()
-        target = self._free_name(now, why)
-        partial = self.folder / f".{target.name}.{os.getpid()}.partial"
-        try:
-            _copy(self.database, partial, progress)
-            _flush(partial)
-            os.replace(partial, target)  # the backup appears whole, or not at all
-            _flush_folder(self.folder)
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
-        self._prune()
-        return next(b for b in self.all() if b.path == target)
+        with self._lock:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._sweep_partials()
+            now = dt.datetime.now()
+            target = self._free_name(now, why)
+            # Its own name (the process, and a random part: two takes at once never meet).
+            partial = self.folder / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.partial"
+            try:
+                _copy(self.database, partial, progress)
+                _flush(partial)
+                os.replace(partial, target)  # the backup appears whole, or not at all
+                _flush_folder(self.folder)
+            except BaseException:
+                partial.unlink(missing_ok=True)
+                raise
+            if prune:
+                self._prune(spare=target)
+        made = next((b for b in self.all() if b.path == target), None)
+        return made or Backup(target, now.replace(microsecond=0), why)
 
     def daily(self) -> Backup | None:
         """A backup if none was taken today (the first launch of a day)."""
@@ -104,15 +118,38 @@ class Backups:
             return None
         return self.take("daily") if self.database.is_file() else None
 
+    def before_update(self) -> Backup | None:
+        """A backup before the tables change, unless the newest one is such a backup and
+        the database has not changed since (a change refused at every launch would
+        otherwise push every other backup out)."""
+        newest = next((b for b in self.all() if b.why == "before-update"), None)
+        if newest is not None and self._unchanged_since(newest):
+            return None
+        return self.take("before-update")
+
     def restore(self, backup: Path) -> Backup:
         """Make the database what ``backup`` holds; returns the copy of the database as it
-        was, taken first. The backup is checked whole before anything changes."""
-        backup = Path(backup)
+        was, taken first. The backup is checked whole before anything changes, and nothing
+        is pruned before it is copied (it may be the oldest)."""
+        backup = Path(backup).resolve()
         check(backup)
-        before = self.take("before-restore")
-        with closing(sqlite3.connect(backup)) as source, closing(_connect(self.database)) as db:
+        with self._lock:
+            pass  # a backup under way ends first
+        before = self.take("before-restore", prune=False)
+        uri = f"file:{urllib.parse.quote(str(backup))}?mode=ro"
+        with (
+            closing(sqlite3.connect(uri, uri=True)) as source,
+            closing(_connect(self.database)) as db,
+        ):
             source.backup(db)  # one step: readers see the old database or the restored one
+        with self._lock:
+            self._prune(spare=before.path)
         return before
+
+    def _unchanged_since(self, backup: Backup) -> bool:
+        taken = backup.path.stat().st_mtime
+        files = [self.database, Path(f"{self.database}-wal")]
+        return all(not f.exists() or f.stat().st_mtime <= taken for f in files)
 
     def _free_name(self, now: dt.datetime, why: str) -> Path:
         """A name after every backup of the same second (they sort by it)."""
@@ -122,15 +159,25 @@ class Backups:
             return self.folder / f"{self.database.stem}_{stamp}_{why}.sqlite3"
         return self.folder / f"{self.database.stem}_{stamp}_{max(same) + 1}_{why}.sqlite3"
 
-    def _prune(self) -> None:
-        for old in self.all()[self.keep :]:
-            old.path.unlink(missing_ok=True)
+    def _prune(self, spare: Path) -> None:
+        """Keep the newest ``keep``, the newest of each kind, and ``spare``."""
+        found = self.all()
+        kept = {b.path for b in found[: self.keep]} | {spare}
+        for why in {b.why for b in found}:
+            kept.add(next(b.path for b in found if b.why == why))
+        for old in found:
+            if old.path not in kept:
+                old.path.unlink(missing_ok=True)
 
     def _sweep_partials(self) -> None:
-        """Half-made backups of processes that died (a running one's is left alone)."""
+        """Half-made backups of processes that died (a running one's is left alone; on
+        Windows, where a process can't be asked, those a day old)."""
+        day_ago = time.time() - 86_400
         for path in self.folder.glob(f".{self.database.stem}_*.partial"):
-            pid = path.name.rsplit(".", 2)[-2]
-            if not pid.isdigit() or not _alive(int(pid)):
+            parts = path.name.rsplit(".", 3)
+            pid = parts[-3] if len(parts) == 4 else ""
+            alive = pid.isdigit() and _alive(int(pid))
+            if not alive or (os.name != "posix" and path.stat().st_mtime < day_ago):
                 path.unlink(missing_ok=True)
 
 
@@ -188,7 +235,7 @@ def _alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
     if os.name != "posix":
-        return True  # leave it: a later sweep on POSIX, or the next day's, removes it
+        return True  # can't be asked here: swept by age instead
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -176,6 +176,17 @@ def _row(text: str | None) -> Row | None:
     return None if text is None else dict(json.loads(text))
 
 
+def fresh_id(conn: sqlite3.Connection, table_name: str) -> int:
+    """An id no record of the table has had: ids are never handed out again (SQLite would
+    give a deleted last record's id to the next), so a record's history and the bin's
+    entries are its own, and a record restored finds its looked-up rows, not newcomers."""
+    top = conn.execute(f"SELECT max(id) FROM [{table_name}]").fetchone()[0] or 0
+    seen = conn.execute(
+        f"SELECT max(row_id) FROM {HISTORY} WHERE table_name = ?", [table_name]
+    ).fetchone()[0]
+    return max(int(top), int(seen or 0)) + 1
+
+
 def get_row(conn: sqlite3.Connection, table_name: str, row_id: int) -> Row | None:
     cursor = conn.execute(f"SELECT * FROM [{table_name}] WHERE id = ?", [row_id])
     found = cursor.fetchone()
@@ -224,13 +235,13 @@ def put(
         if current is None:
             _bring_back_looked_up(conn, tool, action_id, table, values)
             taken = row_id == 0 or get_row(conn, table.name, row_id) is not None
-            columns = list(values) if taken else ["id", *values]
-            cursor = conn.execute(
+            new_id = fresh_id(conn, table.name) if taken else row_id
+            columns = ["id", *values]
+            conn.execute(
                 f"INSERT INTO [{table.name}] ({', '.join(f'[{c}]' for c in columns)}) "
                 f"VALUES ({', '.join('?' for _ in columns)})",
-                [values[c] for c in values] if taken else [row_id, *values.values()],
+                [new_id, *values.values()],
             )
-            new_id = int(cursor.lastrowid or 0) if taken else row_id
         else:
             assignments = ", ".join(f"[{c}] = ?" for c in values)
             conn.execute(
@@ -329,6 +340,12 @@ def undo(db: sqlite_utils.Database, tool: Tool, action_id: int) -> list[tuple[Ta
             table = tool.tables.get(table_name)
             if table is None:
                 raise NothingToUndo(f"The table {table_name} is no longer in this tool.")
+            binned = conn.execute(f"SELECT 1 FROM {BIN} WHERE change_id = ?", [change_id])
+            if after is None and binned.fetchone() is None:
+                raise NothingToUndo(
+                    f"{table.record_name.capitalize()} #{row_id} is no longer in the bin: "
+                    "it was restored already, or the bin was emptied."
+                )
             back = put(conn, tool, undoing, table, int(row_id), _row(after), _row(before))
             conn.execute(f"DELETE FROM {BIN} WHERE change_id = ?", [change_id])  # if a delete
             done.append((table, back))
@@ -381,6 +398,10 @@ def restore_version(
         action = begin(conn, "revert", label)
         new_id = put(conn, tool, action, table, row_id, current, _row(found[0]))
         assert new_id is not None
+        if current is None:  # a deleted record back: no longer in the bin
+            conn.execute(
+                f"DELETE FROM {BIN} WHERE table_name = ? AND row_id = ?", [table.name, row_id]
+            )
         return new_id
 
 

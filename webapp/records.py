@@ -286,13 +286,13 @@ def create(
         earlier = already_saved(db, once)
         if earlier is not None:
             return earlier, False
-        columns = list(values)
-        cursor = conn.execute(
+        row_id = history.fresh_id(conn, table.name)  # never a deleted record's id
+        columns = ["id", *values]
+        conn.execute(
             f"INSERT INTO [{table.name}] ({', '.join(f'[{c}]' for c in columns)}) "
             f"VALUES ({', '.join('?' for _ in columns)})",
-            [values[c] for c in columns],
+            [row_id, *values.values()],
         )
-        row_id = int(cursor.lastrowid or 0)
         _attach_files(conn, table, values)
         action = history.begin(conn, "create", f"Saved new {table.record_name} #{row_id}")
         history.log(conn, action, table, row_id, None, get_row(db, table, row_id))

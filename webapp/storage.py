@@ -95,8 +95,9 @@ class Storage:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.open() as db:
             if backups is not None and schema.needs_update(db, tool):
-                backup = backups.take("before-update")
-                log.info("Backed up %s before updating its tables: %s", self.path, backup.path)
+                backup = backups.before_update()
+                if backup is not None:
+                    log.info("Backed up %s before updating its tables: %s", self.path, backup.path)
             new = schema.prepare(db, tool, bin_days=bin_days)
             if new and seed:
                 for function in tool.seeds:

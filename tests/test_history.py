@@ -11,17 +11,11 @@ import sqlite3
 
 import pytest
 
-from conftest import add_employee, expense_form, rows, text
+from conftest import add_employee, expense_form, hidden, rows, text
 from deskwork import File, Lookup, Text, Tool
 from deskwork.history import BIN, HISTORY
 from deskwork.storage import Storage
 from deskwork.testing import tool_client
-
-
-def hidden(page, name):
-    found = re.search(rf'name="{name}" value="([^"]*)"', page)
-    assert found, f"no hidden {name} in the page"
-    return found[1]
 
 
 @pytest.fixture

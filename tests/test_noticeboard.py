@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from test_browser import CHROMIUM_ARGS
 from werkzeug.test import Client
 
 from deskwork.testing import TEST_PORT, app_client
@@ -226,18 +225,6 @@ def test_log_out(client):
     assert 'href="/auth/login">Log in</a>' in page
     assert 'href="/create"' not in page
     assert client.get("/create").status_code == 302
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from conftest import add_employee, expense_form, rows, text
+from conftest import add_employee, expense_form, hidden, rows, text
 from deskwork import Choice, File, Integer, Lookup, Text, Tool, YesNo
 from deskwork.security import cookie_name
 from deskwork.storage import Storage
@@ -19,12 +19,6 @@ from deskwork.testing import TEST_PORT, TEST_SECRET, tool_client
 def row(client, record_id, table="expenses"):
     with client.application.extensions["deskwork.storage"].open() as db:
         return db.table(table).get(record_id)
-
-
-def hidden(page, name):
-    found = re.search(rf'name="{name}" value="([^"]*)"', page)
-    assert found, f"no hidden {name} in the page"
-    return found[1]
 
 
 @pytest.fixture

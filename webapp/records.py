@@ -105,11 +105,7 @@ def version_of(row: Mapping[str, Any]) -> str:
 
 
 def get_row(db: sqlite_utils.Database, table: Table, record_id: int) -> dict[str, Any] | None:
-    cursor = db.execute(f"SELECT * FROM [{table.name}] WHERE id = ?", [record_id])
-    found = cursor.fetchone()
-    if found is None:
-        return None
-    return dict(zip([d[0] for d in cursor.description], found, strict=True))
+    return history.get_row(db.conn, table.name, record_id)
 
 
 # -- parsing and checking -------------------------------------------------------------------

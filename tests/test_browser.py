@@ -34,7 +34,7 @@ def test_a_new_expense_appears_in_the_table_and_the_report(page, live_server):
     page.get_by_label("Employee").fill("chloé")
     page.get_by_role("option", name="Chloé Okafor").click()
     page.get_by_label("Note").fill("Playwright conference ticket")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
 
     page.wait_for_url(f"{live_server.url}tables/expenses")
     assert page.get_by_role("status").inner_text().startswith("Saved expense #")
@@ -65,7 +65,7 @@ def test_a_bad_entry_shows_the_error_beside_the_field_and_keeps_what_was_typed(p
     page.get_by_role("link", name="New expense").first.click()
     page.get_by_label("Amount").fill("12.345")
     page.get_by_label("Note").fill("keep this text")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     assert page.locator("#f-amount-error").inner_text().startswith("Amount must be an amount")
     assert page.get_by_label("Amount").input_value() == "12.345"
     assert page.get_by_label("Note").input_value() == "keep this text"
@@ -155,7 +155,7 @@ def test_escape_cancels_the_form_and_asks_first_if_anything_was_typed(page, live
 def test_a_double_click_on_save_saves_once(page, live_server):
     page.goto(f"{live_server.url}forms/new-expense")
     fill_expense(page, "Clicked twice")
-    page.get_by_role("button", name="Save").dblclick()
+    page.get_by_role("button", name="Save", exact=True).dblclick()
     page.wait_for_url(f"{live_server.url}tables/expenses")
     assert len(saved(live_server, "Clicked twice")) == 1
 
@@ -166,11 +166,11 @@ def test_a_file_chosen_before_an_error_is_kept_and_saved(page, live_server):
     page.get_by_label("Receipt").set_input_files(
         {"name": "receipt.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 test"}
     )
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     assert page.locator("#f-amount-error").is_visible()
     assert page.get_by_role("link", name="receipt.pdf").is_visible()
     page.get_by_label("Amount").fill("12.35")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     page.wait_for_url(f"{live_server.url}tables/expenses")
     (row,) = saved(live_server, "Receipt kept")
     with Storage(live_server.database).open() as db:
@@ -190,11 +190,11 @@ def test_two_windows_editing_one_record_the_second_is_told(browser, live_server)
     (first_context, first), (second_context, second) = windows
     try:
         first.get_by_label("Note").fill("Edited in the first window")
-        first.get_by_role("button", name="Save").click()
+        first.get_by_role("button", name="Save", exact=True).click()
         first.get_by_text(f"Saved changes to expense #{record_id}.").wait_for()
 
         second.get_by_label("Note").fill("Edited in the second window")
-        second.get_by_role("button", name="Save").click()
+        second.get_by_role("button", name="Save", exact=True).click()
         alert = second.get_by_role("alert")
         assert "Someone else saved this expense" in alert.inner_text()
         differs = second.locator(".conflict tbody tr", has_text="Note")
@@ -243,7 +243,7 @@ def test_an_edit_shows_in_the_history_and_an_earlier_version_comes_back(page, li
     record_id = insert_expense(live_server, "Versioned lunch")
     page.goto(f"{live_server.url}forms/new-expense/{record_id}")
     page.get_by_label("Amount").fill("21.00")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     page.wait_for_url(f"{live_server.url}forms/new-expense/{record_id}")
     page.get_by_role("link", name="History").click()
     assert page.get_by_role("heading", level=1).inner_text() == f"History of expense #{record_id}"
@@ -282,3 +282,36 @@ def test_a_deleted_expense_is_restored_from_recently_deleted_after_moving_on(pag
     page.get_by_role("link", name="History").click()
     whats = page.locator("tbody tr td:nth-child(2)").all_inner_texts()
     assert whats[:2] == ["Restored from the bin (back)", "Deleted"]
+
+
+# -- tables and forms as staff work in them ---------------------------------------------------
+
+
+def test_clicking_a_rows_note_or_pressing_enter_on_it_opens_the_record(page, live_server):
+    record_id = insert_expense(live_server, "Row click lunch", date="2099-01-02")
+    page.goto(f"{live_server.url}tables/expenses")  # newest first: it is the first row
+    page.get_by_role("cell", name="Row click lunch").click()
+    page.wait_for_url(f"{live_server.url}forms/new-expense/{record_id}")
+    page.go_back()
+    first = page.locator("tbody tr").first
+    first.focus()
+    first.press("ArrowDown")  # the second row
+    second = page.locator("tbody tr").nth(1)
+    assert second.evaluate("row => row === document.activeElement")
+    href = second.get_attribute("data-href")
+    second.press("Enter")
+    page.wait_for_url(f"{live_server.url}{href.lstrip('/')}")
+
+
+def test_a_form_opens_ready_to_type_and_save_and_add_another_keeps_the_date(page, live_server):
+    page.goto(f"{live_server.url}forms/new-expense")
+    assert page.get_by_label("Date").evaluate("input => input === document.activeElement")
+    page.get_by_label("Date").fill("2026-02-03")
+    fill_expense(page, "Pile of receipts, one")
+    page.get_by_role("button", name="Save and add another").click()
+    page.wait_for_url(f"{live_server.url}forms/new-expense?date=2026-02-03")
+    assert page.get_by_label("Date").input_value() == "2026-02-03"
+    assert page.get_by_label("Date").evaluate("input => input === document.activeElement")
+    assert page.get_by_label("Note").input_value() == ""
+    assert page.get_by_role("status").inner_text().startswith("Saved expense #")
+    assert len(saved(live_server, "Pile of receipts, one")) == 1

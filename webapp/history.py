@@ -282,9 +282,10 @@ def _bring_back_looked_up(
             _restore_change(conn, tool, action_id, int(binned[0]))
 
 
-def _refuse_if_looked_up(conn: sqlite3.Connection, tool: Tool, table: Table, row_id: int) -> None:
-    from deskwork.records import StillReferenced
-
+def why_not_deletable(
+    conn: sqlite3.Connection, tool: Tool, table: Table, row_id: int
+) -> str | None:
+    """Why record ``row_id`` can't be deleted (other records look it up), or None."""
     for other in tool.tables.values():
         for name, f in other.lookups().items():
             if f.table_name != table.name:
@@ -294,11 +295,20 @@ def _refuse_if_looked_up(conn: sqlite3.Connection, tool: Tool, table: Table, row
             ).fetchone()[0]
             if count:
                 many = other.name.replace("_", " ") if count > 1 else other.record_name
-                raise StillReferenced(
+                return (
                     f"This {table.record_name} can't be deleted: {count:,} {many} "
                     f"refer{'s' if count == 1 else ''} to it. Change or delete "
                     f"{'those' if count > 1 else 'that one'} first."
                 )
+    return None
+
+
+def _refuse_if_looked_up(conn: sqlite3.Connection, tool: Tool, table: Table, row_id: int) -> None:
+    from deskwork.records import StillReferenced
+
+    reason = why_not_deletable(conn, tool, table, row_id)
+    if reason is not None:
+        raise StillReferenced(reason)
 
 
 def _restore_change(conn: sqlite3.Connection, tool: Tool, action_id: int, change_id: int) -> int:

@@ -175,6 +175,52 @@
     }
   };
 
+  // Table pages: a row opens its record wherever it is clicked (a link or button in it
+  // does its own thing); the arrow keys move between rows, Enter opens the one focused.
+  function rowOf(node) {
+    var row = node.closest && node.closest("tr[data-href]");
+    return row && row.closest("table.rows.open-rows") ? row : null;
+  }
+
+  function onRowClick(event) {
+    var row = rowOf(event.target);
+    if (!row || event.target.closest("a, button, input, label, select, textarea")) return;
+    if (window.getSelection && String(window.getSelection())) return; // copying text
+    window.location.href = row.dataset.href;
+  }
+
+  function onRowKey(event) {
+    var row = rowOf(event.target);
+    if (!row || event.target !== row) return;
+    var next = null;
+    if (event.key === "ArrowDown") next = row.nextElementSibling;
+    else if (event.key === "ArrowUp") next = row.previousElementSibling;
+    else if (event.key === "Home") next = row.parentNode.firstElementChild;
+    else if (event.key === "End") next = row.parentNode.lastElementChild;
+    else if (event.key === "Enter") {
+      event.preventDefault();
+      window.location.href = row.dataset.href;
+      return;
+    } else return;
+    event.preventDefault();
+    if (next && next.dataset.href) {
+      row.tabIndex = -1;
+      next.tabIndex = 0;
+      next.focus();
+    }
+  }
+
+  // A form opens with its first field ready for typing (or, sent back, the first field
+  // that needs correcting).
+  var record = document.querySelector("form.record");
+  if (record && (!document.activeElement || document.activeElement === document.body)) {
+    var first = record.querySelector("[aria-invalid=true]") || record.querySelector(
+      "input:not([type=hidden]):not([readonly]):not([disabled]), select, textarea");
+    if (first && first.focus) first.focus();
+  }
+
+  document.addEventListener("click", onRowClick);
+  document.addEventListener("keydown", onRowKey);
   document.addEventListener("keydown", onKeydown);
   document.addEventListener("click", onCancelClick);
   document.addEventListener("submit", onSubmit);

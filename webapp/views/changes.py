@@ -15,6 +15,7 @@ from deskwork.errors import ValidationError
 from deskwork.fields import Field, File, Lookup
 from deskwork.model import FormPage, Table, TablePage
 from deskwork.views import current_tool, find_page, get_db, page_url
+from deskwork.views.forms import listing_slug
 
 bp = Blueprint("changes", __name__)
 
@@ -104,6 +105,7 @@ def record_history(slug: str, record_id: int) -> str:
     return render_template(
         "history.html",
         page=page,
+        nav_current=listing_slug(page),
         record_id=record_id,
         lines=lines,
         exists=current is not None,

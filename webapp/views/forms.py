@@ -8,6 +8,7 @@ carries a one-time token, so a double click does not either (``deskwork.records`
 from __future__ import annotations
 
 import io
+from contextlib import suppress
 from typing import Any
 
 from flask import (
@@ -26,7 +27,7 @@ from werkzeug.wrappers import Response
 from deskwork import attachments, history, lookups, records
 from deskwork import once as tokens
 from deskwork.errors import ValidationError
-from deskwork.fields import File, Lookup
+from deskwork.fields import Date, DateTime, File, Lookup
 from deskwork.model import FormPage
 from deskwork.views import current_tool, find_page, get_db, page_url, row_id_arg
 from deskwork.views.widgets import controls
@@ -52,8 +53,13 @@ def render_form(
     theirs: list[tuple[str, str, str]] = []
     if conflict is not None and typed is not None:
         theirs = conflict_rows(page, conflict.current, typed)
+    why_not = None
+    if record_id is not None:
+        why_not = history.why_not_deletable(get_db().conn, current_tool(), page.table, record_id)
     html = render_template(
         "form.html",
+        why_not=why_not,
+        nav_current=listing_slug(page) if record_id else page.slug,
         page=page,
         heading=heading or page.title,
         controls=controls(page.table.fields, stored, typed, errors),
@@ -108,8 +114,26 @@ def cancel_url(page: FormPage) -> str:
     return page_url(listing) if listing else url_for("views.home")
 
 
+def listing_slug(page: FormPage) -> str:
+    """The page family a record of ``page`` belongs to, for the navigation: its table's
+    page (editing an expense is "Expenses", not "New expense"), else the form's own."""
+    listing = next((p for p in current_tool().pages.values() if p.kind == "table"
+                    and getattr(p, "table", None) is page.table), None)  # fmt: skip
+    return listing.slug if listing else page.slug
+
+
 def defaults(page: FormPage) -> dict[str, Any]:
     return {n: f.to_db(f.default()) for n, f in page.table.fields.items()}
+
+
+def kept_for_another(page: FormPage) -> dict[str, str]:
+    """What "Save and add another" keeps for the next record: its dates, not the times
+    (a pile of receipts of one day is typed one after another)."""
+    return {
+        name: str(request.form.get(name, ""))
+        for name, f in page.table.editable.items()
+        if isinstance(f, Date) and not isinstance(f, DateTime) and request.form.get(name)
+    }
 
 
 def after_saving(page: FormPage, record_id: int) -> str:
@@ -134,6 +158,9 @@ def saved_once(page: FormPage, row_id: int, *, fresh: bool) -> Response:
     else:
         name = page.table.record_name.capitalize()
         flash(f"{name} #{row_id} was already saved; it was not saved twice.", f"saved:{edit_url}")
+    if request.form.get("_then") == "another":
+        kept: dict[str, Any] = kept_for_another(page)
+        return redirect(url_for("forms.new", slug=page.slug, **kept), code=303)
     return redirect(after_saving(page, row_id), code=303)
 
 
@@ -169,6 +196,11 @@ def new(slug: str) -> Reply:
         )  # fmt: skip
 
     stored = defaults(page)
+    for name, value in request.args.items():  # "Save and add another": the dates kept
+        f = page.table.editable.get(name)
+        if isinstance(f, Date) and not isinstance(f, DateTime):
+            with suppress(ValidationError):  # no longer good: the default, as for a new form
+                stored[name] = f.to_db(f.parse(value))
     heading = None
     copy_of = request.args.get("copy", type=row_id_arg)
     if copy_of is not None:
@@ -242,7 +274,8 @@ def delete(slug: str, record_id: int) -> Reply:
                 or (c.attachment.name if c.attachment else ""))
                for c in controls(page.table.fields, row)]  # fmt: skip
     html = render_template(
-        "delete.html", page=page, record_id=record_id, summary=summary, problem=problem,
+        "delete.html", page=page, nav_current=listing_slug(page), record_id=record_id,
+        summary=summary, problem=problem,
         cancel=url_for("forms.edit", slug=slug, record_id=record_id),
     )  # fmt: skip
     return (html, 409) if problem else html

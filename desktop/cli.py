@@ -35,6 +35,14 @@ def _echo(message: str) -> None:
     click.echo(message)  # copes with sys.stdout being None in windowed builds
 
 
+database_option = click.option(
+    "--db",
+    "database",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Database file to use instead of the one in the user data folder.",
+)
+
+
 def launch_options(*, database: bool = True) -> Callable[[F], F]:
     """The options every way of opening a tool shares (CLI and built executables);
     ``--db`` is for declared tools only."""
@@ -49,12 +57,7 @@ def launch_options(*, database: bool = True) -> Callable[[F], F]:
         ),
     ]
     if database:
-        options.insert(0, click.option(
-            "--db",
-            "database",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Database file to use instead of the one in the user data folder.",
-        ))  # fmt: skip
+        options.insert(0, database_option)
 
     def decorate(function: F) -> F:
         for option in reversed(options):
@@ -190,14 +193,6 @@ def _backups_of(database: Path) -> Any:
     from deskwork.desktop.settings import Settings
 
     return Backups(database, keep=Settings.load().backups)
-
-
-database_option = click.option(
-    "--db",
-    "database",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Database file to use instead of the one in the user data folder.",
-)
 
 
 @cli.command()

@@ -63,7 +63,7 @@ class Backups:
         self.database = Path(database)
         self.folder = Path(folder) if folder is not None else self.database.parent / "backups"
         self.keep = keep
-        self._lock = threading.Lock()  # one take or restore at a time in this process
+        self._lock = threading.RLock()  # one take or restore at a time in this process
 
     def __repr__(self) -> str:
         return f"<Backups of {self.database} in {self.folder}>"
@@ -133,16 +133,14 @@ class Backups:
         is pruned before it is copied (it may be the oldest)."""
         backup = Path(backup).resolve()
         check(backup)
-        with self._lock:
-            pass  # a backup under way ends first
-        before = self.take("before-restore", prune=False)
-        uri = f"file:{urllib.parse.quote(str(backup))}?mode=ro"
-        with (
-            closing(sqlite3.connect(uri, uri=True)) as source,
-            closing(_connect(self.database)) as db,
-        ):
-            source.backup(db)  # one step: readers see the old database or the restored one
-        with self._lock:
+        with self._lock:  # no other take or restore meanwhile (the lock is re-entrant)
+            before = self.take("before-restore", prune=False)
+            uri = f"file:{urllib.parse.quote(str(backup))}?mode=ro"
+            with (
+                closing(sqlite3.connect(uri, uri=True)) as source,
+                closing(_connect(self.database)) as db,
+            ):
+                source.backup(db)  # one step: readers see the old database or the restored one
             self._prune(spare=before.path)
         return before
 

@@ -280,6 +280,13 @@ class Tool:
             None,
         )
 
+    def listing_for(self, table: Table) -> TablePage | None:
+        """The first table page declared for ``table`` (where its rows are listed)."""
+        return next(
+            (p for p in self.pages.values() if isinstance(p, TablePage) and p.table is table),
+            None,
+        )
+
     def table_page(
         self,
         title: str,

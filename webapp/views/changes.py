@@ -140,13 +140,6 @@ def restore_version(slug: str, record_id: int, change_id: int) -> Response:
 # -- the bin --------------------------------------------------------------------------------
 
 
-def _listing_for(table: Table) -> TablePage | None:
-    return next(
-        (p for p in current_tool().pages.values() if isinstance(p, TablePage) and p.table is table),
-        None,
-    )
-
-
 @bp.get("/tables/<slug>/deleted")
 def deleted(slug: str) -> str:
     page: TablePage = find_page(slug, TablePage)
@@ -178,7 +171,7 @@ def restore(change_id: int) -> Response:
     flash(f"Restored {table.record_name} #{row_id}.")
     form = current_tool().form_for(table)
     if form is None:
-        listing = _listing_for(table)
+        listing = current_tool().listing_for(table)
         return redirect(page_url(listing) if listing else url_for("views.home"), code=303)
     return redirect(url_for("forms.edit", slug=form.slug, record_id=row_id), code=303)
 

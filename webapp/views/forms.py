@@ -109,16 +109,14 @@ def cancel_url(page: FormPage) -> str:
     target = tool.pages.get(page.after or "")
     if target is not None:
         return page_url(target)
-    listing = next((p for p in tool.pages.values() if p.kind == "table"
-                    and getattr(p, "table", None) is page.table), None)  # fmt: skip
+    listing = tool.listing_for(page.table)
     return page_url(listing) if listing else url_for("views.home")
 
 
 def listing_slug(page: FormPage) -> str:
     """The page family a record of ``page`` belongs to, for the navigation: its table's
     page (editing an expense is "Expenses", not "New expense"), else the form's own."""
-    listing = next((p for p in current_tool().pages.values() if p.kind == "table"
-                    and getattr(p, "table", None) is page.table), None)  # fmt: skip
+    listing = current_tool().listing_for(page.table)
     return listing.slug if listing else page.slug
 
 

@@ -44,12 +44,17 @@ def prepare(db: sqlite_utils.Database, tool: Tool, *, bin_days: int | None = Non
     new = not any(name in db.table_names() for name in tool.tables)
     _create_own_tables(db)
     history.empty_bin(db, older_than=dt.timedelta(days=bin_days or tool.bin_days))
+    declared = fingerprint(tool)
+    # Made for these declarations already: what they record is there (no write, so no
+    # flush to the disk, at every launch).
+    same = _stored_fingerprint(db) == declared
     for table in tool.tables.values():  # every check before any change
         _check_columns(db, table)
     for table in tool.tables.values():
         _create_or_migrate(db, table)
         _unique_indexes(db, table)
-        _record_kinds(db, table)
+        if not same:
+            _record_kinds(db, table)
     search: dict[str, list[str]] = {}
     for page in tool.pages.values():
         if isinstance(page, TablePage):
@@ -61,11 +66,21 @@ def prepare(db: sqlite_utils.Database, tool: Tool, *, bin_days: int | None = Non
     for table in tool.tables.values():
         for f in table.lookups().values():
             lookups.prepare_index(db, f.table_name, f.show)
-    with db.conn:
-        db.execute(
-            f"INSERT OR REPLACE INTO {META} (key, value) VALUES ('schema', ?)", [fingerprint(tool)]
-        )
+    if not same:
+        with db.conn:
+            db.execute(
+                f"INSERT OR REPLACE INTO {META} (key, value) VALUES ('schema', ?)", [declared]
+            )
     return new
+
+
+def _stored_fingerprint(db: sqlite_utils.Database) -> str | None:
+    """The declarations the file was last prepared for (None: never, or before deskwork
+    noted them)."""
+    if META not in db.table_names():
+        return None
+    found = db.execute(f"SELECT value FROM {META} WHERE key = 'schema'").fetchone()
+    return None if found is None else str(found[0])
 
 
 def fingerprint(tool: Tool) -> str:
@@ -90,13 +105,9 @@ def fingerprint(tool: Tool) -> str:
 def needs_update(db: sqlite_utils.Database, tool: Tool) -> bool:
     """Whether the file holds anything and was made for other declarations (or by an
     older deskwork): ``prepare`` may change it, so it is backed up first."""
-    names = set(db.table_names())
-    if not names:
+    if not db.table_names():
         return False
-    if META not in names:
-        return True
-    found = db.execute(f"SELECT value FROM {META} WHERE key = 'schema'").fetchone()
-    return found is None or found[0] != fingerprint(tool)
+    return _stored_fingerprint(db) != fingerprint(tool)
 
 
 def _create_own_tables(db: sqlite_utils.Database) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -18,6 +19,13 @@ def page(browser, live_server):
     page.goto(live_server.first_url)
     yield page
     context.close()
+
+
+def at_the_saved_row(page, live_server) -> int:
+    """Wait for the table a new record's form goes to, opened at that record; its id."""
+    pattern = re.escape(f"{live_server.url}tables/expenses?at=") + r"(\d+)$"
+    page.wait_for_url(re.compile(pattern))
+    return int(re.match(pattern, page.url).group(1))
 
 
 def test_the_first_address_opens_the_home_page_and_hides_the_secret(page, live_server):
@@ -36,7 +44,7 @@ def test_a_new_expense_appears_in_the_table_and_the_report(page, live_server):
     page.get_by_label("Note").fill("Playwright conference ticket")
     page.get_by_role("button", name="Save", exact=True).click()
 
-    page.wait_for_url(f"{live_server.url}tables/expenses")
+    at_the_saved_row(page, live_server)
     assert page.get_by_role("status").inner_text().startswith("Saved expense #")
     page.get_by_label("Search").fill("Playwright conference")
     page.get_by_role("button", name="Search").click()
@@ -125,7 +133,7 @@ def test_a_lookup_is_picked_with_the_keyboard_and_enter_saves_the_form(page, liv
     assert page.url.endswith("/forms/new-expense")
     page.get_by_label("Note").fill("Picked by keyboard")
     page.get_by_label("Note").press("Enter")  # saves
-    page.wait_for_url(f"{live_server.url}tables/expenses")
+    at_the_saved_row(page, live_server)
     (row,) = saved(live_server, "Picked by keyboard")
     with Storage(live_server.database).open() as db:
         name = db.execute("select name from employees where id = ?", [row["employee"]])
@@ -156,7 +164,7 @@ def test_a_double_click_on_save_saves_once(page, live_server):
     page.goto(f"{live_server.url}forms/new-expense")
     fill_expense(page, "Clicked twice")
     page.get_by_role("button", name="Save", exact=True).dblclick()
-    page.wait_for_url(f"{live_server.url}tables/expenses")
+    at_the_saved_row(page, live_server)
     assert len(saved(live_server, "Clicked twice")) == 1
 
 
@@ -171,7 +179,7 @@ def test_a_file_chosen_before_an_error_is_kept_and_saved(page, live_server):
     assert page.get_by_role("link", name="receipt.pdf").is_visible()
     page.get_by_label("Amount").fill("12.35")
     page.get_by_role("button", name="Save", exact=True).click()
-    page.wait_for_url(f"{live_server.url}tables/expenses")
+    at_the_saved_row(page, live_server)
     (row,) = saved(live_server, "Receipt kept")
     with Storage(live_server.database).open() as db:
         data = db.execute("select data from _deskwork_files where id = ?", [row["receipt"]])

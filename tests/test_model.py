@@ -8,6 +8,7 @@ import pytest
 from deskwork import (
     Date,
     Integer,
+    LongText,
     Lookup,
     Money,
     Number,
@@ -149,14 +150,19 @@ def test_a_refused_declaration_changes_no_table_not_even_one_declared_before_it(
         assert db.table("places").columns_dict == {"id": int, "name": str}
 
 
-def test_table_pages_get_an_index_for_their_order_and_full_text_search(tmp_path):
+def test_table_pages_get_an_index_per_sortable_column_and_full_text_search(tmp_path):
     tool = Tool("T")
-    things = tool.table("things", name=Text(), day=Date())
+    things = tool.table("things", name=Text(), day=Date(), notes=LongText())
     tool.table_page("Things", things, order="-day", search=["name"])
     storage = Storage(tmp_path / "i.sqlite3")
     storage.prepare(tool)
     with storage.open() as db:
-        assert [i.columns for i in db.table("things").indexes] == [["day", "id"]]
+        # Long text is not sorted by, so it gets none.
+        assert sorted(i.columns for i in db.table("things").indexes) == [["day"], ["name"]]
+        plan = db.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM things ORDER BY name COLLATE NOCASE, id LIMIT 5"
+        ).fetchall()
+        assert "INDEX _deskwork_sort_things_name" in str(plan)
         assert db.table("things").detect_fts() == "things_fts"
 
 

@@ -105,7 +105,7 @@ def test_a_record_saved_through_the_mounted_form_lands_in_the_instance_folder(tm
     client.get("/")
     assert not (tmp_path / "instance").exists()  # nothing made until the tool is asked for
     saved = save_contact(client)
-    assert saved.status_code == 303 and saved.headers["Location"] == "/tools/tables/contacts"
+    assert saved.status_code == 303 and saved.headers["Location"] == "/tools/tables/contacts?at=1"
     assert stored(database) == [("Ann Okafor", "ann@example.com")]
     # The message waits in the tool's own session cookie, beside the host's.
     assert client.get_cookie("deskwork_session_contacts", path="/tools") is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 import typing
 
@@ -39,13 +40,14 @@ def test_a_good_expense_is_saved_once_and_redirects(client):
     add_employee(client)
     response = client.submit("/forms/new-expense", expense_form())
     assert response.status_code == 303
-    assert response.headers["Location"] == "/tables/expenses"
+    assert response.headers["Location"] == "/tables/expenses?at=1"  # the saved row shown
     saved = rows(client)
     assert len(saved) == 1
     assert saved[0]["amount"] == 123456  # exact cents
     assert saved[0]["date"] == "2026-03-04"
-    listing = text(client.get("/tables/expenses"))
+    listing = text(client.get("/tables/expenses?at=1"))
     assert "Saved expense #1." in listing
+    assert 'class="saved" aria-current="true"' in listing
     assert "1,234.56" in listing and "Ann Okafor" in listing and "Train to Leeds" in listing
 
 
@@ -75,10 +77,11 @@ def test_the_expenses_table_is_newest_first_fifty_a_page(seeded_client):
     assert len(dates) == 50
     assert dates == sorted(dates, reverse=True)
     assert "Rows 1–50" in page
-    second = text(seeded_client.get("/tables/expenses?offset=50"))
+    after = html.unescape(re.search(r'href="([^"]+)" rel="next"', page).group(1))
+    second = text(seeded_client.get(after))
     later = re.findall(r">(\d{4}-\d\d-\d\d)</a></td>", second)
-    assert later[0] <= dates[-1]
-    assert "Rows 51–100" in second
+    assert len(later) == 50 and later[0] <= dates[-1]
+    assert "Rows 1–50" not in second
 
 
 def test_searching_expenses_finds_only_matching_rows(seeded_client):

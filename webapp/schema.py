@@ -27,15 +27,16 @@ import json
 
 import sqlite_utils
 
-from deskwork import attachments, history, lookups
+from deskwork import attachments, history, listing, lookups, search
 from deskwork.errors import SchemaError
-from deskwork.fields import Lookup
+from deskwork.fields import File, Lookup, Text
 from deskwork.model import Table, TablePage, Tool
 
 KINDS = "_deskwork_columns"  # what each column was declared as: its values' meaning
 META = "_deskwork_meta"  # what deskwork knows of the file: the declarations it was made for
-#: deskwork's own tables' version: raised when they change (2: the history and the bin).
-OWN_TABLES = 2
+#: deskwork's own tables' version: raised when they change (2: the history and the bin;
+#: 3: search indexes that fold accents and index prefixes, an index per sortable column).
+OWN_TABLES = 3
 
 
 def prepare(db: sqlite_utils.Database, tool: Tool, *, bin_days: int | None = None) -> bool:
@@ -55,14 +56,11 @@ def prepare(db: sqlite_utils.Database, tool: Tool, *, bin_days: int | None = Non
         _unique_indexes(db, table)
         if not same:
             _record_kinds(db, table)
-    search: dict[str, list[str]] = {}
     for page in tool.pages.values():
         if isinstance(page, TablePage):
-            _index_for(db, page)
-            columns = search.setdefault(page.table.name, [])
-            columns += [c for c in page.search if c not in columns]
-    for table_name, columns in search.items():
-        _full_text_search(db, table_name, columns)
+            _sort_indexes(db, page)
+    for table_name, columns in searched(tool).items():
+        search.prepare(db, table_name, columns)
     for table in tool.tables.values():
         for f in table.lookups().values():
             lookups.prepare_index(db, f.table_name, f.show)
@@ -93,7 +91,7 @@ def fingerprint(tool: Tool) -> str:
             for t in tool.tables.values()
         },
         "pages": sorted(
-            [p.table.name, p.order_column, list(p.search)]
+            [p.table.name, p.order_column, list(p.search), list(p.columns)]
             for p in tool.pages.values()
             if isinstance(p, TablePage)
         ),
@@ -267,14 +265,38 @@ def _create_or_migrate(db: sqlite_utils.Database, table: Table) -> None:
             existing.add_column(name, f.sql_type)
 
 
-def _index_for(db: sqlite_utils.Database, page: TablePage) -> None:
-    if page.order_column != "id":
-        db.table(page.table.name).create_index([page.order_column, "id"], if_not_exists=True)
+def _sort_indexes(db: sqlite_utils.Database, page: TablePage) -> None:
+    """An index on each column the page can sort and filter by (in the order it sorts:
+    text ignoring case), so every page of rows is a seek. Lookups are indexed too: their
+    filters, and finding the rows that look up a record, read them."""
+    table = page.table
+    names = [page.order_column, *(page.columns or table.fields)]
+    for name in dict.fromkeys(names):
+        f = table.fields.get(name)
+        if f is None or not (listing.sortable(f) or isinstance(f, Lookup)):
+            continue
+        if isinstance(f, File):
+            continue
+        nocase = " COLLATE NOCASE" if isinstance(f, Text) else ""
+        db.execute(
+            f"CREATE INDEX IF NOT EXISTS [_deskwork_sort_{table.name}_{name}] "
+            f"ON [{table.name}] ([{name}]{nocase})"
+        )
 
 
-def _full_text_search(db: sqlite_utils.Database, table_name: str, columns: list[str]) -> None:
-    """FTS5 over ``columns``, kept up to date by triggers; rebuilt only when they change."""
-    table = db.table(table_name)
-    if not columns:
-        return
-    table.enable_fts(columns, create_triggers=True, tokenize="porter", replace=True)
+def searched(tool: Tool) -> dict[str, list[str]]:
+    """The columns each table's search index covers: those its pages search, then the
+    names other tables' lookups show (found when searching those tables)."""
+    out: dict[str, list[str]] = {}
+    for page in tool.pages.values():
+        if isinstance(page, TablePage):
+            columns = out.setdefault(page.table.name, [])
+            columns += [c for c in listing.search_columns(page)[0] if c not in columns]
+    for table in tool.tables.values():
+        for f in table.lookups().values():
+            if f.show == "id":
+                continue
+            columns = out.setdefault(f.table_name, [])
+            if f.show not in columns:
+                columns.append(f.show)
+    return {name: columns for name, columns in out.items() if columns}

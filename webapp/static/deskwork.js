@@ -219,6 +219,69 @@
     if (first && first.focus) first.focus();
   }
 
+  // A table page's count and totals, and the filters' counts, arrive after its rows.
+  function fill(selector, value) {
+    document.querySelectorAll(selector).forEach(function (node) { node.textContent = value; });
+  }
+
+  var summary = document.querySelector("[data-summary]");
+  if (summary) {
+    fetch(summary.dataset.summary, { headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (found) {
+        fill("[data-count]", found.text);
+        Object.keys(found.totals).forEach(function (column) {
+          fill('[data-total="' + column + '"]', found.totals[column]);
+        });
+      })
+      .catch(function () { fill("[data-count]", "Rows couldn't be counted."); });
+  }
+
+  function showFacets(panel, counts) {
+    Object.keys(counts).forEach(function (column) {
+      var list = panel.querySelector('[data-facet-list="' + column + '"]');
+      counts[column].forEach(function (entry) {
+        var value = String(entry[0]), label = entry[1], n = entry[2];
+        var slot = panel.querySelector('[data-facet="' + column + '"][data-value="' +
+                                       CSS.escape(value) + '"]');
+        if (!slot && list) { // a looked-up value not picked yet: offer it
+          var item = document.createElement("label");
+          var box = document.createElement("input");
+          box.type = "checkbox"; box.name = column; box.value = value;
+          item.appendChild(box);
+          item.appendChild(document.createTextNode(" " + label + " "));
+          slot = document.createElement("span");
+          slot.className = "n"; slot.dataset.facet = column; slot.dataset.value = value;
+          item.appendChild(slot);
+          list.appendChild(item);
+        }
+        if (slot) slot.textContent = "(" + n.toLocaleString() + ")";
+      });
+    });
+  }
+
+  var filters = document.querySelector("details.filters[data-facets]");
+  if (filters) {
+    var asked = false;
+    var askFacets = function () {
+      if (asked || !filters.open) return;
+      asked = true;
+      fetch(filters.dataset.facets, { headers: { Accept: "application/json" } })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+        .then(function (counts) { showFacets(filters, counts); })
+        .catch(function () { asked = false; });
+    };
+    filters.addEventListener("toggle", askFacets);
+    askFacets();
+  }
+
+  // After a save, the saved row is in view, highlighted, with the keyboard's focus.
+  var saved = document.querySelector("table.rows tr.saved");
+  if (saved) {
+    saved.scrollIntoView({ block: "center" });
+    if (saved.tabIndex === 0) saved.focus({ preventScroll: true });
+  }
+
   document.addEventListener("click", onRowClick);
   document.addEventListener("keydown", onRowKey);
   document.addEventListener("keydown", onKeydown);

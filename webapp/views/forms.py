@@ -28,7 +28,7 @@ from deskwork import attachments, history, lookups, records
 from deskwork import once as tokens
 from deskwork.errors import ValidationError
 from deskwork.fields import Date, DateTime, File, Lookup
-from deskwork.model import FormPage
+from deskwork.model import FormPage, TablePage
 from deskwork.views import current_tool, find_page, get_db, page_url, row_id_arg
 from deskwork.views.widgets import controls
 
@@ -135,8 +135,14 @@ def kept_for_another(page: FormPage) -> dict[str, str]:
 
 
 def after_saving(page: FormPage, record_id: int) -> str:
+    """Where a new record's form goes once it is saved: its ``after`` page; a table page
+    of the record's table opens at the record, highlighted, wherever it sorts."""
     target = current_tool().pages.get(page.after or "")
-    return page_url(target) if target is not None else url_for("forms.new", slug=page.slug)
+    if target is None:
+        return url_for("forms.new", slug=page.slug)
+    if isinstance(target, TablePage) and target.table is page.table:
+        return page_url(target, at=record_id)
+    return page_url(target)
 
 
 def load(page: FormPage, record_id: int) -> dict[str, Any]:

@@ -1,77 +1,76 @@
-"""Table pages: rows newest first (or as declared), searchable, fifty at a time."""
+"""Table pages: rows sorted, filtered and searched as the address says, a page at a time
+(``deskwork.listing``); their count, totals and facet counts arrive on their own."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
-from deskwork.attachments import FILES
-from deskwork.fields import File, Lookup
-from deskwork.fields.text import without_controls
+from deskwork import listing
+from deskwork.fields import Lookup
 from deskwork.model import TablePage
 from deskwork.views import current_tool, find_page, get_db
 
 bp = Blueprint("tables", __name__)
 
 
-def fts_query(text: str) -> str:
-    """Typed words as an FTS5 query: every word must match, as a prefix; no syntax.
-
-    Each word is quoted, so FTS5's own syntax (AND, NEAR, ``*``, ``^``) typed by someone is
-    searched for as words; control characters are dropped (FTS5 reads a NUL as the end of
-    the query).
-    """
-    words = [w.replace('"', "") for w in without_controls(text).split()]
-    return " ".join(f'"{w}"*' for w in words if w)
-
-
-def table_query(page: TablePage, q: str, offset: int) -> tuple[list[str], list[dict[str, Any]]]:
-    table = page.table
-    columns = list(page.columns or table.fields)
-    select = ["t.id AS id"]
-    joins = []
-    for name in columns:
-        f = table.fields.get(name)
-        alias = f"j_{name}"
-        if isinstance(f, Lookup):
-            joins.append(f"LEFT JOIN [{f.table_name}] {alias} ON {alias}.id = t.[{name}]")
-            select.append(f"{alias}.[{f.show}] AS [{name}]")
-        elif isinstance(f, File):
-            joins.append(f"LEFT JOIN {FILES} {alias} ON {alias}.id = t.[{name}]")
-            select.append(f"{alias}.name AS [{name}]")
-            select.append(f"t.[{name}] AS [{name}__file]")
-        else:
-            select.append(f"t.[{name}] AS [{name}]")
-    direction = "DESC" if page.descending else "ASC"
-    sql = f"SELECT {', '.join(select)} FROM [{table.name}] t {' '.join(joins)}"
-    params: list[Any] = []
-    match = fts_query(q) if page.search else ""
-    if match:
-        fts = get_db().table(table.name).detect_fts()
-        sql += f" WHERE t.rowid IN (SELECT rowid FROM [{fts}] WHERE [{fts}] MATCH ?)"
-        params.append(match)
-    sql += f" ORDER BY t.[{page.order_column}] {direction}, t.id {direction} LIMIT ? OFFSET ?"
-    params += [page.page_size + 1, offset]
-    cursor = get_db().execute(sql, params)
-    names = [d[0] for d in cursor.description]
-    return columns, [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-@bp.get("/tables/<slug>")
-def listing(slug: str) -> str:
+@bp.get("/tables/<slug>", endpoint="listing")
+def listing_page(slug: str) -> str:
     page: TablePage = find_page(slug, TablePage)
-    q = request.args.get("q", "").strip()[:200]
-    offset = min(max(request.args.get("offset", 0, type=int), 0), 2**62)
-    columns, rows = table_query(page, q, offset)
-    more = len(rows) > page.page_size
+    view = listing.read_view(page, request.args)
+    db = get_db()
+    rows = listing.page_of_rows(db, view)
+    picked = {
+        name: listing.lookup_labels(db, f, [c for c in view.raw.getlist(name)])
+        for name, f in page.table.fields.items()
+        if isinstance(f, Lookup) and view.raw.getlist(name)
+    }
     return render_template(
         "table.html",
         page=page,
+        view=view,
         form=current_tool().form_for(page.table),
-        columns=columns,
-        rows=rows[: page.page_size],
-        q=q,
-        offset=offset,
-        more=more,
+        columns=view.columns,
+        rows=rows,
+        picked=picked,
+        key=lambda row: json.dumps(row["_key"], separators=(",", ":")),
+        here=lambda **changes: url_for("tables.listing", slug=slug, **view.arguments(**changes)),
+        hidden=_hidden,
+        presets=listing.PRESETS,
+        filter_kind=listing.filter_kind,
+        sortable=listing.sortable,
+        totalled=[c for c in view.columns if listing.totalled(page.table.fields[c])],
     )
+
+
+def _hidden(view: listing.View, *leave_out: str) -> list[tuple[str, str]]:
+    """The view's arguments as hidden inputs for a form that changes some of them."""
+    out = []
+    for key, value in view.arguments().items():
+        if key in leave_out or key.split(".")[0] in leave_out:
+            continue
+        for one in value if isinstance(value, list) else [value]:
+            out.append((key, str(one)))
+    return out
+
+
+@bp.get("/tables/<slug>/summary")
+def summary(slug: str) -> Response:
+    """How many rows the view holds and its totals, as the page shows them (JSON)."""
+    page: TablePage = find_page(slug, TablePage)
+    view = listing.read_view(page, request.args)
+    found = listing.summary(get_db(), view)
+    noun = page.table.name.replace("_", " ") if found["count"] != 1 else page.table.record_name
+    found["text"] = f"{found['count']:,} {noun}" + (" match" if view.filtered else "")
+    return jsonify(found)
+
+
+@bp.get("/tables/<slug>/facets")
+def facets(slug: str) -> Response:
+    """The most frequent values of each value-filtered column in the view, with counts."""
+    page: TablePage = find_page(slug, TablePage)
+    view = listing.read_view(page, request.args)
+    out: dict[str, Any] = listing.facets(get_db(), view)
+    return jsonify(out)

@@ -1,0 +1,281 @@
+"""A million expenses: deskwork's table pages against Datasette and SQLite by itself.
+
+    python tests/benchmarks/tables.py [--rows 1000000] [--runs 20] [--work DIR]
+                                      [--datasette PATH]
+
+Makes (once, kept in ``--work``) a database with the demo's schema and ``--rows``
+expenses, some of them with a rare note, then serves it with deskwork's real server
+(``ServerThread``, the one the window uses) and a copy of it with Datasette, and asks
+both for the same pages over one kept-alive connection each, interleaved (A B A B). The
+floor is the same page asked of SQLite directly (sqlite3, no web layer). Printed: the
+median of ``--runs`` requests each, and the ratios.
+
+Datasette comes from PyPI into ``<work>/datasette-venv`` unless ``--datasette`` names
+its command. Not a test: the machine is shared and noisy, so nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import json
+import os
+import platform
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from deskwork.app import create_app  # noqa: E402
+from deskwork.demo import CATEGORIES, DEPARTMENTS, FIRST, LAST, NOTES, TAGS, tool  # noqa: E402
+from deskwork.desktop.server import ServerThread  # noqa: E402
+from deskwork.security import cookie_name  # noqa: E402
+from deskwork.storage import Storage  # noqa: E402
+
+RARE = "Leeds office visit"  # one expense in 10,000
+TODAY = dt.date(2026, 11, 25)  # the data is the same whatever the day it is made
+
+
+def make_database(path: Path, rows: int) -> None:
+    """The demo's tables, with ``rows`` expenses over three years and 50 employees."""
+    started = time.perf_counter()
+    storage = Storage(path)
+    storage.prepare(tool, seed=False)
+    rng = random.Random(2026)
+    with storage.open() as db:
+        db.execute("PRAGMA synchronous=OFF")  # made once: a crash here just remakes it
+        db.table("employees").insert_all(
+            {"id": i + 1, "name": f"{FIRST[i % 10]} {LAST[i // 10]}",
+             "department": DEPARTMENTS[i % 5]}
+            for i in range(50)
+        )  # fmt: skip
+
+        def expenses():  # type: ignore[no-untyped-def]
+            for _ in range(rows):
+                category = rng.choice(CATEGORIES)
+                day = TODAY - dt.timedelta(days=rng.randrange(3 * 365))
+                cents = rng.randrange(100, 150_000 if category == "Hardware" else 40_000)
+                note = RARE if rng.random() < 0.0001 else rng.choice(NOTES[category])
+                tags = [t for t in TAGS if rng.random() < 0.15]
+                yield (day.isoformat(), cents, category, rng.randrange(1, 51), note,
+                       json.dumps(tags) if tags else None, int(rng.random() < 0.6),
+                       f"{day.isoformat()} 09:00", cents // 6)  # fmt: skip
+
+        with db.conn:
+            db.conn.executemany(
+                "INSERT INTO expenses (date, amount, category, employee, note, tags, "
+                "paid_by_card, submitted_at, vat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                expenses(),
+            )
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    print(f"made {rows:,} expenses in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def datasette_command(work: Path, given: str | None) -> Path:
+    if given:
+        return Path(given)
+    venv = work / "datasette-venv"
+    command = venv / "bin" / "datasette"
+    if not command.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "datasette"], check=True)
+    return command
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Keeper:
+    """One kept-alive HTTP connection, timing each GET."""
+
+    def __init__(self, port: int, headers: dict[str, str] | None = None) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        self.headers = headers or {}
+
+    def get(self, path: str) -> tuple[float, bytes]:
+        start = time.perf_counter()
+        self.conn.request("GET", path, headers=self.headers)
+        response = self.conn.getresponse()
+        body = response.read()
+        took = time.perf_counter() - start
+        if response.status != 200:
+            raise RuntimeError(f"{path}: {response.status} {body[:300]!r}")
+        return took, body
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--work", type=Path, default=Path("build/benchmarks"))
+    parser.add_argument("--datasette", help="the datasette command (default: from PyPI)")
+    options = parser.parse_args()
+    work = options.work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    path = work / f"expenses-{options.rows}.sqlite3"
+    if not path.exists():
+        make_database(path, options.rows)
+    else:
+        Storage(path).prepare(tool, seed=False)  # this deskwork's indexes, if older
+    copy = work / "datasette-copy.sqlite3"
+    shutil.copyfile(path, copy)
+    run(path, copy, datasette_command(work, options.datasette), options.runs)
+
+
+def run(path: Path, copy: Path, datasette: Path, runs: int) -> None:
+    floor = Storage(path).connect()
+    n = floor.execute("SELECT count(*) FROM expenses").fetchone()[0]
+
+    def key_at(offset: int, order: str = "date DESC, id DESC", cols: str = "date, id") -> list:
+        return list(floor.execute(f"SELECT {cols} FROM expenses ORDER BY {order} "
+                                  "LIMIT 1 OFFSET ?", [offset]).fetchone())  # fmt: skip
+
+    half, end = key_at(n // 2), key_at(n - 51)
+    month = ("2026-10-01", "2026-10-31")
+
+    server = ServerThread()
+    secret = "benchmark-secret"
+    server.set_app(create_app(tool, path, secret=secret, port=server.port))
+    port = free_port()
+    peer = subprocess.Popen(
+        [str(datasette), "serve", str(copy), "--port", str(port), "--setting",
+         "default_page_size", "50", "--setting", "sql_time_limit_ms", "60000"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    db_name = copy.stem
+    try:
+        with server:
+            ours = Keeper(server.port, {"Cookie": f"{cookie_name(server.port)}={secret}"})
+            for _ in range(100):
+                try:
+                    theirs = Keeper(port)
+                    theirs.get(f"/{db_name}.json")
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            else:
+                raise RuntimeError("Datasette did not start")
+
+            def deskwork(**args: object) -> str:
+                return "/tables/expenses?" + urlencode(args, doseq=True)
+
+            def ds(**args: object) -> str:
+                return f"/{db_name}/expenses?" + urlencode(args, doseq=True)
+
+            def ds_next(key: list) -> str:
+                return ",".join(quote(str(v), safe="") for v in key)
+
+            def sql(query: str, params: list) -> Callable[[], object]:
+                return lambda: floor.execute(query, params).fetchall()
+
+            page = "SELECT * FROM expenses"
+            cases: dict[str, tuple[str, str, Callable[[], object]]] = {
+                "first page (newest first)": (
+                    deskwork(), ds(_sort_desc="date"),
+                    sql(f"{page} ORDER BY date DESC, id DESC LIMIT 51", [])),
+                "a page half-way down": (
+                    deskwork(after=json.dumps([0, *half], separators=(",", ":"))),
+                    ds(_sort_desc="date", _next=ds_next(half)),
+                    sql(f"{page} WHERE (date, id) < (?, ?) ORDER BY date DESC, id DESC "
+                        "LIMIT 51", half)),
+                "the last page": (
+                    deskwork(last=1), ds(_sort_desc="date", _next=ds_next(end)),
+                    sql(f"{page} ORDER BY date ASC, id ASC LIMIT 51", [])),
+                "sorted by amount (largest first)": (
+                    deskwork(sort="-amount"), ds(_sort_desc="amount"),
+                    sql(f"{page} ORDER BY amount DESC, id DESC LIMIT 51", [])),
+                "one category": (
+                    deskwork(category="Travel"), ds(category="Travel", _sort_desc="date"),
+                    sql(f"{page} WHERE category = 'Travel' ORDER BY date DESC, id DESC "
+                        "LIMIT 51", [])),
+                "one month": (
+                    deskwork(**{"date.from": month[0], "date.to": month[1]}),
+                    ds(date__gte=month[0], date__lte=month[1], _sort_desc="date"),
+                    sql(f"{page} WHERE date BETWEEN ? AND ? ORDER BY date DESC, id DESC "
+                        "LIMIT 51", list(month))),
+                "search, few matches (“leeds”)": (
+                    deskwork(q="leeds"), ds(_search="leeds", _sort_desc="date"),
+                    sql(f"{page} WHERE id IN (SELECT rowid FROM expenses_fts WHERE "
+                        "expenses_fts MATCH 'leeds*') ORDER BY date DESC, id DESC LIMIT 51",
+                        [])),
+                "search, many matches (“travel”)": (
+                    deskwork(q="travel"), ds(_search="travel", _sort_desc="date"),
+                    sql(f"{page} t WHERE EXISTS (SELECT 1 FROM expenses_fts WHERE "
+                        "expenses_fts MATCH 'travel*' AND rowid = t.id) "
+                        "ORDER BY date DESC, id DESC LIMIT 51", [])),
+            }  # fmt: skip
+            summaries = {
+                "count and total, all rows": "",
+                "count and total, one category": "category=Travel",
+                "count and total, one month": f"date.from={month[0]}&date.to={month[1]}",
+                "count and total, search “travel”": "q=travel",
+                "filter counts (facets), all rows": None,
+            }
+            results: dict[str, tuple[float, float, float]] = {}
+            for name, (mine, peer_path, raw) in cases.items():
+                for _ in range(2):  # warm-up: caches, first compiles
+                    ours.get(mine)
+                    theirs.get(peer_path)
+                    raw()
+                a, b, c = [], [], []
+                for _ in range(runs):
+                    a.append(ours.get(mine)[0])
+                    b.append(theirs.get(peer_path)[0])
+                    start = time.perf_counter()
+                    raw()
+                    c.append(time.perf_counter() - start)
+                results[name] = (statistics.median(a), statistics.median(b), statistics.median(c))
+                print(f"  measured {name}", flush=True)
+            arriving: dict[str, float] = {}
+            for name, query in summaries.items():
+                url = ("/tables/expenses/facets" if query is None
+                       else f"/tables/expenses/summary?{query}")  # fmt: skip
+                ours.get(url)
+                arriving[name] = statistics.median(
+                    ours.get(url)[0] for _ in range(max(runs // 4, 5))
+                )
+    finally:
+        peer.terminate()
+        peer.wait(10)
+        floor.close()
+
+    version = subprocess.run([str(datasette), "--version"], capture_output=True, text=True,
+                             encoding="utf-8").stdout.strip()  # fmt: skip
+    print()
+    print(f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores ({platform.machine()}), "
+          f"Python {platform.python_version()}, SQLite {floor_version()}, {version}; "
+          f"{n:,} expenses, median of {runs} requests on a kept-alive connection")  # fmt: skip
+    print()
+    print("| page | deskwork | Datasette | SQLite alone | vs Datasette | vs SQLite |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, (a, b, c) in results.items():
+        print(f"| {name} | {a * 1000:.1f} ms | {b * 1000:.0f} ms | {c * 1000:.2f} ms | "
+              f"{b / a:.0f}× faster | {a / c:.0f}× |")  # fmt: skip
+    print()
+    print("| arriving after the rows (deskwork) | time |")
+    print("|---|---:|")
+    for name, took in arriving.items():
+        print(f"| {name} | {took * 1000:.0f} ms |")
+
+
+def floor_version() -> str:
+    import sqlite3
+
+    return sqlite3.sqlite_version
+
+
+if __name__ == "__main__":
+    main()

@@ -345,3 +345,53 @@ def test_the_url_holds_the_whole_view(client):
         assert json.loads(unquote(re.search(r"after=([^&]+)", nxt).group(1)))
     for href in re.findall(r'<th scope="col"[^>]*><a href="([^"]+)"', page):
         assert "kind=Desk" in html.unescape(href) and "q=a" in html.unescape(href)
+
+
+def test_a_looked_up_record_links_to_the_rows_that_look_it_up(client):
+    with database(client) as db:
+        count = db.execute("SELECT count(*) FROM items WHERE owner = 2").fetchone()[0]
+    page = text(client.get("/forms/new-person/2"))
+    assert f'<a href="/tables/items?owner=2">{count} items</a>' in page
+    rows, _ = every_page(client, "/tables/items?owner=2")
+    assert rows == expected(client, SORTS["-day"], "i.owner = 2")
+    assert "Owner" in text(client.get("/tables/items?owner=2"))  # the filter, in words
+
+
+def test_columns_can_be_hidden_and_shown_and_the_choice_stays_in_the_address(client):
+    page = text(client.get("/tables/items?cols=name&cols=note&cols=done&sort=name"))
+    headers = re.findall(r'<th scope="col"[^>]*>(?:<a [^>]*>)?([A-Z][a-z]+)', page)
+    assert headers == ["Name", "Done", "Note"]  # in the table's own order
+    nxt = link(page, "next")
+    assert nxt and "cols=name" in nxt and "cols=note" in nxt and "cols=done" in nxt
+    usual = text(client.get("/tables/items?cols=nonsense"))
+    assert re.findall(r'<th scope="col"[^>]*>(?:<a [^>]*>)?([A-Z][a-z]+)', usual) == [
+        "Day", "Name", "Amount", "Kind", "Owner"]  # fmt: skip
+
+
+def test_a_named_view_is_in_the_navigation_and_marked_when_shown(tmp_path):
+    from deskwork import ToolError
+    from deskwork.demo import tool as demo
+
+    client = tool_client(demo, tmp_path / "d.sqlite3", seed=True)
+    home = text(client.get("/"))
+    found = re.search(r'<a href="([^"]+)"\s*>This month&#39;s travel</a>', home)
+    assert found
+    address = html.unescape(found.group(1))
+    assert address == "/tables/expenses?category=Travel&date.in=this-month"
+    page = text(client.get(address))
+    assert re.search(r'aria-current="page">This month&#39;s travel</a>', page)
+    assert "<h1>This month&#39;s travel</h1>" in page
+    first, last = listing.preset_range("this-month", TODAY)
+    summary = client.get(address.replace("/tables/expenses?", "/tables/expenses/summary?"))
+    with database(client) as db:
+        count = db.execute(
+            "SELECT count(*) FROM expenses WHERE category = 'Travel' AND date BETWEEN ? AND ?",
+            [first.isoformat(), last.isoformat()],
+        ).fetchone()[0]
+    assert summary.get_json()["count"] == count
+    plain = text(client.get("/tables/expenses"))
+    assert re.search(r'aria-current="page">Expenses</a>', plain)
+    with pytest.raises(ToolError, match="no column 'nope'"):
+        demo.table_view("Bad", demo.pages["expenses"], filters={"nope": 1})
+    with pytest.raises(ToolError, match="no date range"):
+        demo.table_view("Bad", demo.pages["expenses"], filters={"date": "someday"})

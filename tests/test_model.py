@@ -158,7 +158,8 @@ def test_table_pages_get_an_index_per_sortable_column_and_full_text_search(tmp_p
     storage.prepare(tool)
     with storage.open() as db:
         # Long text is not sorted by, so it gets none.
-        assert sorted(i.columns for i in db.table("things").indexes) == [["day"], ["name"]]
+        assert sorted(i.columns for i in db.table("things").indexes) == [
+            ["day", "id"], ["name", "id"]]  # fmt: skip
         plan = db.execute(
             "EXPLAIN QUERY PLAN SELECT id FROM things ORDER BY name COLLATE NOCASE, id LIMIT 5"
         ).fetchall()

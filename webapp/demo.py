@@ -91,12 +91,15 @@ expenses = tool.table(
 )
 
 tool.form("New expense", expenses, after="expenses", check=receipts_for_large_hardware)
-tool.table_page(
+expenses_page = tool.table_page(
     "Expenses",
     expenses,
     order="-date",
     search=["note", "category"],
     columns=["date", "amount", "category", "employee", "note"],
+)
+tool.table_view(
+    "This month's travel", expenses_page, filters={"category": "Travel", "date": "this-month"}
 )
 
 

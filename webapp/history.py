@@ -168,6 +168,22 @@ def log(
     return change_id
 
 
+def log_many(
+    conn: sqlite3.Connection,
+    action_id: int,
+    table: Table,
+    edits: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]],
+) -> None:
+    """Note many records' edits (before, after) at once: a bulk change."""
+    at = now()
+    conn.executemany(
+        f"INSERT INTO {HISTORY} (action_id, at, table_name, row_id, kind, before, after) "
+        "VALUES (?, ?, ?, ?, 'edit', ?, ?)",
+        [[action_id, at, table.name, after["id"], _json(before), _json(after)]
+         for before, after in edits],
+    )  # fmt: skip
+
+
 def _json(row: Mapping[str, Any] | None) -> str | None:
     return None if row is None else json.dumps(dict(row), ensure_ascii=False, default=str)
 

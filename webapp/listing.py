@@ -1,24 +1,8 @@
-"""A table page's rows as its address asks: sorted, filtered, searched, a page at a time.
+"""A table page's rows as its address asks (``deskwork.filters``): sorted, filtered,
+searched, a page at a time, and their count, totals and filter counts.
 
-The address holds the whole view, so back, forward, reload and bookmarks show the same
-rows::
-
-    /tables/expenses?sort=-amount&category=Travel&category=Meals&date.in=this-month
-        &amount.min=100&note.has=taxi&paid_by_card=yes&receipt.empty=yes&q=ada
-        &after=[1,41250,90817]
-
-- ``sort``: a column, ``-`` first for largest/newest first; ties are broken by id, so
-  the order is total and stable. Money sorts as money, dates as dates, text ignoring
-  case, a lookup by the name it shows.
-- Filters, by the column's field: values of a choice, lookup or yes/no (several values
-  are "any of them"); ``.min``/``.max`` for numbers; ``.from``/``.to`` or ``.in`` (a
-  preset such as ``this-month``) for dates; ``.has`` for text; ``.empty`` (yes/no) for any.
-- ``q``: every word must start a word of a searched column or of a looked-up name.
-- Position: ``after``/``before`` a row's key (keyset paging: a page is found by seeking
-  the sort's index, never by stepping over the rows before it, so the last page of a
-  million rows is as quick as the first), ``last``, ``jump`` (to a value of the sort
-  column) or ``at`` (a row id: the page around it, as after saving it).
-
+Pages are found by keyset: a page is found by seeking the sort's index, never by stepping
+over the rows before it, so the last page of a million rows is as quick as the first.
 Rows whose sort column is empty (NULL) form a segment of their own, ordered by id, before
 the others when ascending and after them when descending (SQLite's own order), so every
 seek stays on an index. A key is ``[segment, value..., id]``.
@@ -26,13 +10,10 @@ seek stays on an index. A key is ``[segment, value..., id]``.
 
 from __future__ import annotations
 
-import calendar
-import datetime as dt
-import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import sqlite_utils
@@ -40,82 +21,33 @@ import sqlite_utils
 from deskwork import search
 from deskwork.attachments import FILES
 from deskwork.errors import ValidationError
-from deskwork.fields import (
-    Choice,
-    Date,
-    Field,
-    File,
-    Integer,
-    LongText,
-    Lookup,
-    MultiChoice,
-    Number,
-    Text,
-    YesNo,
+from deskwork.fields import Choice, Date, Field, File, Lookup, MultiChoice, Text
+from deskwork.filters import (
+    PRESETS,
+    Condition,
+    View,
+    filter_kind,
+    preset_range,
+    read_view,
+    same_arguments,
+    sortable,
+    totalled,
 )
-from deskwork.model import TablePage
+from deskwork.model import Table, TablePage, Tool
 
-#: Date presets, by their address word.
-PRESETS = {
-    "this-month": "This month",
-    "last-month": "Last month",
-    "this-year": "This year",
-    "last-year": "Last year",
-}
+__all__ = [  # the filters, for the views' convenience
+    "PRESETS", "Condition", "View", "filter_kind", "preset_range", "read_view",
+    "same_arguments", "sortable", "totalled",
+]  # fmt: skip
+
 LOW, HIGH = -(2**63), 2**63 - 1
-#: How long a common-word search may walk the table before it collects matches instead.
-SCAN_BUDGET_S = 0.006
-
-
-def preset_range(preset: str, today: dt.date) -> tuple[dt.date, dt.date]:
-    """The first and last day a date preset means, as of ``today``."""
-    if preset == "this-month":
-        first = today.replace(day=1)
-    elif preset == "last-month":
-        first = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
-    elif preset == "this-year":
-        return today.replace(month=1, day=1), today.replace(month=12, day=31)
-    elif preset == "last-year":
-        year = today.year - 1
-        return dt.date(year, 1, 1), dt.date(year, 12, 31)
-    else:
-        raise KeyError(preset)
-    return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
-
-
-def sortable(f: Field) -> bool:
-    return not isinstance(f, LongText | MultiChoice)
-
-
-def filter_kind(f: Field) -> str:
-    """Which filter a column gets: values, range, dates, yes/no or text."""
-    if isinstance(f, YesNo):
-        return "yesno"
-    if isinstance(f, Choice | Lookup):  # MultiChoice is a Choice
-        return "values"
-    if isinstance(f, Date):  # DateTime is a Date
-        return "dates"
-    if isinstance(f, Integer | Number):
-        return "range"
-    if isinstance(f, File):
-        return "file"
-    return "text"
-
-
-def totalled(f: Field) -> bool:
-    """Whether the table shows a column's total: money and numbers, not identifiers."""
-    return isinstance(f, Number) or (isinstance(f, Integer) and not f.unique)
-
-
-@dataclass
-class Condition:
-    """One filter the address asks for: its SQL, and how it reads and is taken away."""
-
-    column: str
-    text: str  # "Category is Travel or Meals"
-    sql: str
-    params: list[Any]
-    args: tuple[str, ...]  # the address's arguments that make it
+#: How long a page may walk the sort's index, testing rows, before it collects the
+#: matches instead.
+WALK_BUDGET_S = 0.025
+#: How long counting one column's values for the filters may take.
+FACET_BUDGET_S = 0.2
+#: A search word with fewer matches than this is collected, not walked to.
+FEW = 2000
 
 
 @dataclass
@@ -125,211 +57,6 @@ class Segment:
     cond: str
     keys: list[str]
     join: str = ""
-
-
-@dataclass
-class View:
-    """What the address asks of one table page."""
-
-    page: TablePage
-    sort: str
-    descending: bool
-    q: str = ""
-    conditions: list[Condition] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    after: list[Any] | None = None
-    before: list[Any] | None = None
-    last: bool = False
-    jump: str = ""
-    at: int | None = None
-    raw: Any = None  # the request's arguments (a MultiDict)
-
-    @property
-    def fields(self) -> dict[str, Field]:
-        return self.page.table.fields
-
-    @property
-    def columns(self) -> list[str]:
-        return list(self.page.columns or self.page.table.fields)
-
-    def arguments(self, **changes: Any) -> dict[str, Any]:
-        """The address's arguments for this view (sort, filters, search; no position),
-        with ``changes`` (None removes one)."""
-        args: dict[str, Any] = {}
-        shown = ("-" if self.descending else "") + self.sort
-        if shown != self.page.order:
-            args["sort"] = shown
-        for c in self.conditions:
-            for key in c.args:
-                values = [v for v in self.raw.getlist(key) if v.strip()] if self.raw else []
-                if values:
-                    args[key] = values
-        if self.q:
-            args["q"] = self.q
-        for key, value in changes.items():
-            if value is None:
-                args.pop(key, None)
-            else:
-                args[key] = value
-        return args
-
-    @property
-    def filtered(self) -> bool:
-        return bool(self.conditions or self.q)
-
-
-def read_view(page: TablePage, args: Any, today: dt.date | None = None) -> View:
-    """The view ``args`` (a request's MultiDict) asks for; what can't be read is left out,
-    with a plain message in ``problems``."""
-    today = today or dt.date.today()
-    fields = page.table.fields
-    sort, descending = page.order_column, page.descending
-    problems: list[str] = []
-    wanted = str(args.get("sort", "")).strip()
-    if wanted:
-        column = wanted.lstrip("-")
-        if column == "id" or (column in fields and sortable(fields[column])):
-            sort, descending = column, wanted.startswith("-")
-        else:
-            problems.append(f"Rows can't be sorted by {wanted[:40]!r}: shown in their usual order.")
-    view = View(page, sort, descending, q=str(args.get("q", "")).strip()[:200])
-    view.raw = args
-    for name, f in fields.items():
-        try:
-            view.conditions += _conditions(name, f, args, today)
-        except ValidationError as e:
-            problems.append(f"{e} That filter is left out.")
-    view.problems = problems
-    view.after = _key(args.get("after"))
-    view.before = _key(args.get("before"))
-    view.last = args.get("last") in ("1", "yes", "true")
-    view.jump = str(args.get("jump", "")).strip()[:200]
-    at = str(args.get("at", ""))
-    view.at = int(at) if at.isascii() and at.isdigit() and len(at) < 19 else None
-    return view
-
-
-def _key(raw: Any) -> list[Any] | None:
-    """A row's key from the address: ``[segment, value..., id]``; anything else is None."""
-    if not raw:
-        return None
-    try:
-        key = json.loads(str(raw)[:2000])
-    except ValueError:
-        return None
-    if not isinstance(key, list) or len(key) < 2 or not isinstance(key[0], int):
-        return None
-    if not all(v is None or isinstance(v, str | int | float) for v in key):
-        return None
-    return key
-
-
-def _conditions(name: str, f: Field, args: Any, today: dt.date) -> list[Condition]:
-    col = f"t.[{name}]"
-    out: list[Condition] = []
-    kind = filter_kind(f)
-    values = [v for v in args.getlist(name) if str(v).strip()][:200]
-    if values and kind == "yesno":
-        yes = values[-1] in ("yes", "1", "on")
-        if values[-1] not in ("yes", "no", "1", "0", "on"):
-            raise ValidationError(f"{f.label}: choose yes or no.")
-        sql = f"{col} = 1" if yes else f"coalesce({col}, 0) = 0"
-        out.append(Condition(name, f"{f.label}: {'yes' if yes else 'no'}", sql, [], (name,)))
-    elif values and kind == "values":
-        out.append(_value_condition(name, f, values))
-    if kind == "range":
-        low, high = args.get(f"{name}.min", "").strip(), args.get(f"{name}.max", "").strip()
-        if low:
-            value = f.to_db(f.parse_text(low[:40]))
-            out.append(Condition(name, f"{f.label} from {f.display(value)}", f"{col} >= ?",
-                                 [value], (f"{name}.min",)))  # fmt: skip
-        if high:
-            value = f.to_db(f.parse_text(high[:40]))
-            out.append(Condition(name, f"{f.label} up to {f.display(value)}", f"{col} <= ?",
-                                 [value], (f"{name}.max",)))  # fmt: skip
-    if kind == "dates":
-        out += _date_conditions(name, f, args, today)
-    if kind == "text":
-        has = str(args.get(f"{name}.has", "")).strip()[:200]
-        if has:
-            escaped = has.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            out.append(Condition(name, f"{f.label} contains “{has}”",
-                                 f"{col} LIKE ? ESCAPE '\\'", [f"%{escaped}%"],
-                                 (f"{name}.has",)))  # fmt: skip
-    empty = str(args.get(f"{name}.empty", "")).strip()
-    if empty:
-        if empty not in ("yes", "no"):
-            raise ValidationError(f"{f.label}: empty or not empty is yes or no.")
-        blank = f"({col} IS NULL OR {col} = ''" + (f" OR {col} = '[]'" if kind == "values" else "")
-        sql = blank + ")" if empty == "yes" else f"NOT {blank})"
-        word = "is empty" if empty == "yes" else "is not empty"
-        out.append(Condition(name, f"{f.label} {word}", sql, [], (f"{name}.empty",)))
-    return out
-
-
-def _value_condition(name: str, f: Field, values: list[str]) -> Condition:
-    col = f"t.[{name}]"
-    marks = ", ".join("?" for _ in values)
-    if isinstance(f, Lookup):
-        ids = [Lookup.picked_id(v) for v in values]
-        if any(i is None for i in ids):
-            raise ValidationError(f"{f.label}: choose from the list.")
-        return Condition(name, f"{f.label} is one of {len(ids)}" if len(ids) > 1 else f.label,
-                         f"{col} IN ({marks})", ids, (name,))  # fmt: skip
-    assert isinstance(f, Choice)
-    unknown = [v for v in values if v not in f.labels]
-    if unknown:
-        raise ValidationError(f"{f.label} has no choice {unknown[0][:40]!r}.")
-    shown = " or ".join(f.labels[v] for v in values)
-    if isinstance(f, MultiChoice):
-        sql = (
-            f"EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid({col}) THEN {col} "
-            f"ELSE '[]' END) WHERE value IN ({marks}))"
-        )
-        return Condition(name, f"{f.label} include {shown}", sql, list(values), (name,))
-    return Condition(name, f"{f.label} is {shown}", f"{col} IN ({marks})", list(values), (name,))
-
-
-def _date_conditions(name: str, f: Field, args: Any, today: dt.date) -> list[Condition]:
-    col = f"t.[{name}]"
-    preset = str(args.get(f"{name}.in", "")).strip()
-    start = str(args.get(f"{name}.from", "")).strip()[:40]
-    end = str(args.get(f"{name}.to", "")).strip()[:40]
-    if preset:
-        if preset not in PRESETS:
-            raise ValidationError(f"{f.label}: there is no date range {preset[:40]!r}.")
-        since, until = preset_range(preset, today)
-        text = f"{f.label}: {PRESETS[preset].lower()}"
-        return [_between(name, col, since, until, text, (f"{name}.in",))]
-    day = Date()
-    day.bind(name)
-    first = day.parse_text(start) if start else None
-    last = day.parse_text(end) if end else None
-    if first and last and first > last:
-        raise ValidationError(f"{f.label}: the first day is after the last.")
-    if not (first or last):
-        return []
-    if first and last:
-        text = f"{f.label} {first.isoformat()} to {last.isoformat()}"
-    else:
-        text = f"{f.label} from {first.isoformat()}" if first else f"{f.label} up to {last}"
-    return [_between(name, col, first, last, text, (f"{name}.from", f"{name}.to"))]
-
-
-def _between(
-    name: str, col: str, first: dt.date | None, last: dt.date | None, text: str,
-    args: tuple[str, ...],
-) -> Condition:  # fmt: skip
-    """Days ``first`` to ``last`` (both in): stored dates and times are ISO text, so a
-    day's times all sort before the next day."""
-    parts, params = [], []
-    if first:
-        parts.append(f"{col} >= ?")
-        params.append(first.isoformat())
-    if last:
-        parts.append(f"{col} < ?")
-        params.append((last + dt.timedelta(days=1)).isoformat())
-    return Condition(name, text, " AND ".join(parts), params, args)
 
 
 # -- the query -----------------------------------------------------------------------------
@@ -347,6 +74,7 @@ class Query:
         self.segments = self._segments()
         self.search_words = search.words(view.q)
         self._search_columns = search_columns(view.page)
+        self._indexed = search.indexed_columns(db, self.table.name) if self.search_words else []
 
     # What the page shows of each row.
     def select(self) -> tuple[str, str]:
@@ -397,7 +125,7 @@ class Query:
         for word in self.search_words:
             either: list[str] = []
             if own:
-                query = search.phrase(word, own if own != self._indexed(self.table.name) else None)
+                query = search.phrase(word, own if own != self._indexed else None)
                 if per_row:
                     either.append(
                         f"EXISTS (SELECT 1 FROM [{fts}] WHERE [{fts}] MATCH ? AND rowid = t.id)"
@@ -414,16 +142,47 @@ class Query:
             sql.append("(" + " OR ".join(either or ["0"]) + ")")
         return sql, params
 
-    def _indexed(self, table: str) -> list[str]:
-        cache = getattr(self, "_indexed_cache", {})
-        if table not in cache:
-            cache[table] = search.indexed_columns(self.db, table)
-            self._indexed_cache = cache
-        return list(cache[table])
+    def few_matches(self) -> bool:
+        """Whether some typed word has few matches (a look at its index, stopped at
+        ``FEW``): then collecting them is quicker than walking the table to find them."""
+        if not self.search_words:
+            return False
+        own, looked_up = self._search_columns
+        fts = search.index_name(self.table.name)
+        for word in self.search_words:
+            parts, params = [], []
+            if own:
+                parts.append(f"SELECT rowid FROM [{fts}] WHERE [{fts}] MATCH ?")
+                params.append(search.phrase(word, own if own != self._indexed else None))
+            for column, f in looked_up:
+                other = search.index_name(f.table_name)
+                parts.append(
+                    f"SELECT id FROM [{self.table.name}] WHERE [{column}] IN "
+                    f"(SELECT rowid FROM [{other}] WHERE [{other}] MATCH ?)"
+                )
+                params.append(search.phrase(word, [f.show]))
+            if not parts:
+                return True
+            found = self.db.execute(
+                f"SELECT count(*) FROM ({' UNION ALL '.join(parts)} LIMIT ?)", [*params, FEW]
+            ).fetchone()[0]
+            if found < FEW:
+                return True
+        return False
 
     def _filters(self, per_row: bool) -> tuple[list[str], list[Any]]:
+        """The view's filters and search as SQL. ``per_row``: as tests of each row met
+        while walking the sort's index (no other index is used for them: unary ``+``),
+        rather than as conditions SQLite may look up first."""
+        where = self.where
+        if per_row:
+            where = [
+                c.sql.replace(f"t.[{c.column}]", f"+t.[{c.column}]")
+                if c.column != self.view.sort else c.sql
+                for c in self.view.conditions
+            ]  # fmt: skip
         found, params = self._search_sql(per_row) if self.search_words else ([], [])
-        return self.where + found, self.params + params
+        return where + found, self.params + params
 
     # -- rows -------------------------------------------------------------------------------
 
@@ -510,16 +269,21 @@ class Page:
 
 
 def page_of_rows(db: sqlite_utils.Database, view: View) -> Page:
-    """The rows the view's position asks for."""
+    """The rows the view's position asks for.
+
+    With filters or a search, there are two ways to a page: walk the sort's index and
+    test each row (quick when matches are common: a page fills after a few hundred rows),
+    or let SQLite find the matches first and sort them (quick when they are few). Which
+    one is right depends on the data, so the walk gets a few milliseconds; if the page
+    is not full by then, the matches are collected instead.
+    """
     query = Query(db, view)
     size = view.page.page_size
-    if not query.search_words:
-        return _page(query, view, size, per_row=False)
-    if len(max(query.search_words, key=len)) <= search.PREFIX_MAX:
-        # A common word fills a page after a few rows; a rare one would make this walk
-        # the whole table: give it a few milliseconds, then collect the matches instead.
+    others = any(c.column != view.sort for c in view.conditions)
+    short = all(len(w) <= search.PREFIX_MAX for w in query.search_words)
+    if (others or query.search_words) and short and not query.few_matches():
         try:
-            with time_limit(db, SCAN_BUDGET_S):
+            with time_limit(db, WALK_BUDGET_S):
                 return _page(query, view, size, per_row=True)
         except TimeUp:
             pass
@@ -583,6 +347,27 @@ def jump_key(query: Query, view: View) -> list[Any] | None:
     return [filled, value, *([edge] * (len(query.segments[filled].keys) - 1))]
 
 
+def references(
+    db: sqlite_utils.Database, tool: Tool, table: Table, row_id: int
+) -> list[tuple[TablePage, str, int]]:
+    """The rows that look up record ``row_id``, by table page: (the page listing them,
+    the lookup column to filter it by, how many). Each count reads the lookup's index."""
+    out = []
+    for other in tool.tables.values():
+        page = tool.listing_for(other)
+        if page is None:
+            continue
+        for name, f in other.lookups().items():
+            if f.table_name != table.name:
+                continue
+            count = db.execute(
+                f"SELECT count(*) FROM [{other.name}] WHERE [{name}] = ?", [row_id]
+            ).fetchone()[0]
+            if count:
+                out.append((page, name, int(count)))
+    return out
+
+
 # -- counts, totals, facets ----------------------------------------------------------------
 
 
@@ -606,7 +391,9 @@ def summary(db: sqlite_utils.Database, view: View) -> dict[str, Any]:
 
 def facets(db: sqlite_utils.Database, view: View, limit: int = 30) -> dict[str, list[list[Any]]]:
     """For each column filtered by its values: its most frequent values in the view (the
-    column's own filter left out, so more can be picked), as ``[value, label, count]``."""
+    column's own filter left out, so more can be picked), as ``[value, label, count]``.
+    A column whose counting takes longer than ``FACET_BUDGET_S`` is left out, as
+    Datasette does: its filter still works, without counts."""
     out: dict[str, list[list[Any]]] = {}
     for name, f in view.fields.items():
         kind = filter_kind(f)
@@ -631,7 +418,11 @@ def facets(db: sqlite_utils.Database, view: View, limit: int = 30) -> dict[str, 
             f"WHERE {' AND '.join([*where, f'{value} IS NOT NULL'])} "
             f"GROUP BY v ORDER BY n DESC, v LIMIT ?"
         )
-        counted = db.execute(sql, [*params, limit]).fetchall()
+        try:
+            with time_limit(db, FACET_BUDGET_S):
+                counted = db.execute(sql, [*params, limit]).fetchall()
+        except TimeUp:  # too many rows to count in time: offered without counts
+            continue
         labels = _labels(db, f, [v for v, _ in counted])
         if kind == "yesno":
             out[name] = [["yes" if v else "no", "Yes" if v else "No", n] for v, n in counted]

@@ -33,7 +33,7 @@ SeedFunction = Callable[["sqlite_utils.Database"], None]
 RecordCheck = Callable[[Mapping[str, Any]], Mapping[str, str] | None]
 ViewFunction = Callable[..., Any]
 #: What a page is; the views serve each kind at an endpoint of their own.
-PageKind = Literal["form", "table", "report", "function", "view"]
+PageKind = Literal["form", "table", "report", "function", "view", "saved"]
 
 
 class Table:
@@ -115,6 +115,23 @@ class TablePage:
 
 
 @dataclass
+class SavedView:
+    """A table page with its filters, sort or search set, named in the navigation
+    ("This month's travel"). ``args`` are the table page's address arguments."""
+
+    title: str
+    page: TablePage
+    slug: str
+    args: dict[str, list[str]]
+
+    kind: ClassVar[PageKind] = "saved"
+
+    @property
+    def table(self) -> Table:
+        return self.page.table
+
+
+@dataclass
 class ReportPage:
     """A page that runs ``function(db, **params)`` and shows its rows, totals and a chart."""
 
@@ -181,7 +198,7 @@ class ViewPage:
     kind: ClassVar[PageKind] = "view"
 
 
-Page = FormPage | TablePage | ReportPage | FunctionPage | ViewPage
+Page = FormPage | TablePage | SavedView | ReportPage | FunctionPage | ViewPage
 
 
 class Tool:
@@ -304,6 +321,32 @@ class Tool:
         )
         self._add_page(page)
         return page
+
+    def table_view(
+        self,
+        title: str,
+        page: TablePage,
+        *,
+        filters: Mapping[str, Any] | None = None,
+        sort: str | None = None,
+        search: str | None = None,
+    ) -> SavedView:
+        """Name a view of a table page, listed in the navigation::
+
+            tool.table_view("This month's travel", expenses_page,
+                            filters={"category": "Travel", "date": "this-month"})
+
+        ``filters`` by column: a value or a list of them (choices, lookups' ids), True or
+        False (yes/no), a preset such as ``"this-month"`` or a ``(first, last)`` pair of
+        dates, a ``(low, high)`` pair for numbers (None for no bound), and text to look for
+        in a text column. ``sort`` is a column, ``-`` first for largest or newest first.
+        """
+        from deskwork.filters import view_arguments
+
+        args = view_arguments(page, filters or {}, sort, search)
+        view = SavedView(title, page, slugify(title), args)
+        self._add_page(view)
+        return view
 
     def report(
         self,

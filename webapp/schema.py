@@ -56,9 +56,7 @@ def prepare(db: sqlite_utils.Database, tool: Tool, *, bin_days: int | None = Non
         _unique_indexes(db, table)
         if not same:
             _record_kinds(db, table)
-    for page in tool.pages.values():
-        if isinstance(page, TablePage):
-            _sort_indexes(db, page)
+    _sort_indexes(db, tool)
     for table_name, columns in searched(tool).items():
         search.prepare(db, table_name, columns)
     for table in tool.tables.values():
@@ -265,23 +263,41 @@ def _create_or_migrate(db: sqlite_utils.Database, table: Table) -> None:
             existing.add_column(name, f.sql_type)
 
 
-def _sort_indexes(db: sqlite_utils.Database, page: TablePage) -> None:
-    """An index on each column the page can sort and filter by (in the order it sorts:
-    text ignoring case), so every page of rows is a seek. Lookups are indexed too: their
-    filters, and finding the rows that look up a record, read them."""
-    table = page.table
-    names = [page.order_column, *(page.columns or table.fields)]
-    for name in dict.fromkeys(names):
-        f = table.fields.get(name)
-        if f is None or not (listing.sortable(f) or isinstance(f, Lookup)):
+def _sort_indexes(db: sqlite_utils.Database, tool: Tool) -> None:
+    """An index on each column a table page can sort and filter by (in the order it
+    sorts: text ignoring case), so every page of rows is a seek; the page's totalled
+    columns ride along in those it filters by (a category's count and total read the
+    index alone). Every lookup column is indexed too: its filter, and finding the rows
+    that look up a record, read it."""
+    wanted: dict[str, str] = {}
+    for page in tool.pages.values():
+        if not isinstance(page, TablePage):
             continue
-        if isinstance(f, File):
-            continue
-        nocase = " COLLATE NOCASE" if isinstance(f, Text) else ""
-        db.execute(
-            f"CREATE INDEX IF NOT EXISTS [_deskwork_sort_{table.name}_{name}] "
-            f"ON [{table.name}] ([{name}]{nocase})"
-        )
+        table = page.table
+        shown = list(page.columns or table.fields)
+        totals = [c for c in shown if listing.totalled(table.fields[c])]
+        for name in dict.fromkeys([page.order_column, *shown]):
+            f = table.fields.get(name)
+            if f is None or not listing.sortable(f) or isinstance(f, File):
+                continue
+            # Ties in id order (the sort's own tie-break), then the totals.
+            parts = [f"[{name}]" + (" COLLATE NOCASE" if isinstance(f, Text) else ""), "[id]"]
+            if listing.filter_kind(f) in ("values", "yesno", "dates"):
+                parts += [f"[{c}]" for c in totals if c != name]
+            index = f"_deskwork_sort_{table.name}_{name}"
+            wanted[index] = f"CREATE INDEX [{index}] ON [{table.name}] ({', '.join(parts)})"
+    for table in tool.tables.values():
+        for name in table.lookups():
+            index = f"_deskwork_sort_{table.name}_{name}"
+            wanted.setdefault(index, f"CREATE INDEX [{index}] ON [{table.name}] ([{name}])")
+    have = dict(db.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name LIKE '_deskwork_sort_%'"
+    ).fetchall())  # fmt: skip
+    for index, sql in wanted.items():
+        if have.get(index) != sql:
+            with db.conn:
+                db.conn.execute(f"DROP INDEX IF EXISTS [{index}]")
+                db.conn.execute(sql)
 
 
 def searched(tool: Tool) -> dict[str, list[str]]:

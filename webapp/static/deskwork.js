@@ -184,7 +184,9 @@
 
   function onRowClick(event) {
     var row = rowOf(event.target);
-    if (!row || event.target.closest("a, button, input, label, select, textarea")) return;
+    if (!row || event.target.closest("a, button, input, label, select, textarea, td.pick")) {
+      return;
+    }
     if (window.getSelection && String(window.getSelection())) return; // copying text
     window.location.href = row.dataset.href;
   }
@@ -273,6 +275,40 @@
     };
     filters.addEventListener("toggle", askFacets);
     askFacets();
+  }
+
+  // Rows ticked for a bulk action: one by one, a range with Shift, or the whole page.
+  var bulk = document.getElementById("bulk");
+  if (bulk) {
+    var boxes = Array.prototype.slice.call(document.querySelectorAll('input[form="bulk"][name="id"]'));
+    var everything = bulk.querySelector('input[name="all"]');
+    var pagePick = document.querySelector("[data-pick-page]");
+    var lastTicked = -1;
+    var count = function () {
+      var ticked = boxes.filter(function (b) { return b.checked; }).length;
+      var text = everything.checked ? "All rows that match are selected" :
+        ticked ? ticked + " selected" : "Tick rows to act on them";
+      bulk.querySelector("[data-selected]").textContent = text;
+      if (pagePick) pagePick.checked = ticked > 0 && ticked === boxes.length;
+    };
+    boxes.forEach(function (box, index) {
+      box.addEventListener("click", function (event) {
+        if (event.shiftKey && lastTicked >= 0) {
+          var low = Math.min(lastTicked, index), high = Math.max(lastTicked, index);
+          for (var i = low; i <= high; i++) boxes[i].checked = box.checked;
+        }
+        lastTicked = index;
+        count();
+      });
+    });
+    if (pagePick) {
+      pagePick.addEventListener("change", function () {
+        boxes.forEach(function (b) { b.checked = pagePick.checked; });
+        count();
+      });
+    }
+    everything.addEventListener("change", count);
+    count();
   }
 
   // After a save, the saved row is in view, highlighted, with the keyboard's focus.

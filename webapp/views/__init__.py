@@ -15,7 +15,7 @@ from werkzeug.routing import BaseConverter
 
 from deskwork.fields.base import as_row_id
 from deskwork.fields.files import size_text
-from deskwork.model import Page, PageKind, Tool
+from deskwork.model import Page, PageKind, SavedView, Tool
 from deskwork.storage import Storage
 
 P = TypeVar("P")
@@ -27,6 +27,7 @@ ENDPOINTS: dict[PageKind, str] = {
     "report": "reports.show",
     "function": "functions.run",
     "view": "views.show",
+    "saved": "tables.listing",  # the table page, with the saved view's arguments
 }
 
 
@@ -84,4 +85,6 @@ def find_page(slug: str, kind: type[P]) -> P:
 
 def page_url(page: Page, **values: Any) -> str:
     """The address of a declared page (``values`` go into its query string)."""
+    if isinstance(page, SavedView):
+        return url_for(ENDPOINTS[page.kind], slug=page.page.slug, **{**page.args, **values})
     return url_for(ENDPOINTS[page.kind], slug=page.slug, **values)

@@ -25,6 +25,7 @@ from flask import (
 from werkzeug.wrappers import Response
 
 from deskwork import attachments, history, lookups, records
+from deskwork import listing as listing_rows
 from deskwork import once as tokens
 from deskwork.errors import ValidationError
 from deskwork.fields import Date, DateTime, File, Lookup
@@ -54,11 +55,21 @@ def render_form(
     if conflict is not None and typed is not None:
         theirs = conflict_rows(page, conflict.current, typed)
     why_not = None
+    referring: list[tuple[str, str]] = []
     if record_id is not None:
         why_not = history.why_not_deletable(get_db().conn, current_tool(), page.table, record_id)
+        for target, column, count in listing_rows.references(
+            get_db(), current_tool(), page.table, record_id
+        ):
+            table = target.table
+            noun = table.name.replace("_", " ") if count != 1 else table.record_name
+            if sum(f.table_name == page.table.name for f in table.lookups().values()) > 1:
+                noun += f" ({table.fields[column].label.lower()})"  # which of its lookups
+            referring.append((f"{count:,} {noun}", page_url(target, **{column: record_id})))
     html = render_template(
         "form.html",
         why_not=why_not,
+        referring=referring,
         nav_current=listing_slug(page) if record_id else page.slug,
         page=page,
         heading=heading or page.title,

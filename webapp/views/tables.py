@@ -5,13 +5,29 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
-from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from werkzeug.datastructures import MultiDict
 
-from deskwork import listing
+from deskwork import bulk, listing
+from deskwork import once as tokens
+from deskwork.errors import ValidationError
 from deskwork.fields import Lookup
-from deskwork.model import TablePage
+from deskwork.fields.base import as_row_id
+from deskwork.model import FormPage, SavedView, TablePage
 from deskwork.views import current_tool, find_page, get_db
+from deskwork.views.widgets import controls
 
 bp = Blueprint("tables", __name__)
 
@@ -27,11 +43,21 @@ def listing_page(slug: str) -> str:
         for name, f in page.table.fields.items()
         if isinstance(f, Lookup) and view.raw.getlist(name)
     }
+    form = current_tool().form_for(page.table)
+    here_args = view.arguments()
+    named = [p for p in current_tool().pages.values() if isinstance(p, SavedView)
+             and p.page is page and listing.same_arguments(p.args, here_args)]  # fmt: skip
     return render_template(
         "table.html",
+        nav_current=named[0].slug if named else page.slug,
+        heading=named[0].title if named else page.title,
         page=page,
         view=view,
-        form=current_tool().form_for(page.table),
+        form=form,
+        shown=_cells(page, view.columns, rows.rows),
+        # Each row's address, made once (a url_for per row is a tenth of the page's time).
+        edit=url_for("forms.edit", slug=form.slug, record_id=0)[:-1] if form else "",
+        record_name=page.table.record_name,
         columns=view.columns,
         rows=rows,
         picked=picked,
@@ -42,7 +68,26 @@ def listing_page(slug: str) -> str:
         filter_kind=listing.filter_kind,
         sortable=listing.sortable,
         totalled=[c for c in view.columns if listing.totalled(page.table.fields[c])],
+        settable=bulk.settable(page.table),
+        view_query=urlencode(view.arguments(), doseq=True),
     )
+
+
+def _cells(
+    page: TablePage, columns: list[str], rows: list[dict[str, Any]]
+) -> list[tuple[dict[str, Any], list[tuple[str, bool, Any]]]]:
+    """Each row with its cells as shown: (text, right-aligned, attached file's id)."""
+    fields = [(c, page.table.fields[c]) for c in columns]
+    shown_raw = {c for c, f in fields if f.widget in ("lookup", "file")}
+    out = []
+    for row in rows:
+        cells = []
+        for c, f in fields:
+            value = row[c]
+            text = ("" if value is None else str(value)) if c in shown_raw else f.display(value)
+            cells.append((text, f.numeric, row.get(f"{c}__file")))
+        out.append((row, cells))
+    return out
 
 
 def _hidden(view: listing.View, *leave_out: str) -> list[tuple[str, str]]:
@@ -74,3 +119,128 @@ def facets(slug: str) -> Response:
     view = listing.read_view(page, request.args)
     out: dict[str, Any] = listing.facets(get_db(), view)
     return jsonify(out)
+
+
+# -- acting on many rows --------------------------------------------------------------------
+
+#: Rows a bulk action's page shows of those it will change.
+PREVIEW = 10
+#: Rows picked one by one in one action (beyond: "all rows that match").
+MOST_PICKED = 10_000
+
+
+class Selection:
+    """The rows a bulk form names: ticked ones (``id``), or all the view holds (``all``),
+    the view being the table page's own address (``view``)."""
+
+    def __init__(self, page: TablePage, form: MultiDict[str, str]) -> None:
+        self.page = page
+        self.query = str(form.get("view", ""))[:4000]
+        self.view = listing.read_view(page, MultiDict(parse_qsl(self.query)))
+        self.everything = form.get("all") == "1"
+        picked = [as_row_id(v) for v in form.getlist("id")[:MOST_PICKED]]
+        self.picked = [i for i in picked if i is not None]
+
+    def ids(self) -> list[int]:
+        db = get_db()
+        if self.everything:
+            return bulk.matching_ids(db, self.view)
+        return bulk.existing_ids(db, self.page.table, self.picked)
+
+    @property
+    def back(self) -> str:
+        return url_for("tables.listing", slug=self.page.slug) + (
+            f"?{self.query}" if self.query else "")  # fmt: skip
+
+
+def _editing_form(page: TablePage) -> FormPage:
+    form = current_tool().form_for(page.table)
+    if form is None:
+        abort(404)
+    return form
+
+
+@bp.post("/tables/<slug>/bulk")
+def bulk_confirm(slug: str) -> Any:
+    """The question before a bulk action: what it does, to how many rows, which ones."""
+    page: TablePage = find_page(slug, TablePage)
+    form = _editing_form(page)
+    selection = Selection(page, request.form)
+    action = request.form.get("do")
+    name = str(request.form.get("field", ""))
+    if action not in ("delete", "set") or (action == "set" and name not in
+                                             bulk.settable(page.table)):  # fmt: skip
+        flash("Choose what to do with the selected rows.", "error")
+        return redirect(selection.back, code=303)
+    ids = selection.ids()
+    if not ids:
+        flash("Select rows first: tick them, or “All rows that match”.", "error")
+        return redirect(selection.back, code=303)
+    return _confirm_page(page, form, selection, action, name, ids)
+
+
+def _confirm_page(page: TablePage, form: FormPage, selection: Selection, action: str,
+                  name: str, ids: list[int], error: str | None = None,
+                  field_error: str | None = None,
+                  typed: dict[str, Any] | None = None) -> Any:  # fmt: skip
+    db = get_db()
+    shown = listing.Condition("id", "", f"t.id IN ({', '.join('?' for _ in ids[:PREVIEW])})",
+                              ids[:PREVIEW], ())  # fmt: skip
+    preview_view = listing.View(page, selection.view.sort, selection.view.descending,
+                                conditions=[shown])  # fmt: skip
+    preview = listing.Query(db, preview_view).walk(0, None, True, PREVIEW, False)
+    field = bulk.settable(page.table).get(name)
+    control = None
+    if action == "set" and field is not None:
+        stored = {name: None}
+        errors = {name: field_error} if field_error else None
+        control = controls({name: field}, stored, typed or {}, errors, prefix="bulk")[0]
+    html = render_template(
+        "bulk.html", page=page, form=form, action=action, field=field, control=control,
+        count=len(ids), plural=bulk._plural(page.table, len(ids)), preview=preview,
+        columns=preview_view.columns, selection=selection,
+        error=error,
+        once=tokens.issue(f"bulk:{page.slug}"), nav_current=page.slug,
+    )  # fmt: skip
+    return (html, 400) if error or field_error else html
+
+
+@bp.post("/tables/<slug>/bulk/apply")
+def bulk_apply(slug: str) -> Any:
+    """Do the bulk action asked on its question page: one transaction, one undo."""
+    page: TablePage = find_page(slug, TablePage)
+    form = _editing_form(page)
+    selection = Selection(page, request.form)
+    action = str(request.form.get("do", ""))
+    name = str(request.form.get("field", ""))
+    once = request.form.get("_once")
+    if not tokens.valid(once, f"bulk:{page.slug}"):
+        flash(tokens.REFUSED, "error")
+        return redirect(selection.back, code=303)
+    ids = selection.ids()
+    db = get_db()
+    try:
+        if action == "delete":
+            action_id, done = bulk.delete(db, current_tool(), page.table, ids, once)
+            message = f"Deleted {bulk._plural(page.table, done)}."
+        elif action == "set" and name in bulk.settable(page.table):
+            f = bulk.settable(page.table)[name]
+            raw = f.raw(request.form)
+            try:
+                value = bulk.parse_value(db, f, raw)
+            except ValidationError as error:
+                return _confirm_page(page, form, selection, action, name, ids,
+                                     field_error=str(error), typed={name: raw})  # fmt: skip
+            changed_id, done = bulk.set_field(db, form, ids, name, value, once)
+            if changed_id is None:
+                flash(f"Nothing to change: the {bulk._plural(page.table, len(ids))} hold "
+                      f"that {f.label.lower()} already.")  # fmt: skip
+                return redirect(selection.back, code=303)
+            action_id = changed_id
+            message = f"Set {f.label.lower()} on {bulk._plural(page.table, done)}."
+        else:
+            abort(400)
+    except ValidationError as error:
+        return _confirm_page(page, form, selection, action, name, ids, str(error))
+    flash(message, f"undo:{action_id}")
+    return redirect(selection.back, code=303)

@@ -1,0 +1,379 @@
+"""What a table page's address asks for: its sort, filters, search and position.
+
+The address holds the whole view, so back, forward, reload and bookmarks show the same
+rows::
+
+    /tables/expenses?sort=-amount&category=Travel&category=Meals&date.in=this-month
+        &amount.min=100&note.has=taxi&paid_by_card=yes&receipt.empty=yes&q=ada
+        &after=[1,41250,90817]
+
+- ``sort``: a column, ``-`` first for largest/newest first; ties are broken by id, so
+  the order is total and stable. Money sorts as money, dates as dates, text ignoring
+  case, a lookup by the name it shows.
+- Filters, by the column's field: values of a choice, lookup or yes/no (several values
+  are "any of them"); ``.min``/``.max`` for numbers; ``.from``/``.to`` or ``.in`` (a
+  preset such as ``this-month``) for dates; ``.has`` for text; ``.empty`` (yes/no) for any.
+- ``q``: every word must start a word of a searched column or of a looked-up name.
+- Position: ``after``/``before`` a row's key (keyset paging: a page is found by seeking
+  the sort's index, never by stepping over the rows before it, so the last page of a
+  million rows is as quick as the first), ``last``, ``jump`` (to a value of the sort
+  column) or ``at`` (a row id: the page around it, as after saving it). A key is
+  ``[segment, value..., id]`` (``deskwork.listing``).
+
+Reading an address runs no SQL and needs no Flask: a tool's named views
+(``Tool.table_view``) are checked with it as they are declared.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from deskwork.errors import ToolError, ValidationError
+from deskwork.fields import (
+    Choice,
+    Date,
+    Field,
+    File,
+    Integer,
+    LongText,
+    Lookup,
+    MultiChoice,
+    Number,
+    YesNo,
+)
+from deskwork.model import TablePage
+
+#: Date presets, by their address word.
+PRESETS = {
+    "this-month": "This month",
+    "last-month": "Last month",
+    "this-year": "This year",
+    "last-year": "Last year",
+}
+
+
+def preset_range(preset: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The first and last day a date preset means, as of ``today``."""
+    if preset == "this-month":
+        first = today.replace(day=1)
+    elif preset == "last-month":
+        first = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    elif preset == "this-year":
+        return today.replace(month=1, day=1), today.replace(month=12, day=31)
+    elif preset == "last-year":
+        year = today.year - 1
+        return dt.date(year, 1, 1), dt.date(year, 12, 31)
+    else:
+        raise KeyError(preset)
+    return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
+
+
+def sortable(f: Field) -> bool:
+    return not isinstance(f, LongText | MultiChoice)
+
+
+def filter_kind(f: Field) -> str:
+    """Which filter a column gets: values, range, dates, yes/no or text."""
+    if isinstance(f, YesNo):
+        return "yesno"
+    if isinstance(f, Choice | Lookup):  # MultiChoice is a Choice
+        return "values"
+    if isinstance(f, Date):  # DateTime is a Date
+        return "dates"
+    if isinstance(f, Integer | Number):
+        return "range"
+    if isinstance(f, File):
+        return "file"
+    return "text"
+
+
+def totalled(f: Field) -> bool:
+    """Whether the table shows a column's total: money and numbers, not identifiers."""
+    return isinstance(f, Number) or (isinstance(f, Integer) and not f.unique)
+
+
+@dataclass
+class Condition:
+    """One filter the address asks for: its SQL, and how it reads and is taken away."""
+
+    column: str
+    text: str  # "Category is Travel or Meals"
+    sql: str
+    params: list[Any]
+    args: tuple[str, ...]  # the address's arguments that make it
+
+
+@dataclass
+class View:
+    """What the address asks of one table page."""
+
+    page: TablePage
+    sort: str
+    descending: bool
+    q: str = ""
+    conditions: list[Condition] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    after: list[Any] | None = None
+    before: list[Any] | None = None
+    last: bool = False
+    jump: str = ""
+    at: int | None = None
+    raw: Any = None  # the request's arguments (a MultiDict)
+    shown: list[str] = field(default_factory=list)  # columns chosen (``cols``), if any
+
+    @property
+    def fields(self) -> dict[str, Field]:
+        return self.page.table.fields
+
+    @property
+    def columns(self) -> list[str]:
+        """The columns shown: those chosen (``cols``), else the page's."""
+        return self.shown or list(self.page.columns or self.page.table.fields)
+
+    def arguments(self, **changes: Any) -> dict[str, Any]:
+        """The address's arguments for this view (sort, filters, search; no position),
+        with ``changes`` (None removes one)."""
+        args: dict[str, Any] = {}
+        shown = ("-" if self.descending else "") + self.sort
+        if shown != self.page.order:
+            args["sort"] = shown
+        for c in self.conditions:
+            for key in c.args:
+                values = [v for v in self.raw.getlist(key) if v.strip()] if self.raw else []
+                if values:
+                    args[key] = values
+        if self.shown:
+            args["cols"] = self.shown
+        if self.q:
+            args["q"] = self.q
+        for key, value in changes.items():
+            if value is None:
+                args.pop(key, None)
+            else:
+                args[key] = value
+        return args
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.conditions or self.q)
+
+
+def read_view(page: TablePage, args: Any, today: dt.date | None = None) -> View:
+    """The view ``args`` (a request's MultiDict) asks for; what can't be read is left out,
+    with a plain message in ``problems``."""
+    today = today or dt.date.today()
+    fields = page.table.fields
+    sort, descending = page.order_column, page.descending
+    problems: list[str] = []
+    wanted = str(args.get("sort", "")).strip()
+    if wanted:
+        column = wanted.lstrip("-")
+        if column == "id" or (column in fields and sortable(fields[column])):
+            sort, descending = column, wanted.startswith("-")
+        else:
+            problems.append(f"Rows can't be sorted by {wanted[:40]!r}: shown in their usual order.")
+    view = View(page, sort, descending, q=str(args.get("q", "")).strip()[:200])
+    view.raw = args
+    for name, f in fields.items():
+        try:
+            view.conditions += _conditions(name, f, args, today)
+        except ValidationError as e:
+            problems.append(f"{e} That filter is left out.")
+    chosen = set(args.getlist("cols"))
+    view.shown = [name for name in fields if name in chosen]
+    if view.shown == list(page.columns or fields):
+        view.shown = []
+    view.problems = problems
+    view.after = _key(args.get("after"))
+    view.before = _key(args.get("before"))
+    view.last = args.get("last") in ("1", "yes", "true")
+    view.jump = str(args.get("jump", "")).strip()[:200]
+    at = str(args.get("at", ""))
+    view.at = int(at) if at.isascii() and at.isdigit() and len(at) < 19 else None
+    return view
+
+
+def view_arguments(
+    page: TablePage, filters: Mapping[str, Any], sort: str | None, search: str | None
+) -> dict[str, list[str]]:
+    """A named view's filters, sort and search as the table page's address arguments;
+    ``ToolError`` for what the page can't show (checked as a request would be)."""
+    fields = page.table.fields
+    args: dict[str, list[str]] = {}
+    for name, value in filters.items():
+        f = fields.get(name)
+        if f is None:
+            raise ToolError(f"{page.title}: {page.table.name} has no column {name!r} to filter.")
+        kind = filter_kind(f)
+        if kind == "yesno":
+            args[name] = ["yes" if value else "no"]
+        elif kind == "values":
+            args[name] = [str(v) for v in (value if isinstance(value, list | tuple) else [value])]
+        elif kind == "dates" and isinstance(value, str):
+            args[f"{name}.in"] = [value]
+        elif kind in ("dates", "range") and isinstance(value, tuple) and len(value) == 2:
+            ends = (".from", ".to") if kind == "dates" else (".min", ".max")
+            for end, bound in zip(ends, value, strict=True):
+                if bound is not None:
+                    args[name + end] = [bound.isoformat() if kind == "dates" else str(bound)]
+        elif kind == "text" and isinstance(value, str):
+            args[f"{name}.has"] = [value]
+        else:
+            raise ToolError(f"{page.title}: {value!r} is no filter for {name!r}.")
+    if sort:
+        args["sort"] = [sort]
+    if search:
+        args["q"] = [search]
+    problems = read_view(page, Arguments(args)).problems
+    if problems:
+        raise ToolError(f"{page.title}: {problems[0]}")
+    return args
+
+
+class Arguments(dict[str, list[str]]):
+    """Address arguments, read as a request's are (``get``, ``getlist``)."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        values = super().get(key)
+        return values[-1] if values else default
+
+    def getlist(self, key: str) -> list[str]:
+        return list(super().get(key) or [])
+
+
+def same_arguments(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Whether two sets of address arguments ask for the same view."""
+
+    def normal(args: Mapping[str, Any]) -> dict[str, list[str]]:
+        return {k: sorted(str(x) for x in (v if isinstance(v, list) else [v]))
+                for k, v in args.items() if v not in (None, "", [])}  # fmt: skip
+
+    return normal(a) == normal(b)
+
+
+def _key(raw: Any) -> list[Any] | None:
+    """A row's key from the address: ``[segment, value..., id]``; anything else is None."""
+    if not raw:
+        return None
+    try:
+        key = json.loads(str(raw)[:2000])
+    except ValueError:
+        return None
+    if not isinstance(key, list) or len(key) < 2 or not isinstance(key[0], int):
+        return None
+    if not all(v is None or isinstance(v, str | int | float) for v in key):
+        return None
+    return key
+
+
+def _conditions(name: str, f: Field, args: Any, today: dt.date) -> list[Condition]:
+    col = f"t.[{name}]"
+    out: list[Condition] = []
+    kind = filter_kind(f)
+    values = [v for v in args.getlist(name) if str(v).strip()][:200]
+    if values and kind == "yesno":
+        yes = values[-1] in ("yes", "1", "on")
+        if values[-1] not in ("yes", "no", "1", "0", "on"):
+            raise ValidationError(f"{f.label}: choose yes or no.")
+        sql = f"{col} = 1" if yes else f"coalesce({col}, 0) = 0"
+        out.append(Condition(name, f"{f.label}: {'yes' if yes else 'no'}", sql, [], (name,)))
+    elif values and kind == "values":
+        out.append(_value_condition(name, f, values))
+    if kind == "range":
+        low, high = args.get(f"{name}.min", "").strip(), args.get(f"{name}.max", "").strip()
+        if low:
+            value = f.to_db(f.parse_text(low[:40]))
+            out.append(Condition(name, f"{f.label} from {f.display(value)}", f"{col} >= ?",
+                                 [value], (f"{name}.min",)))  # fmt: skip
+        if high:
+            value = f.to_db(f.parse_text(high[:40]))
+            out.append(Condition(name, f"{f.label} up to {f.display(value)}", f"{col} <= ?",
+                                 [value], (f"{name}.max",)))  # fmt: skip
+    if kind == "dates":
+        out += _date_conditions(name, f, args, today)
+    if kind == "text":
+        has = str(args.get(f"{name}.has", "")).strip()[:200]
+        if has:
+            escaped = has.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            out.append(Condition(name, f"{f.label} contains “{has}”",
+                                 f"{col} LIKE ? ESCAPE '\\'", [f"%{escaped}%"],
+                                 (f"{name}.has",)))  # fmt: skip
+    empty = str(args.get(f"{name}.empty", "")).strip()
+    if empty:
+        if empty not in ("yes", "no"):
+            raise ValidationError(f"{f.label}: empty or not empty is yes or no.")
+        blank = f"({col} IS NULL OR {col} = ''" + (f" OR {col} = '[]'" if kind == "values" else "")
+        sql = blank + ")" if empty == "yes" else f"NOT {blank})"
+        word = "is empty" if empty == "yes" else "is not empty"
+        out.append(Condition(name, f"{f.label} {word}", sql, [], (f"{name}.empty",)))
+    return out
+
+
+def _value_condition(name: str, f: Field, values: list[str]) -> Condition:
+    col = f"t.[{name}]"
+    marks = ", ".join("?" for _ in values)
+    if isinstance(f, Lookup):
+        ids = [Lookup.picked_id(v) for v in values]
+        if any(i is None for i in ids):
+            raise ValidationError(f"{f.label}: choose from the list.")
+        return Condition(name, f"{f.label} is one of {len(ids)}" if len(ids) > 1 else f.label,
+                         f"{col} IN ({marks})", ids, (name,))  # fmt: skip
+    assert isinstance(f, Choice)
+    unknown = [v for v in values if v not in f.labels]
+    if unknown:
+        raise ValidationError(f"{f.label} has no choice {unknown[0][:40]!r}.")
+    shown = " or ".join(f.labels[v] for v in values)
+    if isinstance(f, MultiChoice):
+        sql = (
+            f"EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid({col}) THEN {col} "
+            f"ELSE '[]' END) WHERE value IN ({marks}))"
+        )
+        return Condition(name, f"{f.label} include {shown}", sql, list(values), (name,))
+    return Condition(name, f"{f.label} is {shown}", f"{col} IN ({marks})", list(values), (name,))
+
+
+def _date_conditions(name: str, f: Field, args: Any, today: dt.date) -> list[Condition]:
+    col = f"t.[{name}]"
+    preset = str(args.get(f"{name}.in", "")).strip()
+    start = str(args.get(f"{name}.from", "")).strip()[:40]
+    end = str(args.get(f"{name}.to", "")).strip()[:40]
+    if preset:
+        if preset not in PRESETS:
+            raise ValidationError(f"{f.label}: there is no date range {preset[:40]!r}.")
+        since, until = preset_range(preset, today)
+        text = f"{f.label}: {PRESETS[preset].lower()}"
+        return [_between(name, col, since, until, text, (f"{name}.in",))]
+    day = Date()
+    day.bind(name)
+    first = day.parse_text(start) if start else None
+    last = day.parse_text(end) if end else None
+    if first and last and first > last:
+        raise ValidationError(f"{f.label}: the first day is after the last.")
+    if not (first or last):
+        return []
+    if first and last:
+        text = f"{f.label} {first.isoformat()} to {last.isoformat()}"
+    else:
+        text = f"{f.label} from {first.isoformat()}" if first else f"{f.label} up to {last}"
+    return [_between(name, col, first, last, text, (f"{name}.from", f"{name}.to"))]
+
+
+def _between(
+    name: str, col: str, first: dt.date | None, last: dt.date | None, text: str,
+    args: tuple[str, ...],
+) -> Condition:  # fmt: skip
+    """Days ``first`` to ``last`` (both in): stored dates and times are ISO text, so a
+    day's times all sort before the next day."""
+    parts, params = [], []
+    if first:
+        parts.append(f"{col} >= ?")
+        params.append(first.isoformat())
+    if last:
+        parts.append(f"{col} < ?")
+        params.append((last + dt.timedelta(days=1)).isoformat())
+    return Condition(name, text, " AND ".join(parts), params, args)

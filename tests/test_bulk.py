@@ -26,7 +26,11 @@ def token(page: str) -> str:
 
 
 def apply(client, question: str, data: dict):
-    return client.post("/tables/expenses/bulk/apply", data={**data, "_once": token(question)})
+    """Confirm the question, as its page's form does (its token, the count it showed)."""
+    count = re.search(r'name="_count" value="(\d+)"', question).group(1)
+    return client.post(
+        "/tables/expenses/bulk/apply", data={**data, "_once": token(question), "_count": count}
+    )
 
 
 def categories(client, ids) -> dict[int, str]:
@@ -49,10 +53,10 @@ def test_setting_a_field_on_ticked_rows_asks_then_changes_them_and_undoes_as_one
     seeded_client,
 ):
     page = text(seeded_client.get("/tables/expenses?category=Travel"))
-    view = html.unescape(re.search(r'name="view" value="([^"]*)"', page).group(1))
+    view = html.unescape(re.search(r'name="_view" value="([^"]*)"', page).group(1))
     assert view == "category=Travel"
     ids = [int(i) for i in picked_on(page)[:3]]
-    data = {"view": view, "id": ids, "do": "set", "field": "category"}
+    data = {"_view": view, "id": ids, "_do": "set", "_field": "category"}
     status, question = ask(seeded_client, data)
     assert status == 200
     assert "<h1>Set category on 3 expenses</h1>" in question
@@ -82,7 +86,7 @@ def test_setting_a_field_on_ticked_rows_asks_then_changes_them_and_undoes_as_one
 
 def test_a_money_change_works_out_computed_fields_again(seeded_client):
     ids = [int(i) for i in picked_on(text(seeded_client.get("/tables/expenses")))[:2]]
-    data = {"view": "", "id": ids, "do": "set", "field": "amount"}
+    data = {"_view": "", "id": ids, "_do": "set", "_field": "amount"}
     _, question = ask(seeded_client, data)
     apply(seeded_client, question, {**data, "amount": "60.00"})
     with database(seeded_client) as db:
@@ -98,12 +102,12 @@ def test_a_bad_value_or_a_broken_rule_changes_nothing_and_says_which(seeded_clie
     with database(seeded_client) as db, db.conn:  # two large expenses, no receipts
         db.execute(f"UPDATE expenses SET amount = 150000 WHERE id IN ({small[0]}, {small[1]})")
     before = {r["id"]: r for r in rows(seeded_client)}
-    data = {"view": "", "id": small, "do": "set", "field": "amount"}
+    data = {"_view": "", "id": small, "_do": "set", "_field": "amount"}
     _, question = ask(seeded_client, data)
     bad = apply(seeded_client, question, {**data, "amount": "lots"})
     assert bad.status_code == 400 and 'id="bulk-amount-error"' in text(bad)
 
-    data = {"view": "", "id": small, "do": "set", "field": "category"}
+    data = {"_view": "", "id": small, "_do": "set", "_field": "category"}
     _, question = ask(seeded_client, data)
     refused = apply(seeded_client, question, {**data, "category": "Hardware"})
     page = text(refused)
@@ -121,7 +125,7 @@ def test_a_rule_broken_before_does_not_stop_a_change_to_another_field(seeded_cli
             "SELECT id FROM expenses WHERE category = 'Hardware' AND amount > 100000 "
             "AND receipt IS NULL AND coalesce(paid_by_card, 0) = 0 LIMIT 3")]  # fmt: skip
     assert len(old) == 3
-    data = {"view": "", "id": old, "do": "set", "field": "paid_by_card"}
+    data = {"_view": "", "id": old, "_do": "set", "_field": "paid_by_card"}
     _, question = ask(seeded_client, data)
     assert apply(seeded_client, question, {**data, "paid_by_card": "on"}).status_code == 303
     with database(seeded_client) as db:
@@ -137,7 +141,7 @@ def test_all_rows_that_match_are_deleted_into_the_bin_and_come_back_as_one(seede
             "AND date BETWEEN '2025-01-01' AND '2025-03-31' ORDER BY id")]  # fmt: skip
         total = db.execute("SELECT count(*) FROM expenses").fetchone()[0]
     assert len(ids) > 50  # more than a page
-    data = {"view": view, "all": "1", "do": "delete"}
+    data = {"_view": view, "_all": "1", "_do": "delete"}
     _, question = ask(seeded_client, data)
     assert f"<h1>Delete {len(ids):,} expenses?</h1>" in question
     assert f"…and {len(ids) - 10:,} more." in question
@@ -159,23 +163,42 @@ def test_all_rows_that_match_are_deleted_into_the_bin_and_come_back_as_one(seede
 
 
 def test_looked_up_records_are_not_deleted_in_bulk(seeded_client):
-    response = seeded_client.post("/tables/employees/bulk", data={"view": "", "id": [1, 2],
-                                                                  "do": "delete"})  # fmt: skip
+    response = seeded_client.post("/tables/employees/bulk", data={"_view": "", "id": [1, 2],
+                                                                  "_do": "delete"})  # fmt: skip
     question = text(response)
     done = seeded_client.post("/tables/employees/bulk/apply",
-                              data={"view": "", "id": [1, 2], "do": "delete",
+                              data={"_view": "", "id": [1, 2], "_do": "delete",
                                     "_once": token(question)})  # fmt: skip
     assert done.status_code == 400
     assert "Nothing was changed: 2 of the 2 employees can&#39;t take it." in text(done)
     assert len(rows(seeded_client, "employees")) == 50
 
 
+def test_rows_that_come_to_match_after_the_question_are_not_acted_on(seeded_client):
+    view = "category=Training&date.from=2025-01-01&date.to=2025-01-31"
+    data = {"_view": view, "_all": "1", "_do": "delete"}
+    _, question = ask(seeded_client, data)
+    asked = int(re.search(r'name="_count" value="(\d+)"', question).group(1))
+    with database(seeded_client) as db, db.conn:  # another person adds one meanwhile
+        db.execute("INSERT INTO expenses (date, amount, category, employee) "
+                   "VALUES ('2025-01-15', 100, 'Training', 1)")  # fmt: skip
+    refused = apply(seeded_client, question, data)
+    assert refused.status_code == 400
+    assert f"({asked} then, {asked + 1:,} now): nothing was changed" in text(refused)
+    with database(seeded_client) as db:
+        left = db.execute(
+            "SELECT count(*) FROM expenses WHERE category = 'Training' "
+            "AND date BETWEEN '2025-01-01' AND '2025-01-31'"
+        ).fetchone()[0]
+    assert left == asked + 1
+
+
 def test_nothing_selected_or_a_made_up_confirmation_changes_nothing(seeded_client):
-    response = seeded_client.post("/tables/expenses/bulk", data={"view": "", "do": "delete"})
+    response = seeded_client.post("/tables/expenses/bulk", data={"_view": "", "_do": "delete"})
     assert response.status_code == 303
     assert "Select rows first" in text(seeded_client.get(response.location))
     made_up = seeded_client.post("/tables/expenses/bulk/apply",
-                                 data={"view": "", "all": "1", "do": "delete",
+                                 data={"_view": "", "_all": "1", "_do": "delete",
                                        "_once": "made.up"})  # fmt: skip
     assert made_up.status_code == 303
     assert len(rows(seeded_client)) == 10_000

@@ -163,8 +163,28 @@ def test_table_pages_get_an_index_per_sortable_column_and_full_text_search(tmp_p
         plan = db.execute(
             "EXPLAIN QUERY PLAN SELECT id FROM things ORDER BY name COLLATE NOCASE, id LIMIT 5"
         ).fetchall()
-        assert "INDEX _deskwork_sort_things_name" in str(plan)
+        assert "INDEX _deskwork_sort:things:name" in str(plan)
         assert db.table("things").detect_fts() == "things_fts"
+
+
+def test_indexes_no_longer_wanted_are_dropped_and_older_ones_replaced(tmp_path):
+    path = tmp_path / "x.sqlite3"
+    with Storage(path).open() as db, db.conn:  # as deskwork 0.2 left it
+        db.table("things").create({"id": int, "name": str, "day": str}, pk="id")
+        db.table("things").create_index(["day", "id"])
+    first = Tool("T")
+    things = first.table("things", name=Text(), day=Date())
+    first.table_page("Things", things, order="-day", columns=["day", "name"])
+    Storage(path).prepare(first)
+    with Storage(path).open() as db:
+        names = {i.name for i in db.table("things").indexes}
+    assert names == {"_deskwork_sort:things:day", "_deskwork_sort:things:name"}
+    second = Tool("T")
+    things = second.table("things", name=Text(), day=Date())
+    second.table_page("Things", things, order="-day", columns=["day"])
+    Storage(path).prepare(second)
+    with Storage(path).open() as db:
+        assert {i.name for i in db.table("things").indexes} == {"_deskwork_sort:things:day"}
 
 
 def fts_rootpage(path):

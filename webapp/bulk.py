@@ -9,6 +9,7 @@ none changes, and the message says which and why.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -19,7 +20,7 @@ from deskwork import history, listing
 from deskwork.errors import ValidationError
 from deskwork.fields import Field, File, Lookup
 from deskwork.model import FormPage, Table, Tool
-from deskwork.records import ONCE, StillReferenced, _resolve_lookup, write_transaction
+from deskwork.records import ONCE, StillReferenced, _plain, _resolve_lookup, write_transaction
 
 #: Rows read per query while checking and changing.
 CHUNK = 500
@@ -158,6 +159,7 @@ def set_field(
             f"{f.label} must be unique: it can't be set to one value on {len(ids):,} records."
         )
     computed = {n: c for n, c in table.fields.items() if c.compute is not None}
+    readers = [(n, c.from_db) for n, c in table.fields.items()]
     with write_transaction(db) as conn:
         _spend(conn, once, f"bulk set {table.name}.{name}")
         changes: list[tuple[dict[str, Any], dict[str, Any]]] = []
@@ -165,7 +167,7 @@ def set_field(
         for row in _rows(conn, table, ids):
             if row.get(name) == stored and not computed:
                 continue
-            was = {n: c.from_db(row.get(n)) for n, c in table.fields.items()}
+            was = {n: read(row.get(n)) for n, read in readers}
             python = {**was, name: value}
             after = dict(row)
             after[name] = stored
@@ -187,14 +189,21 @@ def set_field(
         action = history.begin(
             conn, "edit", f"Set {f.label.lower()} on {_plural(table, len(changes))}"
         )
-        columns = [name, *computed]
+        # One UPDATE for each set of new values (usually one, for all the rows): a
+        # statement per row costs twice as much, in statements and in trigger runs.
+        columns = [name, *(c for c in computed if any(b[c] != a[c] for b, a in changes))]
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for _, after in changes:
+            groups.setdefault(tuple(after[c] for c in columns), []).append(after["id"])
         assignments = ", ".join(f"[{c}] = ?" for c in columns)
-        try:
-            conn.executemany(
-                f"UPDATE [{table.name}] SET {assignments} WHERE id = ?",
-                [[after[c] for c in columns] + [after["id"]] for _, after in changes],
-            )
-        except sqlite3.IntegrityError as error:
-            raise ValidationError(f"Nothing was changed: {error}.") from None
-        history.log_many(conn, action, table, changes)
+        with history.logging_edits(conn, action, table, [a["id"] for _, a in changes]):
+            try:
+                for values, group in groups.items():
+                    conn.execute(
+                        f"UPDATE [{table.name}] SET {assignments} "
+                        "WHERE id IN (SELECT value FROM json_each(?))",
+                        [*values, json.dumps(group)],
+                    )
+            except sqlite3.IntegrityError as error:
+                raise ValidationError(f"Nothing was changed: {_plain(error)}.") from None
         return action, len(changes)

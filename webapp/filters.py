@@ -167,6 +167,8 @@ def read_view(page: TablePage, args: Any, today: dt.date | None = None) -> View:
     """The view ``args`` (a request's MultiDict) asks for; what can't be read is left out,
     with a plain message in ``problems``."""
     today = today or dt.date.today()
+    if not isinstance(args, Arguments):  # a request's MultiDict: read once, as plain lists
+        args = Arguments({key: args.getlist(key) for key in args})
     fields = page.table.fields
     sort, descending = page.order_column, page.descending
     problems: list[str] = []
@@ -268,6 +270,8 @@ def _key(raw: Any) -> list[Any] | None:
         return None
     if not all(v is None or isinstance(v, str | int | float) for v in key):
         return None
+    if any(isinstance(v, int) and not -(2**63) <= v < 2**63 for v in key):
+        return None  # no SQLite integer
     return key
 
 
@@ -350,8 +354,9 @@ def _date_conditions(name: str, f: Field, args: Any, today: dt.date) -> list[Con
         return [_between(name, col, since, until, text, (f"{name}.in",))]
     day = Date()
     day.bind(name)
-    first = day.parse_text(start) if start else None
-    last = day.parse_text(end) if end else None
+    # Parsed as a form would (days 1900 to 2200): a far day can't overflow the next day.
+    first = day.parse(start) if start else None
+    last = day.parse(end) if end else None
     if first and last and first > last:
         raise ValidationError(f"{f.label}: the first day is after the last.")
     if not (first or last):

@@ -10,6 +10,7 @@ seek stays on an index. A key is ``[segment, value..., id]``.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from typing import Any
 
 import sqlite_utils
 
-from deskwork import search
+from deskwork import history, search
 from deskwork.attachments import FILES
 from deskwork.errors import ValidationError
 from deskwork.fields import Choice, Date, Field, File, Lookup, MultiChoice, Text
@@ -102,10 +103,17 @@ class Query:
         f = view.fields[view.sort]
         col = f"t.[{view.sort}]"
         empty = Segment(f"{col} IS NULL", ["t.id"])
-        if isinstance(f, Lookup):
-            show = f"s.[{f.show}]" + (" COLLATE NOCASE" if f.show != "id" else "")
-            filled = Segment(
-                "1", [show, "s.id", "t.id"], f"JOIN [{f.table_name}] s ON s.id = {col}"
+        if isinstance(f, Lookup) and f.show != "id":
+            # By the name shown; a row whose looked-up record shows no name sorts with
+            # the empty ones. (A lookup of a record that is gone, possible only if another
+            # program turned foreign keys off, is in neither.)
+            join = f"JOIN [{f.table_name}] s ON s.id = {col}"
+            filled = Segment(f"s.[{f.show}] IS NOT NULL",
+                             [f"s.[{f.show}] COLLATE NOCASE", "s.id", "t.id"], join)  # fmt: skip
+            empty = Segment(
+                f"({col} IS NULL OR {col} IN "
+                f"(SELECT id FROM [{f.table_name}] WHERE [{f.show}] IS NULL))",
+                ["t.id"],
             )
         else:
             nocase = " COLLATE NOCASE" if isinstance(f, Text) else ""
@@ -198,6 +206,9 @@ class Query:
             marks = ", ".join("?" for _ in segment.keys)
             where.append(f"({', '.join(segment.keys)}) {'>' if ascending else '<'} ({marks})")
             params = [*params, *key]
+            if segment.join:  # the looked-up table's own bound: it is seeked, not walked
+                where.append(f"{segment.keys[0]} {'>=' if ascending else '<='} ?")
+                params.append(key[0])
         keys = ", ".join(f"{k} AS __k{i}" for i, k in enumerate(segment.keys))
         order = ", ".join(f"{k} {'ASC' if ascending else 'DESC'}" for k in segment.keys)
         sql = (
@@ -328,13 +339,17 @@ def _page(query: Query, view: View, size: int, per_row: bool) -> Page:
 def jump_key(query: Query, view: View) -> list[Any] | None:
     """The key just before the first row at or past ``view.jump`` in the sort order."""
     f = view.fields[view.sort]
+    edge = HIGH if view.descending else LOW
     try:
         if isinstance(f, Lookup):
             value: Any = view.jump
         elif isinstance(f, Date):  # a day, for dates and for dates with times
             day = Date()
             day.bind(view.sort)
-            value = day.parse_text(view.jump).isoformat()
+            first = day.parse(view.jump)
+            value = first.isoformat()
+            if view.descending:  # the day's last moment: everything before the next day
+                value, edge = (first + dt.timedelta(days=1)).isoformat(), LOW
         else:
             value = f.to_db(f.parse_text(view.jump))
     except ValidationError as e:
@@ -343,7 +358,6 @@ def jump_key(query: Query, view: View) -> list[Any] | None:
     if value is None:
         return None
     filled = 0 if view.descending or len(query.segments) == 1 else 1
-    edge = HIGH if view.descending else LOW
     return [filled, value, *([edge] * (len(query.segments[filled].keys) - 1))]
 
 
@@ -352,20 +366,9 @@ def references(
 ) -> list[tuple[TablePage, str, int]]:
     """The rows that look up record ``row_id``, by table page: (the page listing them,
     the lookup column to filter it by, how many). Each count reads the lookup's index."""
-    out = []
-    for other in tool.tables.values():
-        page = tool.listing_for(other)
-        if page is None:
-            continue
-        for name, f in other.lookups().items():
-            if f.table_name != table.name:
-                continue
-            count = db.execute(
-                f"SELECT count(*) FROM [{other.name}] WHERE [{name}] = ?", [row_id]
-            ).fetchone()[0]
-            if count:
-                out.append((page, name, int(count)))
-    return out
+    found = history.looking_up(db.conn, tool, table, row_id)
+    return [(page, name, count) for other, name, count in found
+            if (page := tool.listing_for(other)) is not None]  # fmt: skip
 
 
 # -- counts, totals, facets ----------------------------------------------------------------

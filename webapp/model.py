@@ -36,6 +36,11 @@ ViewFunction = Callable[..., Any]
 PageKind = Literal["form", "table", "report", "function", "view", "saved"]
 
 
+#: The words a table page's address uses for itself (``deskwork.filters``), next to its
+#: columns' filters: no column may be called so.
+ADDRESS_WORDS = frozenset(["sort", "q", "after", "before", "last", "jump", "at", "cols", "slug"])
+
+
 class Table:
     """A SQLite table: an ``id`` primary key plus one column per field."""
 
@@ -55,6 +60,12 @@ class Table:
                 raise ToolError(f"{name}.{column} must be a field such as Text() or Money().")
             if column == "id":
                 raise ToolError(f"{name}.id is made for you; choose another column name.")
+            if column in ADDRESS_WORDS:
+                raise ToolError(
+                    f"{name}.{column}: {column!r} is a word of a table page's address "
+                    f"(its sort, search and place: {', '.join(sorted(ADDRESS_WORDS))}); "
+                    "choose another column name."
+                )
             f.bind(column)
             self.fields[column] = f
 

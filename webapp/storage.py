@@ -8,6 +8,7 @@ the file. ``Storage.prepare`` makes the schema follow the tool's declarations (s
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import sqlite3
 import threading
@@ -76,6 +77,12 @@ class Storage:
             yield db
         finally:
             db.close()
+
+    def tidy(self, tool: Tool, day: dt.date | None = None) -> list[str]:
+        """The day's upkeep of the search indexes (``schema.tidy_search``), once a day;
+        returns the tables whose index was tidied."""
+        with self.open() as db:
+            return schema.tidy_search(db, tool, day or dt.date.today())
 
     def prepare(
         self,

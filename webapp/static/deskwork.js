@@ -281,7 +281,7 @@
   var bulk = document.getElementById("bulk");
   if (bulk) {
     var boxes = Array.prototype.slice.call(document.querySelectorAll('input[form="bulk"][name="id"]'));
-    var everything = bulk.querySelector('input[name="all"]');
+    var everything = bulk.querySelector('input[name="_all"]');
     var pagePick = document.querySelector("[data-pick-page]");
     var lastTicked = -1;
     var count = function () {

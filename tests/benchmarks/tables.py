@@ -291,7 +291,7 @@ def run(path: Path, copy: Path, datasette: Path, runs: int) -> None:
     print()
     count, mine, raw = bulk
     print(
-        f"Bulk: set the category of {count:,} selected rows (one month's expenses, "
+        f"Bulk: set the category of {count:,} selected rows (eleven days' expenses, "
         f'"All rows that match"), one transaction with its history: {mine * 1000:.0f} ms '
         f"through the server, against {raw * 1000:.0f} ms for SQLite's bare UPDATE "
         f"({mine / raw:.0f}×); Datasette has no bulk edit."

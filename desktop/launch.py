@@ -273,6 +273,7 @@ class ToolServing(Serving):
         if response.status_code != 200:
             log.warning("The home page answered %s", response.status_code)
         self.daily_backup()
+        self.daily_tidy()
 
     def daily_backup(self) -> None:
         """The first launch of a day backs the database up (served meanwhile: the copy is
@@ -285,7 +286,6 @@ class ToolServing(Serving):
             return
         if made is not None:
             log.info("Backed up %s: %s", self.database, made.path)
-        self.daily_tidy()
 
     def daily_tidy(self) -> None:
         """The first launch of a day tidies the search indexes (saves wait meanwhile: about

@@ -26,10 +26,11 @@ def token(page: str) -> str:
 
 
 def apply(client, question: str, data: dict):
-    """Confirm the question, as its page's form does (its token, the count it showed)."""
-    count = re.search(r'name="_count" value="(\d+)"', question).group(1)
+    """Confirm the question, as its page's form does (its token, the rows it showed)."""
+    rows_asked = re.search(r'name="_rows" value="([0-9a-f]+)"', question).group(1)
     return client.post(
-        "/tables/expenses/bulk/apply", data={**data, "_once": token(question), "_count": count}
+        "/tables/expenses/bulk/apply",
+        data={**data, "_once": token(question), "_rows": rows_asked},
     )
 
 
@@ -176,21 +177,22 @@ def test_looked_up_records_are_not_deleted_in_bulk(seeded_client):
 
 def test_rows_that_come_to_match_after_the_question_are_not_acted_on(seeded_client):
     view = "category=Training&date.from=2025-01-01&date.to=2025-01-31"
-    data = {"_view": view, "_all": "1", "_do": "delete"}
+    data = {"_view": view, "_all": "1", "_do": "set", "_field": "note"}
     _, question = ask(seeded_client, data)
-    asked = int(re.search(r'name="_count" value="(\d+)"', question).group(1))
-    with database(seeded_client) as db, db.conn:  # another person adds one meanwhile
+    asked = int(re.search(r"<h1>Set note on (\d+) expenses</h1>", question).group(1))
+    with database(seeded_client) as db, db.conn:  # meanwhile, one more, and one fewer
         db.execute("INSERT INTO expenses (date, amount, category, employee) "
                    "VALUES ('2025-01-15', 100, 'Training', 1)")  # fmt: skip
-    refused = apply(seeded_client, question, data)
+        db.execute("UPDATE expenses SET category = 'Meals' WHERE id = (SELECT min(id) FROM "
+                   "expenses WHERE category = 'Training' AND date LIKE '2025-01-%')")  # fmt: skip
+    refused = apply(seeded_client, question, {**data, "note": "Reviewed"})
+    page = text(refused)
     assert refused.status_code == 400
-    assert f"({asked} then, {asked + 1:,} now): nothing was changed" in text(refused)
+    assert f"changed since you were asked ({asked:,} now): nothing was changed" in page
+    assert 'value="Reviewed"' in page  # what was typed, kept
     with database(seeded_client) as db:
-        left = db.execute(
-            "SELECT count(*) FROM expenses WHERE category = 'Training' "
-            "AND date BETWEEN '2025-01-01' AND '2025-01-31'"
-        ).fetchone()[0]
-    assert left == asked + 1
+        reviewed = db.execute("SELECT count(*) FROM expenses WHERE note = 'Reviewed'")
+        assert reviewed.fetchone()[0] == 0
 
 
 def test_nothing_selected_or_a_made_up_confirmation_changes_nothing(seeded_client):
@@ -202,3 +204,46 @@ def test_nothing_selected_or_a_made_up_confirmation_changes_nothing(seeded_clien
                                        "_once": "made.up"})  # fmt: skip
     assert made_up.status_code == 303
     assert len(rows(seeded_client)) == 10_000
+
+
+def test_history_of_a_bulk_set_holds_the_rows_exactly_and_undo_restores_them(tmp_path):
+    """Values another program wrote (a REAL, a column outside the declarations) come back
+    exactly: the history's rows are the rows as SQLite stores them."""
+    from deskwork import Choice, Text, Tool
+    from deskwork.testing import tool_client
+
+    t = Tool("Odd")
+    things = t.table("things", name=Text(), kind=Choice(["a", "b"]))
+    t.form("New thing", things)
+    t.table_page("Things", things)
+    client = tool_client(t, tmp_path / "o.sqlite3")
+    with client.application.extensions["deskwork.storage"].open() as db, db.conn:
+        db.execute("ALTER TABLE things ADD COLUMN ratio REAL")
+        db.table("things").insert_all(
+            {"name": f"n{i}", "kind": "a", "ratio": (i + 1) / 3 + 0.1 + 0.2} for i in range(5)
+        )
+        before = db.execute("SELECT * FROM things ORDER BY id").fetchall()
+    page = text(
+        client.post(
+            "/tables/things/bulk", data={"_view": "", "_all": "1", "_do": "set", "_field": "kind"}
+        )
+    )
+    rows_asked = re.search(r'name="_rows" value="([0-9a-f]+)"', page).group(1)
+    done = client.post("/tables/things/bulk/apply", data={
+        "_view": "", "_all": "1", "_do": "set", "_field": "kind", "kind": "b",
+        "_once": token(page), "_rows": rows_asked})  # fmt: skip
+    assert done.status_code == 303
+    with client.application.extensions["deskwork.storage"].open() as db:
+        import json
+
+        for before_json, after_json, row_id in db.execute(
+            "SELECT before, after, row_id FROM _deskwork_history WHERE kind = 'edit'"
+        ):
+            stored = db.execute("SELECT * FROM things WHERE id = ?", [row_id])
+            names = [d[0] for d in stored.description]
+            assert json.loads(after_json) == dict(zip(names, stored.fetchone(), strict=True))
+            assert json.loads(before_json)["ratio"] == before[row_id - 1][3]
+    landed = text(client.get(done.location))
+    client.post(re.search(r'action="(/undo/\d+)"', landed).group(1))
+    with client.application.extensions["deskwork.storage"].open() as db:
+        assert db.execute("SELECT * FROM things ORDER BY id").fetchall() == before

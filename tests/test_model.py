@@ -292,3 +292,24 @@ def test_a_served_database_is_whole_again_once_let_go(tmp_path):
     assert not wal.exists()
     with storage.open() as db:
         assert [r["name"] for r in db.table("things").rows] == ["kept"]
+
+
+def test_a_unique_index_of_a_similar_name_is_kept(tmp_path):
+    """sqlite-utils names a unique column's index idx_staff_team_id, as deskwork 0.2 named
+    the (team, id) index of a page sorted by team: only the latter goes."""
+    path = tmp_path / "u.sqlite3"
+    tool = Tool("T")
+    staff = tool.table("staff", team=Text(), team_id=Integer(unique=True))
+    tool.table_page("Staff", staff, order="team")
+    Storage(path).prepare(tool)
+    Storage(path).prepare(tool)
+    with Storage(path).open() as db:
+        unique = {i.name for i in db.table("staff").indexes if i.unique}
+        assert "idx_staff_team_id" in unique
+        with pytest.raises(Exception, match="UNIQUE"), db.conn:
+            db.table("staff").insert_all([{"team_id": 1}, {"team_id": 1}])
+
+
+def test_column_names_starting_with_an_underscore_are_refused():
+    with pytest.raises(ToolError, match="names starting with _"):
+        Tool("T").table("things", _count=Integer())

@@ -9,6 +9,7 @@ none changes, and the message says which and why.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -77,6 +78,12 @@ def _spend(conn: sqlite3.Connection, once: str | None, what: str) -> None:
         f"INSERT INTO {ONCE} (token, table_name, row_id, at) VALUES (?, ?, 0, ?)",
         [once, what, history.now()],
     )
+
+
+def digest(ids: Sequence[int]) -> str:
+    """A short fingerprint of a set of rows: the question page and its confirmation must
+    be about the same rows."""
+    return hashlib.sha256(",".join(map(str, sorted(ids))).encode()).hexdigest()[:16]
 
 
 def _plural(table: Table, count: int) -> str:
@@ -196,14 +203,14 @@ def set_field(
         for _, after in changes:
             groups.setdefault(tuple(after[c] for c in columns), []).append(after["id"])
         assignments = ", ".join(f"[{c}] = ?" for c in columns)
-        with history.logging_edits(conn, action, table, [a["id"] for _, a in changes]):
-            try:
-                for values, group in groups.items():
-                    conn.execute(
-                        f"UPDATE [{table.name}] SET {assignments} "
-                        "WHERE id IN (SELECT value FROM json_each(?))",
-                        [*values, json.dumps(group)],
-                    )
-            except sqlite3.IntegrityError as error:
-                raise ValidationError(f"Nothing was changed: {_plain(error)}.") from None
+        try:
+            for values, group in groups.items():
+                conn.execute(
+                    f"UPDATE [{table.name}] SET {assignments} "
+                    "WHERE id IN (SELECT value FROM json_each(?))",
+                    [*values, json.dumps(group)],
+                )
+        except sqlite3.IntegrityError as error:
+            raise ValidationError(f"Nothing was changed: {_plain(error)}.") from None
+        history.log_many(conn, action, table, changes)
         return action, len(changes)

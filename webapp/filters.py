@@ -123,7 +123,7 @@ class View:
     last: bool = False
     jump: str = ""
     at: int | None = None
-    raw: Any = None  # the request's arguments (a MultiDict)
+    raw: Any = None  # the address's arguments, as Arguments (plain lists)
     shown: list[str] = field(default_factory=list)  # columns chosen (``cols``), if any
 
     @property

@@ -24,8 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +37,6 @@ ACTIONS = "_deskwork_actions"
 HISTORY = "_deskwork_history"
 BIN = "_deskwork_bin"
 OLD_TRASH = "_deskwork_trash"
-BEFORE = "temp._deskwork_before"  # the rows a bulk edit changes, as they were
 
 Row = dict[str, Any]
 
@@ -170,32 +168,20 @@ def log(
     return change_id
 
 
-@contextmanager
-def logging_edits(
-    conn: sqlite3.Connection, action_id: int, table: Table, ids: Iterable[int]
-) -> Iterator[None]:
-    """Note the edits made inside (in the caller's transaction) to records ``ids``: each
-    whole row before and after, as ``log`` does, made by SQLite itself (``json_object``):
-    a bulk change of 10,000 rows is not held up by writing 20,000 rows as JSON in Python."""
-    columns = [r[1] for r in conn.execute(f"PRAGMA table_info([{table.name}])")]
-    row = "json_object(" + ", ".join(
-        f"'{c.replace(chr(39), chr(39) * 2)}', t.\"{c.replace(chr(34), chr(34) * 2)}\""
-        for c in columns) + ")"  # fmt: skip
-    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {BEFORE} (id INTEGER PRIMARY KEY, row TEXT)")
-    conn.execute(f"DELETE FROM {BEFORE}")
-    conn.execute(
-        f"INSERT INTO {BEFORE} (id, row) SELECT t.id, {row} FROM [{table.name}] t "
-        "WHERE t.id IN (SELECT value FROM json_each(?))",
-        [json.dumps(list(ids))],
-    )
-    yield
-    conn.execute(
+def log_many(
+    conn: sqlite3.Connection,
+    action_id: int,
+    table: Table,
+    edits: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]],
+) -> None:
+    """Note many records' edits (each whole row before and after) at once: a bulk change."""
+    at = now()
+    conn.executemany(
         f"INSERT INTO {HISTORY} (action_id, at, table_name, row_id, kind, before, after) "
-        f"SELECT ?, ?, ?, t.id, 'edit', b.row, {row} FROM {BEFORE} b "
-        f"JOIN [{table.name}] t ON t.id = b.id ORDER BY t.id",
-        [action_id, now(), table.name],
-    )
-    conn.execute(f"DELETE FROM {BEFORE}")
+        "VALUES (?, ?, ?, ?, 'edit', ?, ?)",
+        [[action_id, at, table.name, after["id"], _json(before), _json(after)]
+         for before, after in edits],
+    )  # fmt: skip
 
 
 def _json(row: Mapping[str, Any] | None) -> str | None:

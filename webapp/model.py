@@ -60,6 +60,11 @@ class Table:
                 raise ToolError(f"{name}.{column} must be a field such as Text() or Money().")
             if column == "id":
                 raise ToolError(f"{name}.id is made for you; choose another column name.")
+            if column.startswith("_"):
+                raise ToolError(
+                    f"{name}.{column}: names starting with _ are for the fields deskwork's "
+                    "forms send for themselves; choose another column name."
+                )
             if column in ADDRESS_WORDS:
                 raise ToolError(
                     f"{name}.{column}: {column!r} is a word of a table page's address "

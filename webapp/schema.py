@@ -288,9 +288,10 @@ def _sort_indexes(db: sqlite_utils.Database, tool: Tool) -> None:
             index = sort_index(table.name, name)
             wanted[index] = f"CREATE INDEX [{index}] ON [{table.name}] ({', '.join(parts)})"
         # deskwork before version 3 indexed (order, id) for the page: the index above does.
-        old = f"idx_{table.name}_{page.order_column}_id"
-        if page.order_column != "id":
-            unwanted.add(old)
+        if page.order_column != "id" and _plain_index_on(
+            db, table.name, f"idx_{table.name}_{page.order_column}_id", [page.order_column, "id"]
+        ):
+            unwanted.add(f"idx_{table.name}_{page.order_column}_id")
     for table in tool.tables.values():
         for name in table.lookups():
             index = sort_index(table.name, name)
@@ -314,6 +315,15 @@ def sort_index(table: str, column: str) -> str:
     """The name of the index a table page sorts ``table`` by ``column`` with (a colon
     apart: no table or column name holds one, so no two are the same)."""
     return f"_deskwork_sort:{table}:{column}"
+
+
+def _plain_index_on(db: sqlite_utils.Database, table: str, name: str, columns: list[str]) -> bool:
+    """Whether ``table`` has an index ``name`` on exactly ``columns``, not unique (not one
+    a unique column of a similar name has)."""
+    listed = {r[1]: r[2] for r in db.execute(f"PRAGMA index_list([{table}])")}
+    if name not in listed or listed[name]:
+        return False
+    return [r[2] for r in db.execute(f"PRAGMA index_info([{name}])")] == columns
 
 
 def _has_index(db: sqlite_utils.Database, name: str) -> bool:

@@ -316,11 +316,11 @@ def bulk_update(ours: Keeper, floor: Any, runs: int) -> tuple[int, float, float]
         _, page = ours.send("POST", "/tables/expenses/bulk", form)
         once = re.search(rb'name="_once" value="([^"]+)"', page)
         assert once, page[:500]
-        asked = re.search(rb'name="_count" value="(\d+)"', page)
+        asked = re.search(rb'name="_rows" value="([0-9a-f]+)"', page)
         assert asked, page[:500]
         took, _ = ours.send("POST", "/tables/expenses/bulk/apply",
                             {**form, "category": category, "_once": once.group(1).decode(),
-                             "_count": asked.group(1).decode()}, ok=(303,))  # fmt: skip
+                             "_rows": asked.group(1).decode()}, ok=(303,))  # fmt: skip
         changed = floor.execute(
             "SELECT count(*) FROM expenses WHERE category = ? AND date "
             "BETWEEN '2026-01-01' AND '2026-01-11'",

@@ -237,6 +237,7 @@ def _confirm_page(page: TablePage, form: FormPage, selection: Selection, action:
         columns=preview_view.columns, selection=selection,
         error=error,
         once=tokens.issue(f"bulk:{page.slug}"), nav_current=page.slug,
+        rows_digest=bulk.digest(ids),
     )  # fmt: skip
     return (html, 400) if error or field_error else html
 
@@ -254,12 +255,13 @@ def bulk_apply(slug: str) -> Any:
         flash(tokens.REFUSED, "error")
         return redirect(selection.back, code=303)
     ids = selection.ids()
-    asked = str(request.form.get("_count", ""))
-    if selection.everything and asked != str(len(ids)):
+    if selection.everything and request.form.get("_rows") != bulk.digest(ids):
+        f = bulk.settable(page.table).get(name)
+        typed = {name: f.raw(request.form)} if f is not None else None
         return _confirm_page(
             page, form, selection, action, name, ids,
-            f"The rows that match changed since you were asked ({asked or 'none'} then, "
-            f"{len(ids):,} now): nothing was changed. Check them and confirm again.",
+            f"The rows that match changed since you were asked ({len(ids):,} now): nothing "
+            "was changed. Check them and confirm again.", typed=typed,
         )  # fmt: skip
     db = get_db()
     try:

@@ -86,15 +86,11 @@ def digest(ids: Sequence[int]) -> str:
     return hashlib.sha256(",".join(map(str, sorted(ids))).encode()).hexdigest()[:16]
 
 
-def _plural(table: Table, count: int) -> str:
-    return f"{count:,} {table.name.replace('_', ' ') if count != 1 else table.record_name}"
-
-
 def _refusal(table: Table, problems: list[tuple[int, str]], total: int) -> ValidationError:
     listed = "; ".join(f"#{row_id}: {message}" for row_id, message in problems[:SHOWN])
     more = len(problems) - SHOWN
     return ValidationError(
-        f"Nothing was changed: {len(problems):,} of the {_plural(table, total)} can't take "
+        f"Nothing was changed: {len(problems):,} of the {table.counted(total)} can't take "
         f"it. {listed}{f'; and {more:,} more' if more > 0 else ''}."
     )
 
@@ -113,7 +109,7 @@ def delete(
                 problems.append((row_id, reason))
         if problems:
             raise _refusal(table, problems, len(ids))
-        action = history.begin(conn, "delete", f"Deleted {_plural(table, len(ids))}")
+        action = history.begin(conn, "delete", f"Deleted {table.counted(len(ids))}")
         done = 0
         for row in _rows(conn, table, ids):
             try:
@@ -194,7 +190,7 @@ def set_field(
         if not changes:
             return None, 0
         action = history.begin(
-            conn, "edit", f"Set {f.label.lower()} on {_plural(table, len(changes))}"
+            conn, "edit", f"Set {f.label.lower()} on {table.counted(len(changes))}"
         )
         # One UPDATE for each set of new values (usually one, for all the rows): a
         # statement per row costs twice as much, in statements and in trigger runs.

@@ -324,9 +324,8 @@ def why_not_deletable(
     if not found:
         return None
     other, _, count = found[0]
-    many = other.name.replace("_", " ") if count > 1 else other.record_name
     return (
-        f"This {table.record_name} can't be deleted: {count:,} {many} "
+        f"This {table.record_name} can't be deleted: {other.counted(count)} "
         f"refer{'s' if count == 1 else ''} to it. Change or delete "
         f"{'those' if count > 1 else 'that one'} first."
     )

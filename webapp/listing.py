@@ -426,15 +426,16 @@ def facets(db: sqlite_utils.Database, view: View, limit: int = 30) -> dict[str, 
                 counted = db.execute(sql, [*params, limit]).fetchall()
         except TimeUp:  # too many rows to count in time: offered without counts
             continue
-        labels = _labels(db, f, [v for v, _ in counted])
+        shown = labels(db, f, [v for v, _ in counted])
         if kind == "yesno":
             out[name] = [["yes" if v else "no", "Yes" if v else "No", n] for v, n in counted]
         else:
-            out[name] = [[v, labels.get(v, str(v)), n] for v, n in counted]
+            out[name] = [[v, shown.get(v, str(v)), n] for v, n in counted]
     return out
 
 
-def _labels(db: sqlite_utils.Database, f: Field, values: list[Any]) -> dict[Any, str]:
+def labels(db: sqlite_utils.Database, f: Field, values: list[Any]) -> dict[Any, str]:
+    """What a lookup's or a choice's values are shown as, by value."""
     if isinstance(f, Lookup):
         if not values:
             return {}
@@ -446,10 +447,6 @@ def _labels(db: sqlite_utils.Database, f: Field, values: list[Any]) -> dict[Any,
     if isinstance(f, Choice):
         return {v: f.labels.get(str(v), str(v)) for v in values}
     return {}
-
-
-def lookup_labels(db: sqlite_utils.Database, f: Lookup, ids: list[Any]) -> dict[Any, str]:
-    return _labels(db, f, ids)
 
 
 # -- a time limit on one query -------------------------------------------------------------

@@ -82,6 +82,10 @@ class Table:
         """What one row is called: ``expenses`` -> ``expense``, ``people`` -> ``person``."""
         return singular(self.name.replace("_", " "))
 
+    def counted(self, count: int) -> str:
+        """How many rows, in words: ``1 expense``, ``1,204 expenses``."""
+        return f"{count:,} {self.record_name if count == 1 else self.name.replace('_', ' ')}"
+
     def lookups(self) -> dict[str, Lookup]:
         return {n: f for n, f in self.fields.items() if isinstance(f, Lookup)}
 

@@ -41,11 +41,6 @@ def phrase(word: str, columns: list[str] | None = None) -> str:
     return query
 
 
-def fts_query(text: str) -> str:
-    """Typed text as one FTS5 query: every word must match, as a prefix; no syntax."""
-    return " ".join(phrase(w) for w in words(text))
-
-
 def indexed_columns(db: sqlite_utils.Database, table: str) -> list[str]:
     """The columns ``table``'s search index covers (none: no index)."""
     return [r[1] for r in db.execute(f"PRAGMA table_info([{index_name(table)}])")]

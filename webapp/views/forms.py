@@ -62,10 +62,10 @@ def render_form(
             get_db(), current_tool(), page.table, record_id
         ):
             table = target.table
-            noun = table.name.replace("_", " ") if count != 1 else table.record_name
+            text = table.counted(count)
             if sum(f.table_name == page.table.name for f in table.lookups().values()) > 1:
-                noun += f" ({table.fields[column].label.lower()})"  # which of its lookups
-            referring.append((f"{count:,} {noun}", page_url(target, **{column: record_id})))
+                text += f" ({table.fields[column].label.lower()})"  # which of its lookups
+            referring.append((text, page_url(target, **{column: record_id})))
     html = render_template(
         "form.html",
         why_not=why_not,

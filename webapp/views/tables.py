@@ -40,7 +40,7 @@ def listing_page(slug: str) -> str:
     db = get_db()
     rows = listing.page_of_rows(db, view)
     picked = {
-        name: listing.lookup_labels(db, f, [c for c in view.raw.getlist(name)])
+        name: listing.labels(db, f, [c for c in view.raw.getlist(name)])
         for name, f in page.table.fields.items()
         if isinstance(f, Lookup) and view.raw.getlist(name)
     }
@@ -79,7 +79,7 @@ def listing_page(slug: str) -> str:
         sortable=listing.sortable,
         totalled=[c for c in view.columns if listing.totalled(page.table.fields[c])],
         settable=bulk.settable(page.table),
-        view_query=urlencode(view.arguments(), doseq=True),
+        view_query=urlencode(here_args, doseq=True),
     )
 
 
@@ -141,9 +141,8 @@ def summary(slug: str) -> Response:
     page: TablePage = find_page(slug, TablePage)
     view = listing.read_view(page, request.args)
     found = listing.summary(get_db(), view)
-    noun = page.table.name.replace("_", " ") if found["count"] != 1 else page.table.record_name
     verb = (" matches" if found["count"] == 1 else " match") if view.filtered else ""
-    found["text"] = f"{found['count']:,} {noun}{verb}"
+    found["text"] = page.table.counted(found["count"]) + verb
     return jsonify(found)
 
 
@@ -233,7 +232,7 @@ def _confirm_page(page: TablePage, form: FormPage, selection: Selection, action:
         control = controls({name: field}, stored, typed or {}, errors, prefix="bulk")[0]
     html = render_template(
         "bulk.html", page=page, form=form, action=action, field=field, control=control,
-        count=len(ids), plural=bulk._plural(page.table, len(ids)), preview=preview,
+        count=len(ids), plural=page.table.counted(len(ids)), preview=preview,
         columns=preview_view.columns, selection=selection,
         error=error,
         once=tokens.issue(f"bulk:{page.slug}"), nav_current=page.slug,
@@ -267,7 +266,7 @@ def bulk_apply(slug: str) -> Any:
     try:
         if action == "delete":
             action_id, done = bulk.delete(db, current_tool(), page.table, ids, once)
-            message = f"Deleted {bulk._plural(page.table, done)}."
+            message = f"Deleted {page.table.counted(done)}."
         elif action == "set" and name in bulk.settable(page.table):
             f = bulk.settable(page.table)[name]
             raw = f.raw(request.form)
@@ -278,11 +277,11 @@ def bulk_apply(slug: str) -> Any:
                                      field_error=str(error), typed={name: raw})  # fmt: skip
             changed_id, done = bulk.set_field(db, form, ids, name, value, once)
             if changed_id is None:
-                flash(f"Nothing to change: the {bulk._plural(page.table, len(ids))} hold "
+                flash(f"Nothing to change: the {page.table.counted(len(ids))} hold "
                       f"that {f.label.lower()} already.")  # fmt: skip
                 return redirect(selection.back, code=303)
             action_id = changed_id
-            message = f"Set {f.label.lower()} on {bulk._plural(page.table, done)}."
+            message = f"Set {f.label.lower()} on {page.table.counted(done)}."
         else:
             abort(400)
     except ValidationError as error:

@@ -11,12 +11,8 @@ from pathlib import Path
 from deskwork.desktop.hosting import AppConfig, describe, resolve_folder
 from deskwork.desktop.launch import Echo
 from deskwork.desktop.window import missing_binding
-from deskwork.errors import DeskworkError
+from deskwork.errors import BuildError
 from deskwork.loader import import_name, load_target, split_target
-
-
-class BuildError(DeskworkError):
-    exit_code = 4
 
 
 def packaging_dir() -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import sys
 import threading
 import time
@@ -18,6 +19,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from deskwork import Tool, __version__
+from deskwork.errors import AlreadyOpen
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -179,6 +181,8 @@ def _tool_and_database(target: str, database: Path | None) -> tuple[Tool, Path]:
     from deskwork.desktop import paths
     from deskwork.loader import load_target
 
+    if target == "demo" and not Path(target).exists():  # the bundled demo, as 'deskwork demo'
+        target = str(demo_file())
     found = load_target(target)
     if found.tool is None:
         raise click.UsageError(
@@ -189,7 +193,7 @@ def _tool_and_database(target: str, database: Path | None) -> tuple[Tool, Path]:
 
 
 def _backups_of(database: Path) -> Any:
-    from deskwork.backups import Backups
+    from deskwork.db.backups import Backups
     from deskwork.desktop.settings import Settings
 
     return Backups(database, keep=Settings.load().backups)
@@ -199,8 +203,8 @@ def _backups_of(database: Path) -> Any:
 @click.argument("target")
 @database_option
 def backup(target: str, database: Path | None) -> None:
-    """Back up the database of the tool at TARGET now (the newest DESKWORK_BACKUPS,
-    10, are kept, beside it in backups/)."""
+    """Back up the database of the tool at TARGET (a tool's file or folder, or demo) now
+    (the newest DESKWORK_BACKUPS, 10, are kept, beside it in backups/)."""
     tool, path = _tool_and_database(target, database)
     made = _backups_of(path).take("manual")
     _echo(f"Backed up {tool.title}: {made.path} ({made.size:,} bytes)")
@@ -211,11 +215,12 @@ def backup(target: str, database: Path | None) -> None:
 @click.argument("backup", required=False)
 @database_option
 def restore(target: str, backup: str | None, database: Path | None) -> None:
-    """Restore the tool at TARGET from BACKUP (a file, or a number from the list this
-    command prints without one). What the database holds now is backed up first."""
+    """Restore the tool at TARGET (a tool's file or folder, or demo) from BACKUP (a file,
+    or a number from the list this command prints without one). What the database holds
+    now is backed up first."""
+    from deskwork.db.storage import Storage
     from deskwork.desktop import single
     from deskwork.desktop.settings import Settings
-    from deskwork.storage import Storage
 
     tool, path = _tool_and_database(target, database)
     backups = _backups_of(path)
@@ -227,7 +232,8 @@ def restore(target: str, backup: str | None, database: Path | None) -> None:
         _echo(f"Backups of {tool.title} in {backups.folder}, newest first:")
         for number, item in enumerate(found, 1):
             _echo(f"  {number:>2}. {item.at:%Y-%m-%d %H:%M:%S}  {item.why:<14} {item.path.name}")
-        _echo(f"Restore one with:  deskwork restore {target} NUMBER")
+        again = f" --db {shlex.quote(str(database))}" if database is not None else ""
+        _echo(f"Restore one with:  deskwork restore {shlex.quote(target)}{again} NUMBER")
         return
     if backup.isdigit() and not Path(backup).exists():
         if not 1 <= int(backup) <= len(found):
@@ -237,7 +243,7 @@ def restore(target: str, backup: str | None, database: Path | None) -> None:
         chosen = Path(backup).resolve()
     lock = single.InstanceLock(single.lock_beside(path))
     if not lock.acquire():
-        raise click.ClickException(
+        raise AlreadyOpen(
             f"{tool.title} is open: close it first, or use Restore… in its File menu."
         )
     try:

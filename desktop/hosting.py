@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from deskwork.desktop import paths
 from deskwork.desktop.settings import Settings
-from deskwork.errors import DeskworkError, ToolError
+from deskwork.errors import CommandError, SetupError, ToolError
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -57,20 +57,6 @@ PLACEHOLDER_KEYS = frozenset(
         "insecure", "password", "key", "default",
     }
 )  # fmt: skip
-
-
-class SetupError(DeskworkError):
-    """The app's first-launch set-up failed (it runs again at the next launch)."""
-
-    exit_code = 5
-
-
-class CommandError(DeskworkError):
-    """One of the app's own ``flask`` commands failed: its exit code is kept."""
-
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 @dataclass(frozen=True)

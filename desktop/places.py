@@ -30,7 +30,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from deskwork.errors import DeskworkError
+from deskwork.errors import PlaceError
 
 #: Filesystems that live on another computer (Linux's names, and macOS's for SMB, NFS,
 #: AFP and WebDAV). A FUSE filesystem shows as ``fuse.<program>``.
@@ -48,12 +48,6 @@ LOCAL_DISK = (
     "this computer's own disk: set DESKWORK_DATA_DIR to a local folder, or give --db a file "
     "on a local disk"
 )
-
-
-class PlaceError(DeskworkError):
-    """The database (or a data folder) is somewhere it can't be kept safely."""
-
-    exit_code = 7
 
 
 def check_database_place(database: Path, *, filesystem: str | None = None) -> None:

@@ -44,6 +44,7 @@ from deskwork.desktop.hosting import describe
 from deskwork.desktop.launch import Echo, setup_logging
 from deskwork.desktop.places import check_database_place, check_writable
 from deskwork.desktop.settings import Settings
+from deskwork.desktop.sockets import listening_socket
 from deskwork.desktop.window import NoDisplay, check_display, run_window
 from deskwork.loader import Target, load_target
 
@@ -226,7 +227,7 @@ def _serve_with_reload(text: str, target: Target, database: Path | None, claim: 
                        title: str, icon: Path, settings: Settings, echo: Echo) -> int:  # fmt: skip
     secret = secrets.token_urlsafe(32)
     focus_key = single.new_key()
-    with socket.create_server(("127.0.0.1", 0)) as sock:
+    with listening_socket() as sock:
         port = sock.getsockname()[1]
         claim.announce(port, focus_key)
         first_url = f"http://127.0.0.1:{port}/?token={secret}"
@@ -287,15 +288,9 @@ def inherited_socket(fd: int | None, shared: IO[bytes] | None) -> socket.socket:
 
 
 def _serve_child() -> None:
-    """Child process: serve the tool on the inherited socket, with the debugger."""
-    from werkzeug.debug import DebuggedApplication
-    from werkzeug.wrappers import Request, Response
-
-    from deskwork.app import create_app
-    from deskwork.desktop.hosting import prepare
-    from deskwork.desktop.server import ServerThread
-    from deskwork.security import Guard, cookie_name
-    from deskwork.storage import Storage
+    """Child process: serve the tool on the inherited socket, with the debugger, assembled
+    as a normal run assembles it (``deskwork.desktop.serving``)."""
+    from deskwork.desktop.serving import AppServing, Serving, ToolServing
 
     parser = argparse.ArgumentParser()
     parser.add_argument("target")
@@ -303,56 +298,32 @@ def _serve_child() -> None:
     parser.add_argument("--fd", type=int)
     parser.add_argument(SHARED_SOCKET_OPTION, action="store_true")
     options = parser.parse_args()
-    secret = os.environ.pop(SECRET_VARIABLE)
-    focus_key = os.environ.pop(FOCUS_KEY_VARIABLE, "") or single.new_key()
+    given = {
+        "secret": os.environ.pop(SECRET_VARIABLE),
+        "focus_key": os.environ.pop(FOCUS_KEY_VARIABLE, "") or None,
+        "sock": inherited_socket(options.fd, sys.stdin.buffer if options.shared_socket else None),
+        "debug": True,
+    }
     # The parent says when to stop (on a change, or Ctrl+C, which reaches both of us).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    sock = inherited_socket(options.fd, sys.stdin.buffer if options.shared_socket else None)
-    port = sock.getsockname()[1]
 
     # A target that fails to load ends this process with the reason; the next save restarts.
     target = load_target(options.target)
     settings = Settings.load()
-    app: Any
+    serving: Serving
     if target.tool is not None:
-        storage = Storage(options.db)
-        storage.prepare(target.tool, bin_days=settings.bin_days)
-        storage.hold()  # the child is killed on the next change; SQLite's WAL makes that safe
-        app = create_app(
-            target.tool, storage, secret=secret, port=port,
-            locale=settings.locale, user_locale=settings.user_locale, config={"DEBUG": True},
-        )  # fmt: skip
+        serving = ToolServing(target.tool, options.db, settings, **given)
     else:
-        _title, name, config = describe(target)
-        prepare(target.app, config, name, settings)  # its secret key, its first launch
-        target.app.debug = True  # its errors reach the debugger
-        app = Guard(target.app, secret=secret, port=port)
-    debugged = DebuggedApplication(app, evalex=True, pin_logging=False)
-    print(f"Debugger PIN: {debugged.pin}", flush=True)
-
-    def guarded(environ: dict[str, Any], start_response: Any) -> Any:
-        # The debugger answers before Flask does: keep it behind the same secret.
-        request = Request(environ)
-        if "__debugger__" in request.args and request.cookies.get(cookie_name(port)) != secret:
-            return Response("Forbidden", status=403)(environ, start_response)
-        return debugged(environ, start_response)
-
+        title, name, config = describe(target)
+        serving = AppServing(target.app, title, settings, name=name, config=config, **given)
     # Asked to stop (a change, or Ctrl+C), the requests under way are answered first:
-    # a restart never resets a page that is loading.
+    # a restart never resets a page that is loading. The window is the parent's: a second
+    # launch is given the address (``Serving.show_itself``, with no window of its own).
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda _signum, _frame: stopping.set())
-    title = target.title if target.tool is not None else describe(target)[0]
-    address = f"http://127.0.0.1:{port}/?token={secret}"
-
-    def show_itself(_address: bool) -> dict[str, Any]:
-        # The window is the parent's: a second launch is given the address.
-        return {"title": title, "focused": False, "address": address}
-
-    door = single.FocusDoor(guarded, key=focus_key, port=port, answer=show_itself)
-    server = ServerThread(door, sock=sock)  # the server of a normal run
-    server.start()
+    serving.start()
     stopping.wait()
-    server.stop()
+    serving.stop()
 
 
 if __name__ == "__main__":

@@ -15,14 +15,30 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from cheroot import server as http
 from cheroot import wsgi
+from cheroot.makefile import MakeFile
+
+from deskwork.desktop.sockets import no_delay
 
 log = logging.getLogger("deskwork")
 
 WSGIApp = Callable[..., Any]
 
 
+class _Connection(http.HTTPConnection):
+    """cheroot's connection, with ``TCP_NODELAY`` set on it whatever socket it came from
+    (cheroot sets it only on a socket it binds itself)."""
+
+    def __init__(self, server: Any, sock: socket.socket, makefile: Any = MakeFile) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            no_delay(sock)
+        super().__init__(server, sock, makefile)
+
+
 class _Server(wsgi.Server):
+    ConnectionClass = _Connection
+
     listening: socket.socket | None = None  # handed over already listening: serve it as is
 
     def bind(self, family: int, type: int, proto: int = 0) -> socket.socket:
@@ -30,6 +46,7 @@ class _Server(wsgi.Server):
         if self.listening is None:
             made: socket.socket = super().bind(family, type, proto)
             return made
+        no_delay(self.listening)
         self.socket = self.listening
         self.bind_addr = self.listening.getsockname()[:2]
         return self.listening

@@ -14,16 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from deskwork.errors import DeskworkError
+from deskwork.errors import SettingError
 
 # pywebview's backends (its GUIType), for a clear message on a typing mistake.
 GUI_BACKENDS = ("gtk", "qt", "cef", "edgechromium", "mshtml", "winforms", "cocoa", "android")
-
-
-class SettingError(DeskworkError):
-    """A setting holds a value deskwork can't use; the message names the variable."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)

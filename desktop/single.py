@@ -45,7 +45,7 @@ from typing import Any
 
 from deskwork.desktop import paths
 from deskwork.desktop.settings import Settings
-from deskwork.errors import DeskworkError
+from deskwork.errors import AlreadyOpen
 
 log = logging.getLogger("deskwork")
 
@@ -59,12 +59,6 @@ ANSWER_TIMEOUT = 15.0
 
 WSGIApp = Callable[..., Any]
 Echo = Callable[[str], None]
-
-
-class AlreadyOpen(DeskworkError):
-    """The tool is open in another process that could not be asked to show itself."""
-
-    exit_code = 6
 
 
 def lock_beside(database: Path) -> Path:

@@ -15,9 +15,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from deskwork.app import create_app
+from deskwork.db.storage import Storage
 from deskwork.demo import tool as demo_tool
 from deskwork.desktop.server import ServerThread
-from deskwork.storage import Storage
 from deskwork.testing import tool_client
 from xvfb import start_xvfb
 

@@ -23,8 +23,8 @@ tool.table_page("Saves", saves)
 
 def main() -> None:
     from deskwork.app import create_app
+    from deskwork.db.storage import Storage
     from deskwork.desktop.server import ServerThread
-    from deskwork.storage import Storage
 
     database, secret = Path(sys.argv[1]), sys.argv[2]
     storage = Storage(database)

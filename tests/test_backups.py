@@ -17,8 +17,9 @@ from test_cli import read_address, serve_and_visit
 
 from conftest import DESKWORK, deskwork_env, run
 from deskwork import Integer, Text, Tool
-from deskwork.backups import NAME, BackupError, Backups, check
-from deskwork.storage import Storage
+from deskwork.db.backups import NAME, BackupError, Backups, check
+from deskwork.db.storage import Storage
+from deskwork.errors import AlreadyOpen
 
 
 def make_tool(*extra: str) -> Tool:
@@ -118,7 +119,7 @@ def test_a_backup_killed_mid_way_leaves_the_others_whole_and_no_half_backup(data
     backups = Backups(database, keep=1000)
     earlier = [backups.take("daily"), backups.take("manual")]
     script = (
-        "import sys\nfrom deskwork.backups import Backups\n"
+        "import sys\nfrom deskwork.db.backups import Backups\n"
         f"b = Backups({str(database)!r}, keep=1000)\n"
         "print('ready', flush=True)\n"
         "while True:\n    b.take('manual')\n"
@@ -199,6 +200,9 @@ def test_deskwork_backup_and_restore_by_number(tmp_path, data_dir):
         db.execute("UPDATE items SET count = 0")
     listed = run([str(DESKWORK), "restore", str(tool_file), "--db", str(database)], env=env)
     assert " 1. " in listed.stdout and "manual" in listed.stdout
+    # The hint names the same file: following it restores this database, not the default one.
+    hint = listed.stdout.strip().splitlines()[-1]
+    assert hint == f"Restore one with:  deskwork restore {tool_file} --db {database} NUMBER"
     restored = run([str(DESKWORK), "restore", str(tool_file), "1", "--db", str(database)], env=env)
     assert "Restored Stock from mine_" in restored.stdout
     assert items(database) == [("Bolts", 12)]
@@ -223,7 +227,7 @@ def test_restore_is_refused_while_the_tool_is_open(tmp_path, data_dir):
     finally:
         running.send_signal(signal.SIGINT)
         running.communicate(timeout=30)
-    assert refused.returncode == 1
+    assert refused.returncode == AlreadyOpen.exit_code
     assert "Stock is open: close it first, or use Restore… in its File menu." in refused.stderr
 
 
@@ -263,3 +267,25 @@ def test_the_newest_of_each_kind_outlives_the_count(database):
     assert sorted(b.why for b in backups.all()) == [
         "before-update", "daily", "manual", "manual"
     ]  # fmt: skip
+
+
+def test_deskwork_backup_demo_and_restore_demo_need_no_file_path(tmp_path, data_dir):
+    env = deskwork_env(data_dir)
+    database = data_dir / "expenses" / "expenses.sqlite3"
+    never_opened = subprocess.run(
+        [str(DESKWORK), "backup", "demo"], env=env, cwd=tmp_path, capture_output=True,
+        encoding="utf-8",
+    )  # fmt: skip
+    assert never_opened.returncode == BackupError.exit_code
+    assert f"There is no database at {database} to back up." in never_opened.stderr
+    from deskwork.demo import tool as demo_tool
+
+    Storage(database).prepare(demo_tool)  # as its first launch does
+    done = run([str(DESKWORK), "backup", "demo"], env=env, cwd=tmp_path)
+    assert done.stdout.startswith("Backed up Expenses: "), done.stdout + done.stderr
+    listed = run([str(DESKWORK), "restore", "demo"], env=env, cwd=tmp_path)
+    assert "Backups of Expenses in " in listed.stdout and "manual" in listed.stdout
+    assert listed.stdout.strip().endswith("Restore one with:  deskwork restore demo NUMBER")
+    restored = run([str(DESKWORK), "restore", "demo", "1"], env=env, cwd=tmp_path)
+    assert restored.stdout.startswith("Restored Expenses from expenses_"), restored.stderr
+    assert [b.why for b in Backups(database).all()].count("before-restore") == 1

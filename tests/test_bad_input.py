@@ -19,10 +19,10 @@ from werkzeug.test import encode_multipart
 
 from conftest import add_employee, expense_form, rows, text
 from deskwork.app import MAX_REQUEST_SIZE
+from deskwork.db.storage import Storage
 from deskwork.demo import tool as demo_tool
 from deskwork.errors import ToolError
 from deskwork.fields import Email, LongText, Text, Url
-from deskwork.storage import Storage
 from deskwork.testing import tool_client
 
 

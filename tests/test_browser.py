@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from deskwork.storage import Storage
+from deskwork.db.storage import Storage
 
 pytestmark = pytest.mark.browser
 

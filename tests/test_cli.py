@@ -28,6 +28,7 @@ from deskwork import __version__
 from deskwork.desktop import reload
 from deskwork.desktop.cli import cli
 from deskwork.desktop.server import ServerThread
+from deskwork.errors import ToolError
 
 
 @pytest.fixture
@@ -183,7 +184,7 @@ def test_a_broken_tool_file_is_one_clear_line(tmp_path, data_dir):
         [str(DESKWORK), "run", str(broken)], env=deskwork_env(data_dir),
         capture_output=True, encoding="utf-8", timeout=60,
     )  # fmt: skip
-    assert done.returncode == 2
+    assert done.returncode == ToolError.exit_code
     assert done.stderr.strip() == f"Error: {broken} failed to load: ValueError: oops"
 
 
@@ -193,7 +194,7 @@ def test_a_file_without_a_tool_says_how_to_make_one(tmp_path, runner):
     done = subprocess.run(
         [str(DESKWORK), "run", str(empty)], capture_output=True, encoding="utf-8", timeout=60
     )
-    assert done.returncode == 2
+    assert done.returncode == ToolError.exit_code
     assert "defines no Tool and no Flask app" in done.stderr
     assert 'as in tool = Tool("My tool")' in done.stderr
 

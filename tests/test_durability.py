@@ -174,7 +174,7 @@ def test_twenty_threads_and_two_server_processes_save_every_record(tmp_path):
 
 @pytest.mark.parametrize("pragma", ["journal_mode", "synchronous"])
 def test_every_connection_is_wal_and_fully_synchronous(tmp_path, pragma):
-    from deskwork.storage import Storage
+    from deskwork.db.storage import Storage
 
     with Storage(tmp_path / "x.sqlite3").open() as db:
         value = db.execute(f"PRAGMA {pragma}").fetchone()[0]

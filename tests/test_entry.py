@@ -13,9 +13,10 @@ from urllib.parse import urlsplit
 from test_cli import get, read_address, start
 
 from conftest import DESKWORK, deskwork_env
+from deskwork.db.storage import Storage
 from deskwork.desktop import entry
+from deskwork.errors import SchemaError, ToolError
 from deskwork.loader import load_tool
-from deskwork.storage import Storage
 
 # A windowed build's start: no console (sys.stdout and sys.stderr are None, as on
 # Windows), the message box replaced by a recorder, then the executable's own entry.
@@ -64,7 +65,7 @@ def test_a_refused_schema_change_with_no_console_is_logged_and_shown_in_a_box(tm
 
     done = run_without_console(tmp_path, ["prices", "--browser"], data_dir, boxes)
     print(f"exit {done.returncode}; stdout {done.stdout!r}; stderr {done.stderr!r}")
-    assert done.returncode == 3  # SchemaError's code
+    assert done.returncode == SchemaError.exit_code
     assert done.stdout == done.stderr == ""  # nothing could be printed
     log_file = data_dir / "logs" / "prices.log"
     log = log_file.read_text(encoding="utf-8")
@@ -84,7 +85,7 @@ def test_a_tool_that_fails_to_import_with_no_console_is_logged_before_its_log_ex
     (tmp_path / "broken.py").write_text("raise ValueError('oops')\n", encoding="utf-8")
     boxes = tmp_path / "boxes.jsonl"
     done = run_without_console(tmp_path, ["broken"], data_dir, boxes)
-    assert done.returncode == 2  # ToolError's code
+    assert done.returncode == ToolError.exit_code
     # The tool's name is unknown: the log is named after the executable.
     log = (data_dir / "logs" / "broken.log").read_text(encoding="utf-8")
     print(log)

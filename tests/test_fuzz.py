@@ -26,7 +26,9 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from conftest import add_employee, text
-from deskwork import attachments, locales
+from deskwork import locales
+from deskwork.db import attachments
+from deskwork.db.tokens import TABLE as ONCE
 from deskwork.demo import tool as demo_tool
 from deskwork.fields import (
     Choice,
@@ -45,7 +47,6 @@ from deskwork.fields import (
 )
 from deskwork.fields.choices import TypedName
 from deskwork.model import FormPage
-from deskwork.records import ONCE
 from deskwork.testing import tool_client
 
 FORMS = {p.slug: p for p in demo_tool.pages.values() if isinstance(p, FormPage)}

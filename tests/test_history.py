@@ -1,5 +1,5 @@
 """Every change kept: each record's history, the bin ("Recently deleted"), and one way
-back for undo, the bin and earlier versions (``deskwork.history``)."""
+back for undo, the bin and earlier versions (``deskwork.db.history``)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 
 from conftest import add_employee, expense_form, hidden, rows, text
 from deskwork import File, Lookup, Text, Tool
-from deskwork.history import BIN, HISTORY
-from deskwork.storage import Storage
+from deskwork.db.history import BIN, HISTORY
+from deskwork.db.storage import Storage
 from deskwork.testing import tool_client
 
 

@@ -17,6 +17,7 @@ import pytest
 from test_cli import serve_and_visit
 
 from conftest import deskwork_env, run
+from deskwork.errors import BuildError
 
 pytestmark = pytest.mark.packaging
 
@@ -95,7 +96,7 @@ def test_without_a_gui_binding_run_serves_to_the_browser_and_says_what_to_instal
         [str(plain_venv / "bin" / "deskwork"), "build", str(tool_file)],
         capture_output=True, encoding="utf-8", cwd=tmp_path, timeout=120,
     )  # fmt: skip
-    assert build.returncode == 4
+    assert build.returncode == BuildError.exit_code
     assert build.stderr.startswith("Error: Can't build Stock with a window: pywebview has no GTK")
     assert not (tmp_path / "dist").exists()
 

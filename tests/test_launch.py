@@ -96,3 +96,85 @@ def test_a_thread_left_waiting_on_a_closed_window_does_not_keep_the_process_aliv
         [sys.executable, "-c", code], capture_output=True, encoding="utf-8", timeout=30
     )
     assert done.returncode == 3 and done.stdout == "closed\n", done.stderr
+
+
+def test_the_launchs_socket_and_every_connection_it_accepts_send_at_once():
+    from deskwork.desktop.server import ServerThread, _Connection
+    from deskwork.desktop.sockets import listening_socket
+
+    def nodelay(sock: socket.socket) -> int:
+        return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+
+    made = listening_socket()
+    assert nodelay(made) != 0
+    made.close()
+    # A socket handed over without it (as an inherited one may be) gets it when served...
+    bare = socket.create_server(("127.0.0.1", 0))
+    assert nodelay(bare) == 0
+    with ServerThread(lambda e, s: [], sock=bare) as served:
+        assert nodelay(bare) != 0
+        cheroot_server = served._server
+    # ...and every connection the server accepts gets it, whatever it inherited.
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname())
+        accepted, _ = listener.accept()
+        with client, accepted:
+            assert nodelay(accepted) == 0
+            _Connection(cheroot_server, accepted)
+            assert nodelay(accepted) != 0
+
+
+def test_a_kept_alive_request_to_a_launched_tool_is_no_slower_than_a_fresh_connections(
+    tmp_path, data_dir
+):
+    """Every click in the window reuses its connection: with TCP's delayed acknowledgement
+    in the way, each waited about 40 ms (a fresh connection took 1.6 ms). Medians of many
+    requests to a launched ``deskwork run``, with room for a shared machine's noise."""
+    import statistics
+    import subprocess
+    import time
+
+    from conftest import DESKWORK, deskwork_env
+
+    tool_file = tmp_path / "prices.py"
+    tool_file.write_text(
+        "from deskwork import Money, Tool\ntool = Tool('Prices')\n"
+        "tool.table('things', price=Money())\n",
+        encoding="utf-8",
+    )
+    process = subprocess.Popen(
+        [str(DESKWORK), "run", str(tool_file), "--browser"], env=deskwork_env(data_dir),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, encoding="utf-8",
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        address = next(line.strip() for line in process.stdout if line.startswith("http://"))
+        first = urlsplit(address)
+        assert first.port is not None
+        kept = http.client.HTTPConnection("127.0.0.1", first.port, timeout=10)
+        kept.request("GET", f"/?{first.query}")
+        answer = kept.getresponse()
+        answer.read()
+        cookie = answer.getheader("Set-Cookie", "").split(";")[0]
+        assert answer.status == 303 and cookie
+
+        def timed(connection: http.client.HTTPConnection) -> float:
+            started = time.perf_counter()
+            connection.request("GET", "/", headers={"Cookie": cookie})
+            response = connection.getresponse()
+            assert response.status == 200 and b"Prices" in response.read()
+            return time.perf_counter() - started
+
+        reused, fresh = [], []
+        for _ in range(25):  # interleaved: the same noise for both
+            reused.append(timed(kept))
+            new = http.client.HTTPConnection("127.0.0.1", first.port, timeout=10)
+            fresh.append(timed(new))
+            new.close()
+        kept.close()
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+    print(f"kept alive {statistics.median(reused) * 1000:.1f} ms, "
+          f"fresh {statistics.median(fresh) * 1000:.1f} ms")  # fmt: skip
+    assert statistics.median(reused) <= statistics.median(fresh) * 1.5 + 0.010

@@ -108,8 +108,8 @@ def test_the_public_api_is_exactly_what_the_readme_documents():
 
 def test_internals_stay_importable_from_their_modules_but_are_not_exported():
     from deskwork.app import create_app
+    from deskwork.db.storage import Storage
     from deskwork.model import FormPage, Table, TablePage
-    from deskwork.storage import Storage
 
     for internal in (create_app, FormPage, Table, TablePage, Storage):
         assert internal.__name__ not in deskwork.__all__
@@ -146,3 +146,107 @@ def test_every_third_party_import_is_a_declared_dependency_and_every_dependency_
     # pytest loads the pytest plugin, so pytest is there whenever it is imported.
     assert imported - declared == {"pytest"}
     assert declared - imported == set()
+
+
+# -- the SQLite layer (deskwork.db) -----------------------------------------------------------
+
+DB = WEBAPP / "db"
+WEB_ONLY = ("flask", "werkzeug", "jinja2", "markupsafe", "webview", "deskwork.desktop")
+
+
+def db_modules() -> list[str]:
+    """Every module of the SQLite layer, found on the disk (not listed by hand)."""
+    return sorted(
+        "deskwork.db" + ("" if p.stem == "__init__" else f".{p.stem}") for p in DB.glob("*.py")
+    )
+
+
+def test_nothing_in_the_sqlite_layer_reaches_flask_or_the_host_even_through_other_modules():
+    # Each module imported alone, in a process of its own: whatever it pulls in, directly,
+    # through another deskwork module, or lazily at first use, is in sys.modules.
+    found = db_modules()
+    assert "deskwork.db.storage" in found and len(found) >= 10
+    for module in found:
+        out = run_python(
+            f"import sys, importlib\nimportlib.import_module({module!r})\n"
+            f"print(sorted(m for m in sys.modules if any(m == f or m.startswith(f + '.') "
+            f"for f in {WEB_ONLY!r})))\n"
+        )
+        assert out == "[]", module
+
+
+def run_time_imports(path: Path) -> list[str]:
+    """What ``path`` imports when it runs, anywhere in it (names for type hints only,
+    under ``if TYPE_CHECKING:``, are no import)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
+            node.body = []
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names += [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+    return names
+
+
+def test_no_module_of_the_sqlite_layer_names_flask_even_in_a_function():
+    # A lazy import inside a function would not show until it runs.
+    assert "werkzeug.datastructures" in imported_names(DB / "records.py")  # a type hint's
+    assert "werkzeug.datastructures" not in run_time_imports(DB / "records.py")
+    offenders = [
+        f"{path.name}: {name}"
+        for path in DB.glob("*.py")
+        for name in run_time_imports(path)
+        if any(name == f or name.startswith(f + ".") for f in WEB_ONLY)
+        or name.startswith("deskwork.views")
+        or name in ("deskwork.app", "deskwork.once")
+    ]
+    assert offenders == []
+
+
+def deskwork_imports(path: Path) -> set[str]:
+    """The deskwork modules ``path`` imports, at the top or inside a function."""
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "deskwork.db":
+                out |= {f"deskwork.db.{a.name}" for a in node.names}
+            elif node.module.startswith("deskwork"):
+                out.add(node.module)
+        elif isinstance(node, ast.Import):
+            out |= {a.name for a in node.names if a.name.startswith("deskwork")}
+    return out
+
+
+def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Each import cycle of ``graph`` (module -> modules it imports), as a path."""
+    cycles = []
+
+    def walk(path: list[str]) -> None:
+        for nxt in sorted(graph.get(path[-1], ())):
+            if nxt == path[0]:
+                cycles.append([*path, nxt])
+            elif nxt not in path and nxt > path[0]:  # each cycle once, from its least module
+                walk([*path, nxt])
+
+    for module in sorted(graph):
+        walk([module])
+    return cycles
+
+
+def test_the_cycle_finder_finds_cycles():
+    assert find_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
+    assert find_cycles({"a": {"b"}, "b": {"a"}, "c": set()}) == [["a", "b", "a"]]
+    assert find_cycles({"a": {"b", "c"}, "b": {"c"}, "c": set()}) == []
+
+
+def test_the_modules_of_the_sqlite_layer_import_each_other_without_a_cycle():
+    graph = {
+        module: {m for m in deskwork_imports(DB / f"{module.rsplit('.', 1)[1]}.py")
+                 if m.startswith("deskwork.db.")}
+        for module in db_modules() if module != "deskwork.db"
+    }  # fmt: skip
+    assert "deskwork.db.history" in graph["deskwork.db.records"]  # the graph is read
+    assert find_cycles(graph) == []

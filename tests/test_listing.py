@@ -27,9 +27,9 @@ from deskwork import (
     Text,
     Tool,
     YesNo,
-    listing,
 )
-from deskwork.storage import Storage
+from deskwork.db import listing
+from deskwork.db.storage import Storage
 from deskwork.testing import tool_client
 
 TODAY = dt.date.today()

@@ -6,8 +6,9 @@ import random
 
 import pytest
 
-from deskwork import Lookup, Text, Tool, lookups
-from deskwork.storage import Storage
+from deskwork import Lookup, Text, Tool
+from deskwork.db import lookups
+from deskwork.db.storage import Storage
 
 
 @pytest.fixture

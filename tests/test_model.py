@@ -17,7 +17,7 @@ from deskwork import (
     Tool,
     ToolError,
 )
-from deskwork.storage import Storage
+from deskwork.db.storage import Storage
 
 
 def prepared(path, **columns):

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DESKWORK, deskwork_env, run
+from deskwork.errors import SchemaError
 
 pytestmark = pytest.mark.packaging
 
@@ -182,8 +183,8 @@ def test_a_refused_schema_change_in_a_build_with_no_console_is_logged_and_shown(
     """A built tool whose schema change is refused, started with no console (its output
     closed, as a double-click starts a windowed build): the log has the message and the
     traceback, and a message box shows the message."""
+    from deskwork.db.storage import Storage
     from deskwork.loader import load_tool
-    from deskwork.storage import Storage
 
     earlier = tmp_path / "earlier" / "prices.py"
     earlier.parent.mkdir()
@@ -207,7 +208,7 @@ def test_a_refused_schema_change_in_a_build_with_no_console_is_logged_and_shown(
         env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=180,
     )  # fmt: skip
     print(f"exit {done.returncode}")
-    assert done.returncode == 3  # SchemaError's code
+    assert done.returncode == SchemaError.exit_code
     assert done.stdout == done.stderr == b""
     log_file = data_dir / "logs" / "prices.log"
     log = log_file.read_text(encoding="utf-8")

@@ -8,9 +8,9 @@ import re
 import typing
 
 from conftest import add_employee, expense_form, rows, text
+from deskwork.db.storage import Storage
 from deskwork.demo import tool as demo_tool
 from deskwork.model import Page
-from deskwork.storage import Storage
 from deskwork.views import ENDPOINTS
 
 

@@ -62,7 +62,7 @@ def test_a_database_on_a_network_drive_is_refused_with_the_remedy(tmp_path):
         "computers saving at once could damage it. Keep it on this computer's own disk: set "
         "DESKWORK_DATA_DIR to a local folder, or give --db a file on a local disk."
     )
-    assert refused.value.exit_code == 7
+    assert refused.value.exit_code == PlaceError.exit_code == 21
     places.check_database_place(database, filesystem="ext4")  # a local disk is fine
 
 

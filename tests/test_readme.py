@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
+from deskwork.db.storage import Storage
 from deskwork.loader import load_tool
-from deskwork.storage import Storage
 from deskwork.testing import tool_client
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -80,3 +80,16 @@ def test_the_house_price_example_is_ten_lines_and_answers(tmp_path):
     # Nothing is stored.
     with Storage(tmp_path / "houses.sqlite3").open() as db:
         assert [t for t in db.table_names() if not t.startswith("_deskwork")] == []
+
+
+def test_the_readme_lists_every_exit_code_as_errors_declares_them():
+    from deskwork.errors import EXIT_CODES, every_error
+
+    lines = ["| exit code | meaning |", "|---|---|"]
+    lines += [f"| {code} | {meaning} |" for code, meaning in EXIT_CODES]
+    assert "\n".join(lines) in README
+    # Every error class's code is listed, and no code means two things.
+    codes = [code for code, _ in EXIT_CODES]
+    assert len(codes) == len(set(codes))
+    declared = {cls.exit_code for cls in every_error()} - {1}
+    assert declared <= set(codes), declared - set(codes)

@@ -11,8 +11,8 @@ import pytest
 
 from conftest import add_employee, expense_form, hidden, rows, text
 from deskwork import Choice, File, Integer, Lookup, Text, Tool, YesNo
+from deskwork.db.storage import Storage
 from deskwork.security import cookie_name
-from deskwork.storage import Storage
 from deskwork.testing import TEST_PORT, TEST_SECRET, tool_client
 
 
@@ -434,7 +434,7 @@ def test_a_name_made_of_digits_typed_in_a_lookup_is_a_name_not_an_id(client):
 def test_a_save_the_database_refuses_at_the_last_moment_keeps_the_input(client, monkeypatch):
     add_employee(client, "Bea", staff_number=7)
     # The check passes, then another window takes the number before the insert.
-    monkeypatch.setattr("deskwork.records._check_unique", lambda *args: None)
+    monkeypatch.setattr("deskwork.db.records._check_unique", lambda *args: None)
     response = client.submit("/forms/new-employee", {"name": "Cy", "staff_number": "7"})
     assert response.status_code == 400
     assert "The employee was not saved: a value that must be unique is taken" in text(response)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DESKWORK, deskwork_env
+from deskwork.errors import SchemaError
 
 pytestmark = pytest.mark.gui
 
@@ -125,7 +126,7 @@ def test_a_tool_that_cannot_open_its_database_says_why_in_the_window_and_the_exi
     first = self_test_of(tmp_path / "prices.py", source.format(kind="Money"), data_dir, display)
     assert first.returncode == 0, first.stdout + first.stderr
     done = self_test_of(tmp_path / "prices.py", source.format(kind="Text"), data_dir, display)
-    assert done.returncode == 3, done.stdout + done.stderr
+    assert done.returncode == SchemaError.exit_code, done.stdout + done.stderr
     assert done.stderr.startswith("Error: Column things.price was saved as numbers")
     assert "Traceback" not in done.stderr
     log = (data_dir / "logs" / "prices.log").read_text(encoding="utf-8")

@@ -19,9 +19,9 @@ from typing import Any
 import webview
 
 from deskwork.app import create_app
+from deskwork.db.storage import Storage
 from deskwork.demo import tool
 from deskwork.desktop.server import ServerThread
-from deskwork.storage import Storage
 
 NOTE = "Typed in the native window"
 

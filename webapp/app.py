@@ -13,10 +13,10 @@ from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, PrefixLoader
 from werkzeug.exceptions import HTTPException
 
 from deskwork import locales, security, views
+from deskwork.db.storage import Storage
 from deskwork.errors import DeskworkError
 from deskwork.fields.files import size_text
 from deskwork.model import Tool
-from deskwork.storage import Storage
 
 log = logging.getLogger("deskwork")
 
@@ -79,9 +79,12 @@ def create_app(
     security.init_app(app)
     views.init_app(app)
     app.teardown_appcontext(_close_db)
+    # One mapping of errors to pages, the same in --reload's debug mode: a DeskworkError is
+    # its status and message there too; only a bug reaches the Werkzeug debugger.
     app.register_error_handler(HTTPException, _http_error)
-    if not app.debug:  # in --reload development mode the Werkzeug debugger shows errors
-        app.register_error_handler(Exception, _unexpected_error)
+    app.register_error_handler(DeskworkError, _error_page)
+    if not app.debug:
+        app.register_error_handler(Exception, _error_page)
 
     platform = PLATFORMS.get(sys.platform, "linux" if sys.platform.startswith("linux") else "")
 
@@ -123,7 +126,7 @@ def _http_error(error: HTTPException) -> tuple[str, int]:
     return render_template("error.html", error=error, status=error.code), error.code or 500
 
 
-def _unexpected_error(error: Exception) -> tuple[str, int]:
+def _error_page(error: Exception) -> tuple[str, int]:
     # The host names its log file (DESKWORK_LOG_FILE), so the page can say where to look.
     log_file = current_app.config.get("DESKWORK_LOG_FILE")
     if isinstance(error, DeskworkError):

@@ -18,7 +18,7 @@ rows::
   the sort's index, never by stepping over the rows before it, so the last page of a
   million rows is as quick as the first), ``last``, ``jump`` (to a value of the sort
   column) or ``at`` (a row id: the page around it, as after saving it). A key is
-  ``[segment, value..., id]`` (``deskwork.listing``).
+  ``[segment, value..., id]`` (``deskwork.db.listing``).
 
 Reading an address runs no SQL and needs no Flask: a tool's named views
 (``Tool.table_view``) are checked with it as they are declared.

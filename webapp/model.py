@@ -2,7 +2,7 @@
 
 A tool is a title, its tables (columns as fields) and its pages: forms that add rows,
 table pages that list them, reports that sum them up. Declaring things does no I/O;
-``deskwork.schema`` creates the tables and ``deskwork.app`` serves the pages.
+``deskwork.db.schema`` creates the tables and ``deskwork.app`` serves the pages.
 """
 
 from __future__ import annotations

@@ -29,10 +29,12 @@ files and error pages), put in the host's WSGI pipeline by wrapping ``app.wsgi_a
   derived from the host's ``SECRET_KEY`` (every worker process then accepts it), or a
   random one if the host has none.
 * The database is ``database``, else the host's ``DESKWORK_DATABASE`` setting, else
-  ``<instance folder>/<tool name>.sqlite3``. It is created (and seeded) or migrated on the
-  first request that reaches the tool, not by ``init_app``: an app factory also runs for
-  every ``flask`` command. The tool's app is built then too, with the host's ``DEBUG`` and
-  ``TESTING`` as they are by that time, and its ``DESKWORK_LOCALE`` if set.
+  ``<instance folder>/<tool name>.sqlite3``. It is created (and seeded) or migrated, backed
+  up first if it is to change, on the first request that reaches the tool, not by
+  ``init_app``: an app factory also runs for every ``flask`` command. The tool's app is
+  assembled then (``deskwork.assembly``, as every way of serving a tool is), with the
+  host's ``DEBUG`` and ``TESTING`` as they are by that time, and its ``DESKWORK_LOCALE``
+  if set.
 
 ``app.extensions["deskwork"]`` maps each prefix to its ``MountedTool``.
 """
@@ -55,10 +57,10 @@ from werkzeug.exceptions import Forbidden
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
-from deskwork.app import create_app
+from deskwork.assembly import Options, assemble
+from deskwork.db.storage import Storage
 from deskwork.errors import ToolError
 from deskwork.model import Tool
-from deskwork.storage import Storage
 
 log = logging.getLogger("deskwork")
 
@@ -97,7 +99,6 @@ class MountedTool:
         self.access = access
         self.host_app: WSGIApp = host.wsgi_app  # what served every request before
         self._app: Flask | None = None
-        self._prepared = False
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -105,18 +106,17 @@ class MountedTool:
 
     @property
     def app(self) -> Flask:
-        """The tool's own Flask app, built on first use (the database is left alone)."""
+        """The tool's own Flask app, assembled on first use: its database is created (and
+        seeded) or migrated then, backed up first if it is to change."""
         if self._app is None:
             with self._lock:
                 if self._app is None:
-                    self._app = self._build()
+                    self._app = self._assemble()
         return self._app
 
-    def _build(self) -> Flask:
+    def _assemble(self) -> Flask:
         host = self.host
         config: dict[str, Any] = {
-            "DESKWORK_MOUNTED": True,
-            "DEBUG": host.debug,
             "TESTING": host.testing,
             "SESSION_COOKIE_NAME": f"deskwork_session_{self.tool.name}",
             "SESSION_COOKIE_SECURE": host.config.get("SESSION_COOKIE_SECURE", False),
@@ -126,23 +126,13 @@ class MountedTool:
             key_bytes = key.encode() if isinstance(key, str) else key
             purpose = f"deskwork.mount:{self.url_prefix}".encode()
             config["SECRET_KEY"] = hmac.new(key_bytes, purpose, hashlib.sha256).digest()
-        app = create_app(
-            self.tool, self.storage, locale=host.config.get("DESKWORK_LOCALE"), config=config
-        )
+        options = Options(
+            locale=host.config.get("DESKWORK_LOCALE"), debug=host.debug, mounted=True,
+            config=config,
+        )  # fmt: skip
+        app = assemble(self.tool, self.storage, options=options).app
         app.session_interface = ToolSessions()
-        # After the security check, before any view: the database is ready for them all.
-        app.before_request(self._prepare)
         return app
-
-    def _prepare(self) -> None:
-        if self._prepared:
-            return
-        with self._lock:
-            if not self._prepared:
-                if self.storage.prepare(self.tool):
-                    log.info("Created %s", self.storage.path)
-                self.storage.hold()  # as a server does: requests then open and close cheaply
-                self._prepared = True
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         path: str = environ.get("PATH_INFO", "")

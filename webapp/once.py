@@ -4,7 +4,7 @@ Every form that saves (a new record, a function that may write) carries one. It 
 random part signed (HMAC) with the app's key, for this form and this browser session: a
 token a client makes up, one taken from another form or another session, and a form sent
 without one are refused, with the form given back as typed. A token is spent by the save
-it comes with (``deskwork.records``), so the same form sent twice saves once.
+it comes with (``deskwork.db.records``), so the same form sent twice saves once.
 """
 
 from __future__ import annotations

@@ -21,10 +21,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import Client
 
-from deskwork.app import create_app
+from deskwork.assembly import Options, assemble
 from deskwork.model import Tool
 from deskwork.security import Guard, cookie_name
-from deskwork.storage import Storage
 
 TEST_PORT = 5999
 HIDDEN = re.compile(r'<input type="hidden" name="(_[a-z]+)" value="([^"]*)"')
@@ -68,17 +67,16 @@ def tool_client(
     locale: str | None = None,
     **config: Any,
 ) -> FlaskClient:
-    """A test client for ``tool``, signed in, on a freshly prepared database.
+    """A test client for ``tool``, signed in, on a freshly prepared database, assembled as
+    every way of serving a tool is (``deskwork.assembly``).
 
     ``seed=True`` also runs the tool's sample-data functions; ``locale`` is the one
     whoever installs the tool would set (``DESKWORK_LOCALE``).
     """
-    storage = Storage(database)
-    storage.prepare(tool, seed=seed)
-    storage.hold()  # as a server does: requests then open and close cheaply
-    app = create_app(
-        tool, storage, secret=TEST_SECRET, port=TEST_PORT, locale=locale, config=config
-    )
+    options = Options(locale=locale, config=config)
+    app = assemble(
+        tool, database, secret=TEST_SECRET, port=TEST_PORT, options=options, seed=seed
+    ).app
     app.testing = True
     app.test_client_class = ToolClient
     client = app.test_client()

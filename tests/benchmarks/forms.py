@@ -36,9 +36,9 @@ from werkzeug.datastructures import MultiDict
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from deskwork import records  # noqa: E402
+from deskwork.db import records  # noqa: E402
+from deskwork.db.storage import Storage  # noqa: E402
 from deskwork.demo import expenses, tool  # noqa: E402
-from deskwork.storage import Storage  # noqa: E402
 from deskwork.testing import tool_client  # noqa: E402
 
 FORM = {

@@ -40,10 +40,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from deskwork.app import create_app  # noqa: E402
+from deskwork.db.storage import Storage  # noqa: E402
 from deskwork.demo import CATEGORIES, DEPARTMENTS, FIRST, LAST, NOTES, TAGS, tool  # noqa: E402
 from deskwork.desktop.server import ServerThread  # noqa: E402
 from deskwork.security import cookie_name  # noqa: E402
-from deskwork.storage import Storage  # noqa: E402
 
 RARE = "Leeds office visit"  # one expense in 10,000
 TODAY = dt.date(2026, 11, 25)  # the data is the same whatever the day it is made

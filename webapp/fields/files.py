@@ -1,6 +1,6 @@
 """File attachments: checked on the way in, kept inside the tool's database.
 
-An attached file is stored in the database itself (``deskwork.attachments``), never at a
+An attached file is stored in the database itself (``deskwork.db.attachments``), never at a
 path the user typed: saving a record and its file is one transaction, a backup of the
 database holds the files too, and a file name can never reach outside the tool's folder.
 The column holds the attachment's id.

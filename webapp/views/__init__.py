@@ -13,10 +13,10 @@ import sqlite_utils
 from flask import Flask, abort, current_app, g, url_for
 from werkzeug.routing import BaseConverter
 
+from deskwork.db.storage import Storage
 from deskwork.fields.base import as_row_id
 from deskwork.fields.files import size_text
 from deskwork.model import Page, PageKind, SavedView, Tool
-from deskwork.storage import Storage
 
 P = TypeVar("P")
 

@@ -1,5 +1,5 @@
 """A record's history and a table's bin ("Recently deleted"): see every change, take any
-of it back (``deskwork.history``)."""
+of it back (``deskwork.db.history``)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import sqlite_utils
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from deskwork import attachments, history, lookups, records
-from deskwork.errors import ValidationError
+from deskwork.db import attachments, history, lookups, records
+from deskwork.errors import Conflict, NotDone
 from deskwork.fields import Field, File, Lookup
 from deskwork.model import FormPage, Table, TablePage
 from deskwork.views import current_tool, find_page, get_db, page_url
@@ -109,7 +109,7 @@ def record_history(slug: str, record_id: int) -> str:
         record_id=record_id,
         lines=lines,
         exists=current is not None,
-        version=records.version_of(current) if current is not None else "",
+        version=history.version_of(current) if current is not None else "",
         when=_when,
     )
 
@@ -123,14 +123,14 @@ def restore_version(slug: str, record_id: int, change_id: int) -> Response:
             get_db(), current_tool(), page.table, record_id, change_id,
             request.form.get("_version", ""), before=request.form.get("_state") == "before",
         )  # fmt: skip
-    except records.Conflict:
+    except Conflict:
         flash(
             f"This {page.table.record_name} changed while you were looking at its history: "
             "nothing was restored. Here it is as it is now.",
             "error",
         )
         return redirect(back, code=303)
-    except (history.NothingToUndo, history.ChangedSince, ValidationError) as error:
+    except NotDone as error:  # refused, nothing written (a looked-up record too)
         flash(str(error), "error")
         return redirect(back, code=303)
     flash(f"Restored an earlier version of {page.table.record_name} #{row_id}.")
@@ -165,7 +165,7 @@ def deleted(slug: str) -> str:
 def restore(change_id: int) -> Response:
     try:
         table, row_id = history.restore_deleted(get_db(), current_tool(), change_id)
-    except (history.NothingToUndo, history.ChangedSince, ValidationError) as error:
+    except NotDone as error:  # refused, nothing written (a looked-up record too)
         flash(str(error), "error")
         return redirect(request.referrer or url_for("views.home"), code=303)
     flash(f"Restored {table.record_name} #{row_id}.")

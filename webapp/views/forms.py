@@ -2,7 +2,7 @@
 record's history and the bin are in ``changes``).
 
 Every save is post/redirect/get, so a refresh never saves twice, and every new-record form
-carries a one-time token, so a double click does not either (``deskwork.records``).
+carries a one-time token, so a double click does not either (``deskwork.db.records``).
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from deskwork import attachments, history, lookups, records
-from deskwork import listing as listing_rows
 from deskwork import once as tokens
-from deskwork.errors import ValidationError
+from deskwork.db import attachments, history, lookups, records
+from deskwork.db import listing as listing_rows
+from deskwork.errors import Conflict, NotDone, RecordGone, Refused, StillReferenced, ValidationError
 from deskwork.fields import Date, DateTime, File, Lookup
 from deskwork.model import FormPage, TablePage
 from deskwork.views import current_tool, find_page, get_db, page_url, row_id_arg
@@ -47,7 +47,7 @@ def render_form(
     record_id: int | None = None,
     version: str | None = None,
     once: str | None = None,
-    conflict: records.Conflict | None = None,
+    conflict: Conflict | None = None,
     heading: str | None = None,
     status: int = 200,
 ) -> Reply:
@@ -201,7 +201,7 @@ def new(slug: str) -> Reply:
         if parsed.ok:
             try:
                 row_id, fresh = records.create(get_db(), page.table, parsed.values, once)
-            except records.Refused as refused:
+            except Refused as refused:
                 parsed.errors["__all__"] = str(refused)
             else:
                 return saved_once(page, row_id, fresh=fresh)
@@ -237,7 +237,7 @@ def edit(slug: str, record_id: int) -> Reply:
     if request.method == "GET":
         row = load(page, record_id)
         return render_form(
-            page, stored=row, record_id=record_id, version=records.version_of(row),
+            page, stored=row, record_id=record_id, version=history.version_of(row),
             heading=heading,
         )  # fmt: skip
 
@@ -250,18 +250,18 @@ def edit(slug: str, record_id: int) -> Reply:
     if parsed.ok:
         try:
             records.update(db, page.table, record_id, parsed.values, base)
-        except records.Conflict as conflict:
+        except Conflict as conflict:
             return render_form(
                 page, stored=conflict.current, typed=parsed.typed, record_id=record_id,
                 version=conflict.version, conflict=conflict, heading=heading, status=409,
             )  # fmt: skip
-        except records.RecordGone as gone:
+        except RecordGone as gone:
             flash(str(gone), "error")
             return render_form(
                 page, stored=defaults(page), typed=parsed.typed, once=tokens.issue(f"form:{slug}"),
                 heading=f"{page.title} (from deleted #{record_id})", status=404,
             )  # fmt: skip
-        except records.Refused as refused:
+        except Refused as refused:
             parsed.errors["__all__"] = str(refused)
         else:
             flash(f"Saved changes to {page.table.record_name} #{record_id}.")
@@ -280,7 +280,7 @@ def delete(slug: str, record_id: int) -> Reply:
     if request.method == "POST":
         try:
             action_id = records.delete(get_db(), current_tool(), page.table, record_id)
-        except records.StillReferenced as refused:
+        except StillReferenced as refused:
             problem = str(refused)
         else:
             flash(f"Deleted {page.table.record_name} #{record_id}.", f"undo:{action_id}")
@@ -298,10 +298,10 @@ def delete(slug: str, record_id: int) -> Reply:
 
 @bp.post("/undo/<row_id:action_id>")
 def undo(action_id: int) -> Response:
-    """Take back an action (a delete, from the message after it): ``deskwork.history``."""
+    """Take back an action (a delete, from the message after it): ``deskwork.db.history``."""
     try:
         done = history.undo(get_db(), current_tool(), action_id)
-    except (history.NothingToUndo, history.ChangedSince, ValidationError) as error:
+    except NotDone as error:  # refused, nothing written (a looked-up record too)
         flash(str(error), "error")
         return redirect(request.referrer or url_for("views.home"), code=303)
     back = [(table, row_id) for table, row_id in done if row_id is not None]

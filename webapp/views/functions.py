@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, render_template, request
 
 from deskwork import once as tokens
-from deskwork import records
+from deskwork.db import records
 from deskwork.errors import ValidationError
 from deskwork.fields import Field, Number
 from deskwork.model import FunctionPage

@@ -1,5 +1,5 @@
 """Table pages: rows sorted, filtered and searched as the address says, a page at a time
-(``deskwork.listing``); their count, totals and facet counts arrive on their own."""
+(``deskwork.db.listing``); their count, totals and facet counts arrive on their own."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from flask import (
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
-from deskwork import bulk, listing
 from deskwork import once as tokens
+from deskwork.db import bulk, listing
 from deskwork.errors import ValidationError
 from deskwork.fields import Lookup
 from deskwork.fields.base import as_row_id

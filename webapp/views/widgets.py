@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from deskwork import attachments, lookups
-from deskwork.attachments import Attachment
+from deskwork.db import attachments, lookups
+from deskwork.db.attachments import Attachment
 from deskwork.fields import Field, File, Lookup
 from deskwork.fields.base import as_row_id
 from deskwork.views import get_db

@@ -1,6 +1,6 @@
 """Acting on many records at once: delete them, or set one field to one value.
 
-A bulk action is one transaction and one action in the history (``deskwork.history``),
+A bulk action is one transaction and one action in the history (``deskwork.db.history``),
 so "Undo" takes the whole of it back as one step, the same way as a single delete. Every
 record is checked as its form would check it (the field's rules, the form's ``check``,
 computed fields worked out again, unique values): if any record can't take the change,
@@ -17,11 +17,12 @@ from typing import Any
 
 import sqlite_utils
 
-from deskwork import history, listing
-from deskwork.errors import ValidationError
+from deskwork.db import history, listing, tokens
+from deskwork.db.connection import refusal, write_transaction
+from deskwork.db.records import _resolve_lookup
+from deskwork.errors import StillReferenced, ValidationError
 from deskwork.fields import Field, File, Lookup
 from deskwork.model import FormPage, Table, Tool
-from deskwork.records import ONCE, StillReferenced, _plain, _resolve_lookup, write_transaction
 
 #: Rows read per query while checking and changing.
 CHUNK = 500
@@ -72,12 +73,8 @@ def _spend(conn: sqlite3.Connection, once: str | None, what: str) -> None:
     """Spend the confirming form's one-time token: the same form sent twice acts once."""
     if not once:
         raise ValidationError("This action was not confirmed on this tool's own page.")
-    if conn.execute(f"SELECT 1 FROM {ONCE} WHERE token = ?", [once]).fetchone():
+    if not tokens.spend(conn, once, what):
         raise ValidationError("This was done already: the same form was sent twice.")
-    conn.execute(
-        f"INSERT INTO {ONCE} (token, table_name, row_id, at) VALUES (?, ?, 0, ?)",
-        [once, what, history.now()],
-    )
 
 
 def digest(ids: Sequence[int]) -> str:
@@ -207,6 +204,6 @@ def set_field(
                     [*values, json.dumps(group)],
                 )
         except sqlite3.IntegrityError as error:
-            raise ValidationError(f"Nothing was changed: {_plain(error)}.") from None
+            raise ValidationError(f"Nothing was changed: {refusal(error)}.") from None
         history.log_many(conn, action, table, changes)
         return action, len(changes)

@@ -20,23 +20,19 @@ import secrets
 import sqlite3
 import threading
 import time
-import urllib.parse
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from deskwork.errors import DeskworkError
+from deskwork.db.connection import open_file
+from deskwork.errors import BackupError
 
 KEEP = 10
 STAMP = "%Y-%m-%d_%H%M%S"
 NAME = re.compile(
     r"^(?P<stem>.+)_(?P<at>\d{4}-\d{2}-\d{2}_\d{6})(?:_(?P<n>\d+))?_(?P<why>[a-z-]+)\.sqlite3$"
 )
-
-
-class BackupError(DeskworkError):
-    exit_code = 6
 
 
 @dataclass(frozen=True)
@@ -135,10 +131,9 @@ class Backups:
         check(backup)
         with self._lock:  # no other take or restore meanwhile (the lock is re-entrant)
             before = self.take("before-restore", prune=False)
-            uri = f"file:{urllib.parse.quote(str(backup))}?mode=ro"
             with (
-                closing(sqlite3.connect(uri, uri=True)) as source,
-                closing(_connect(self.database)) as db,
+                closing(open_file(backup, read_only=True)) as source,
+                closing(open_file(self.database)) as db,
             ):
                 source.backup(db)  # one step: readers see the old database or the restored one
             self._prune(spare=before.path)
@@ -184,7 +179,7 @@ def check(path: Path) -> None:
     if not path.is_file():
         raise BackupError(f"There is no backup at {path}.")
     try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        with closing(open_file(path, read_only=True)) as db:
             result = db.execute("PRAGMA integrity_check").fetchall()
     except sqlite3.DatabaseError as error:
         raise BackupError(f"{path} is not a database this tool can restore: {error}.") from None
@@ -192,16 +187,9 @@ def check(path: Path) -> None:
         raise BackupError(f"{path} is damaged ({result[0][0]}): choose another backup.")
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=10)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    return conn
-
-
 def _copy(database: Path, target: Path, progress: Callable[[int, int], None] | None) -> None:
     with (
-        closing(sqlite3.connect(database, timeout=10)) as source,
+        closing(open_file(database)) as source,
         closing(sqlite3.connect(target)) as copy,
     ):
 

@@ -1,16 +1,17 @@
 """Storage: one SQLite file per tool, reached through sqlite-utils.
 
 Each request opens its own connection (SQLite connections are cheap and must not cross
-threads) in WAL mode, so readers never wait for the writer and a crash never corrupts
-the file. ``Storage.prepare`` makes the schema follow the tool's declarations (see
-``deskwork.schema``) and seeds a new database.
+threads), made as every connection is (``deskwork.db.connection``: WAL, ``FULL``, a busy
+wait). ``Storage.prepare`` runs deskwork's own migrations, makes the schema follow the
+tool's declarations (see ``deskwork.db.schema``), backs the file up first if either
+would change it, and seeds a new database. ``Storage.reading`` is a read-only
+connection with a time limit, for SQL a tool author wrote (reports).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,13 +19,14 @@ from pathlib import Path
 
 import sqlite_utils
 
-from deskwork import schema
-from deskwork.backups import Backups
+from deskwork.db import connection, schema
+from deskwork.db.backups import Backups
 from deskwork.model import Tool
 
 log = logging.getLogger("deskwork")
 
-BUSY_TIMEOUT_MS = 10_000
+#: How long a read-only connection's queries may run (``reading``).
+READ_LIMIT_S = 10.0
 
 
 class Storage:
@@ -40,17 +42,7 @@ class Storage:
 
     def connect(self, *, check_same_thread: bool = True) -> sqlite_utils.Database:
         """A new connection, for the calling thread only."""
-        conn = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=check_same_thread
-        )
-        conn.execute("PRAGMA journal_mode=WAL")
-        # FULL: in WAL mode, each commit is on the disk (fsync of the WAL) before the user
-        # is told it is saved; NORMAL could lose the last saves to a power cut.
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        # No sqlite-utils plugins: a tool's database behaves the same on every machine, and
-        # looking for them scans every installed package (about 20 ms at each launch).
-        return sqlite_utils.Database(conn, execute_plugins=False)
+        return connection.connect(self.path, check_same_thread=check_same_thread)
 
     def hold(self) -> None:
         """Keep one idle connection open while the tool is served.
@@ -75,6 +67,17 @@ class Storage:
         db = self.connect()
         try:
             yield db
+        finally:
+            db.close()
+
+    @contextmanager
+    def reading(self, seconds: float = READ_LIMIT_S) -> Iterator[sqlite_utils.Database]:
+        """A read-only connection whose queries stop after ``seconds`` (``TimeUp``):
+        whatever SQL runs there can't write, nor keep the tool busy for long."""
+        db = connection.connect(self.path, read_only=True)
+        try:
+            with connection.time_limit(db, seconds):
+                yield db
         finally:
             db.close()
 

@@ -18,7 +18,7 @@ from typing import Protocol
 
 import sqlite_utils
 
-FILES = "_deskwork_files"
+from deskwork.db.migrations import FILES  # the table is made there
 
 
 class Upload(Protocol):
@@ -37,21 +37,6 @@ class Attachment:
     content_type: str
     size: int
     sha256: str
-
-
-def create_table(db: sqlite_utils.Database) -> None:
-    db.execute(
-        f"""CREATE TABLE IF NOT EXISTS {FILES} (
-            id INTEGER PRIMARY KEY,
-            name TEXT NOT NULL,
-            content_type TEXT NOT NULL,
-            size INTEGER NOT NULL,
-            sha256 TEXT NOT NULL,
-            data BLOB NOT NULL,
-            pending INTEGER NOT NULL DEFAULT 1,
-            created TEXT NOT NULL
-        )"""
-    )
 
 
 def safe_name(filename: str) -> str:

@@ -27,13 +27,13 @@ import json
 
 import sqlite_utils
 
-from deskwork import attachments, history, listing, lookups, search
+from deskwork.db import attachments, history, lookups, migrations, search, tokens
+from deskwork.db.migrations import KINDS, META
 from deskwork.errors import SchemaError
 from deskwork.fields import File, Lookup, Text
+from deskwork.filters import filter_kind, sortable, totalled
 from deskwork.model import Table, TablePage, Tool
 
-KINDS = "_deskwork_columns"  # what each column was declared as: its values' meaning
-META = "_deskwork_meta"  # what deskwork knows of the file: the declarations it was made for
 #: deskwork's own tables' version: raised when they change (2: the history and the bin;
 #: 3: search indexes that fold accents and index prefixes, an index per sortable column).
 OWN_TABLES = 3
@@ -103,29 +103,14 @@ def needs_update(db: sqlite_utils.Database, tool: Tool) -> bool:
     older deskwork): ``prepare`` may change it, so it is backed up first."""
     if not db.table_names():
         return False
-    return _stored_fingerprint(db) != fingerprint(tool)
+    return bool(migrations.pending(db)) or _stored_fingerprint(db) != fingerprint(tool)
 
 
 def _create_own_tables(db: sqlite_utils.Database) -> None:
-    """deskwork's own bookkeeping: attached files, the history and the bin, one-time form
-    tokens."""
-    attachments.create_table(db)
-    history.create_tables(db)
-    db.execute(f"CREATE TABLE IF NOT EXISTS {META} (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-    db.execute(
-        f"""CREATE TABLE IF NOT EXISTS {KINDS} (
-            table_name TEXT NOT NULL, column_name TEXT NOT NULL, kind TEXT NOT NULL,
-            PRIMARY KEY (table_name, column_name))"""
-    )
-    db.execute(
-        """CREATE TABLE IF NOT EXISTS _deskwork_once (
-            token TEXT PRIMARY KEY, table_name TEXT NOT NULL, row_id INTEGER NOT NULL,
-            at TEXT NOT NULL)"""
-    )
-    # Forms sent twice arrive within seconds; a week of tokens is plenty.
-    week_ago = (dt.datetime.now() - dt.timedelta(days=7)).isoformat(timespec="seconds")
-    with db.conn:
-        db.execute("DELETE FROM _deskwork_once WHERE at < ?", [week_ago])
+    """deskwork's own bookkeeping, by its named migrations (``deskwork.db.migrations``),
+    then the day's housekeeping: old one-time tokens forgotten, files never saved swept."""
+    migrations.apply(db)
+    tokens.forget_old(db)
     attachments.sweep_pending(db, dt.timedelta(days=1))
 
 
@@ -276,14 +261,14 @@ def _sort_indexes(db: sqlite_utils.Database, tool: Tool) -> None:
             continue
         table = page.table
         shown = list(page.columns or table.fields)
-        totals = [c for c in shown if listing.totalled(table.fields[c])]
+        totals = [c for c in shown if totalled(table.fields[c])]
         for name in dict.fromkeys([page.order_column, *shown]):
             f = table.fields.get(name)
-            if f is None or not listing.sortable(f) or isinstance(f, File):
+            if f is None or not sortable(f) or isinstance(f, File):
                 continue
             # Ties in id order (the sort's own tie-break), then the totals.
             parts = [f"[{name}]" + (" COLLATE NOCASE" if isinstance(f, Text) else ""), "[id]"]
-            if listing.filter_kind(f) in ("values", "yesno", "dates"):
+            if filter_kind(f) in ("values", "yesno", "dates"):
                 parts += [f"[{c}]" for c in totals if c != name]
             index = sort_index(table.name, name)
             wanted[index] = f"CREATE INDEX [{index}] ON [{table.name}] ({', '.join(parts)})"
@@ -361,7 +346,7 @@ def searched(tool: Tool) -> dict[str, list[str]]:
     for page in tool.pages.values():
         if isinstance(page, TablePage):
             columns = out.setdefault(page.table.name, [])
-            columns += [c for c in listing.search_columns(page)[0] if c not in columns]
+            columns += [c for c in search.searched_columns(page)[0] if c not in columns]
     for table in tool.tables.values():
         for f in table.lookups().values():
             if f.show == "id":

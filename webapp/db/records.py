@@ -12,14 +12,11 @@ request in sight, so the rules hold for every way in (forms now, imports later).
 * An edit carries the version of the record it started from; if the record changed in the
   meantime the save is refused as a ``Conflict`` with both versions, never overwritten.
 * Every change is noted in the record's history, in the same transaction, and a delete
-  goes to the bin (``deskwork.history``): any of it can be taken back.
+  goes to the bin (``deskwork.db.history``): any of it can be taken back.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import json
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -31,43 +28,13 @@ import sqlite_utils
 if TYPE_CHECKING:
     from werkzeug.datastructures import MultiDict
 
-from deskwork import history
-from deskwork.attachments import Upload, attach, describe, store_pending
-from deskwork.errors import DeskworkError, ValidationError
+from deskwork.db import history, tokens
+from deskwork.db.attachments import Upload, attach, describe, store_pending
+from deskwork.db.connection import refusal, write_transaction
+from deskwork.db.history import version_of
+from deskwork.errors import Conflict, RecordGone, Refused, ValidationError
 from deskwork.fields import File, Lookup
 from deskwork.model import FormPage, Table, Tool
-
-ONCE = "_deskwork_once"
-
-
-class RecordGone(DeskworkError):
-    """The record is not there (any more)."""
-
-    status = 404
-
-
-class Conflict(DeskworkError):
-    """Someone saved the record after this edit began: both versions, for the person."""
-
-    status = 409
-
-    def __init__(self, current: dict[str, Any], version: str) -> None:
-        super().__init__("This record was changed by someone else while you were editing it.")
-        self.current = current
-        self.version = version
-
-
-class Refused(DeskworkError):
-    """The database refused the write (a unique value or a looked-up row changed in the
-    instant between the check and the save); nothing was written."""
-
-    status = 409
-
-
-class StillReferenced(DeskworkError):
-    """Other rows look this record up: deleting it would leave them pointing nowhere."""
-
-    status = 409
 
 
 @dataclass
@@ -81,27 +48,6 @@ class Parsed:
     @property
     def ok(self) -> bool:
         return not self.errors
-
-
-@contextmanager
-def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
-    """One immediate transaction: other writers wait; all of it is saved, or none."""
-    conn = db.conn
-    if conn.in_transaction:
-        conn.commit()  # a read left a transaction open: end it, it changed nothing
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.rollback()
-        raise
-    conn.commit()
-
-
-def version_of(row: Mapping[str, Any]) -> str:
-    """A short fingerprint of a row's values: it changes whenever any value changes."""
-    text = json.dumps(dict(row), sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
 def get_row(db: sqlite_utils.Database, table: Table, record_id: int) -> dict[str, Any] | None:
@@ -232,10 +178,7 @@ def _check_unique(
 
 def already_saved(db: sqlite_utils.Database, once: str | None) -> int | None:
     """The id of the record a form with this one-time token saved, if it was sent before."""
-    if not once:
-        return None
-    earlier = db.execute(f"SELECT row_id FROM {ONCE} WHERE token = ?", [once]).fetchone()
-    return None if earlier is None else int(earlier[0])
+    return tokens.spent_on(db, once)
 
 
 def use_once(db: sqlite_utils.Database, once: str | None, what: str) -> bool:
@@ -243,13 +186,7 @@ def use_once(db: sqlite_utils.Database, once: str | None, what: str) -> bool:
     if not once:
         return False
     with write_transaction(db) as conn:
-        if already_saved(db, once) is not None:
-            return False
-        conn.execute(
-            f"INSERT INTO {ONCE} (token, table_name, row_id, at) VALUES (?, ?, 0, ?)",
-            [once, what, _now()],
-        )
-    return True
+        return tokens.spend(conn, once, what)
 
 
 @contextmanager
@@ -258,19 +195,10 @@ def _refusals(table: Table) -> Iterator[None]:
         yield
     except sqlite3.IntegrityError as error:
         raise Refused(
-            f"The {table.record_name} was not saved: {_plain(error)}. Someone may have "
+            f"The {table.record_name} was not saved: {refusal(error)}. Someone may have "
             "saved the same value, or removed a record it looks up, a moment ago: check "
             "and save again."
         ) from None
-
-
-def _plain(error: sqlite3.IntegrityError) -> str:
-    text = str(error)
-    if text.startswith("UNIQUE constraint failed: "):
-        return "a value that must be unique is taken (" + text.split(": ", 1)[1] + ")"
-    if "FOREIGN KEY" in text:
-        return "a record it looks up is gone"
-    return text
 
 
 def create(
@@ -293,10 +221,7 @@ def create(
         action = history.begin(conn, "create", f"Saved new {table.record_name} #{row_id}")
         history.log(conn, action, table, row_id, None, get_row(db, table, row_id))
         if once:
-            conn.execute(
-                f"INSERT INTO {ONCE} (token, table_name, row_id, at) VALUES (?, ?, ?, ?)",
-                [once, table.name, row_id, _now()],
-            )
+            tokens.spend(conn, once, table.name, row_id)
     return row_id, True
 
 
@@ -339,7 +264,7 @@ def update(
 
 
 def delete(db: sqlite_utils.Database, tool: Tool, table: Table, record_id: int) -> int:
-    """Delete a record into the bin (``deskwork.history``); returns the action's id, to
+    """Delete a record into the bin (``deskwork.db.history``); returns the action's id, to
     undo it with ``history.undo``."""
     with write_transaction(db) as conn:
         row = get_row(db, table, record_id)
@@ -354,7 +279,3 @@ def _attach_files(conn: sqlite3.Connection, table: Table, values: Mapping[str, A
     for name in table.files():
         if values.get(name) is not None:
             attach(conn, int(values[name]))
-
-
-def _now() -> str:
-    return dt.datetime.now().isoformat(timespec="seconds")

@@ -9,14 +9,16 @@ Words are folded (case, accents: "chloe" finds "Chloé") and matched as prefixes
 keeps prefix indexes for words of up to ``PREFIX_MAX`` letters: with them, whether one row
 matches is a seek, so a common word ("travel", one row in seven) is answered by walking
 the table in its sort order and testing rows until a page is full; a rare word is
-answered by collecting its few matches first (``deskwork.listing`` picks).
+answered by collecting its few matches first (``deskwork.db.listing`` picks).
 """
 
 from __future__ import annotations
 
 import sqlite_utils
 
+from deskwork.fields import Choice, Lookup, Text
 from deskwork.fields.text import without_controls
+from deskwork.model import TablePage
 
 #: Words of up to this many letters have their own prefix index.
 PREFIX_MAX = 6
@@ -92,3 +94,14 @@ def prepare(db: sqlite_utils.Database, table: str, columns: list[str]) -> None:
             f"INSERT INTO [{name}] (rowid, {cols}) VALUES (new.rowid, {new}); END"
         )
         db.conn.execute(f"INSERT INTO [{name}] ([{name}]) VALUES ('rebuild')")
+
+
+def searched_columns(page: TablePage) -> tuple[list[str], list[tuple[str, Lookup]]]:
+    """What a page's search looks in: the text the rows show and the columns the author
+    lists; and the shown lookups, whose names it finds."""
+    fields = page.table.fields
+    shown = list(page.columns or fields)
+    own = [c for c in shown if isinstance(fields[c], Text | Choice)]
+    own += [c for c in page.search if c not in own]
+    looked_up = [(c, f) for c in shown if isinstance(f := fields[c], Lookup) and f.show != "id"]
+    return own, looked_up

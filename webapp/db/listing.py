@@ -11,17 +11,15 @@ seek stays on an index. A key is ``[segment, value..., id]``.
 from __future__ import annotations
 
 import datetime as dt
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import sqlite_utils
 
-from deskwork import history, search
-from deskwork.attachments import FILES
-from deskwork.errors import ValidationError
+from deskwork.db import history, search
+from deskwork.db.connection import time_limit
+from deskwork.db.migrations import FILES
+from deskwork.errors import TimeUp, ValidationError
 from deskwork.fields import Choice, Date, Field, File, Lookup, MultiChoice, Text
 from deskwork.filters import (
     PRESETS,
@@ -74,7 +72,7 @@ class Query:
         self.params: list[Any] = [p for c in view.conditions for p in c.params]
         self.segments = self._segments()
         self.search_words = search.words(view.q)
-        self._search_columns = search_columns(view.page)
+        self._search_columns = search.searched_columns(view.page)
         self._indexed = search.indexed_columns(db, self.table.name) if self.search_words else []
 
     # What the page shows of each row.
@@ -257,17 +255,6 @@ class Query:
         return None
 
 
-def search_columns(page: TablePage) -> tuple[list[str], list[tuple[str, Lookup]]]:
-    """What a page's search looks in: the text the rows show and the columns the author
-    lists; and the shown lookups, whose names it finds."""
-    fields = page.table.fields
-    shown = list(page.columns or fields)
-    own = [c for c in shown if isinstance(fields[c], Text | Choice)]
-    own += [c for c in page.search if c not in own]
-    looked_up = [(c, f) for c in shown if isinstance(f := fields[c], Lookup) and f.show != "id"]
-    return own, looked_up
-
-
 @dataclass
 class Page:
     """One page of rows, and where the pages around it start."""
@@ -447,32 +434,3 @@ def labels(db: sqlite_utils.Database, f: Field, values: list[Any]) -> dict[Any, 
     if isinstance(f, Choice):
         return {v: f.labels.get(str(v), str(v)) for v in values}
     return {}
-
-
-# -- a time limit on one query -------------------------------------------------------------
-
-
-class TimeUp(Exception):
-    """A query ran past its time limit and was stopped."""
-
-
-@contextmanager
-def time_limit(db: sqlite_utils.Database, seconds: float) -> Iterator[None]:
-    """Stop the queries run inside after ``seconds`` (``TimeUp``)."""
-    deadline = time.perf_counter() + seconds
-    stopped = False
-
-    def check() -> int:
-        nonlocal stopped
-        stopped = time.perf_counter() > deadline
-        return 1 if stopped else 0
-
-    db.conn.set_progress_handler(check, 2000)
-    try:
-        yield
-    except Exception as e:
-        if stopped:
-            raise TimeUp() from e
-        raise
-    finally:
-        db.conn.set_progress_handler(None, 0)

@@ -1,6 +1,6 @@
 """History and the bin: every change to every record, kept; and the one way to undo.
 
-Every write of a record (``deskwork.records``) is one *action* (a save, a delete, an undo,
+Every write of a record (``deskwork.db.records``) is one *action* (a save, a delete, an undo,
 a restore; later a bulk change or an import), made of one *change* per record it
 touched, written in the same transaction as the change itself:
 
@@ -22,6 +22,7 @@ through it, and each is an action of its own in the history.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping
@@ -30,27 +31,12 @@ from typing import Any
 
 import sqlite_utils
 
-from deskwork.errors import DeskworkError, ValidationError
+from deskwork.db.connection import write_transaction
+from deskwork.db.migrations import ACTIONS, BIN, HISTORY
+from deskwork.errors import ChangedSince, Conflict, NothingToUndo, StillReferenced, ValidationError
 from deskwork.model import Table, Tool
 
-ACTIONS = "_deskwork_actions"
-HISTORY = "_deskwork_history"
-BIN = "_deskwork_bin"
-OLD_TRASH = "_deskwork_trash"
-
 Row = dict[str, Any]
-
-
-class NothingToUndo(DeskworkError):
-    """What was to be taken back is not there to take back (any more)."""
-
-    status = 404
-
-
-class ChangedSince(DeskworkError):
-    """The record changed after the change to take back: it is left as it is."""
-
-    status = 409
 
 
 @dataclass(frozen=True)
@@ -69,62 +55,10 @@ class Change:
     undone: bool
 
 
-def create_tables(db: sqlite_utils.Database) -> None:
-    """The history's tables and their guards; an older database's trash moves in."""
-    db.executescript(
-        f"""
-        CREATE TABLE IF NOT EXISTS {ACTIONS} (
-            id INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL,
-            label TEXT NOT NULL, undoes INTEGER REFERENCES {ACTIONS}(id));
-        CREATE INDEX IF NOT EXISTS {ACTIONS}_undoes ON {ACTIONS}(undoes);
-        CREATE TABLE IF NOT EXISTS {HISTORY} (
-            id INTEGER PRIMARY KEY,
-            action_id INTEGER NOT NULL REFERENCES {ACTIONS}(id),
-            at TEXT NOT NULL, table_name TEXT NOT NULL, row_id INTEGER NOT NULL,
-            kind TEXT NOT NULL, before TEXT, after TEXT);
-        CREATE INDEX IF NOT EXISTS {HISTORY}_record ON {HISTORY}(table_name, row_id);
-        CREATE INDEX IF NOT EXISTS {HISTORY}_action ON {HISTORY}(action_id);
-        CREATE TRIGGER IF NOT EXISTS {HISTORY}_no_update BEFORE UPDATE ON {HISTORY}
-            BEGIN SELECT RAISE(ABORT, 'the history is append-only'); END;
-        CREATE TRIGGER IF NOT EXISTS {HISTORY}_no_delete BEFORE DELETE ON {HISTORY}
-            BEGIN SELECT RAISE(ABORT, 'the history is append-only'); END;
-        CREATE TRIGGER IF NOT EXISTS {ACTIONS}_no_update BEFORE UPDATE ON {ACTIONS}
-            BEGIN SELECT RAISE(ABORT, 'the history is append-only'); END;
-        CREATE TRIGGER IF NOT EXISTS {ACTIONS}_no_delete BEFORE DELETE ON {ACTIONS}
-            BEGIN SELECT RAISE(ABORT, 'the history is append-only'); END;
-        CREATE TABLE IF NOT EXISTS {BIN} (
-            change_id INTEGER PRIMARY KEY REFERENCES {HISTORY}(id),
-            table_name TEXT NOT NULL, row_id INTEGER NOT NULL, deleted_at TEXT NOT NULL);
-        CREATE INDEX IF NOT EXISTS {BIN}_table ON {BIN}(table_name, deleted_at);
-        """
-    )
-    if OLD_TRASH in db.table_names():
-        _move_old_trash(db)
-
-
-def _move_old_trash(db: sqlite_utils.Database) -> None:
-    """deskwork 0.1's trash (the deleted rows, for undo) becomes history and the bin."""
-    conn = db.conn
-    with conn:
-        entries = conn.execute(
-            f"SELECT table_name, row_id, data, deleted_at FROM {OLD_TRASH} ORDER BY id"
-        ).fetchall()
-        for table_name, row_id, data, deleted_at in entries:
-            action = conn.execute(
-                f"INSERT INTO {ACTIONS} (at, kind, label) VALUES (?, 'delete', ?)",
-                [deleted_at, f"Deleted {table_name} #{row_id}"],
-            ).lastrowid
-            change = conn.execute(
-                f"INSERT INTO {HISTORY} (action_id, at, table_name, row_id, kind, before) "
-                "VALUES (?, ?, ?, ?, 'delete', ?)",
-                [action, deleted_at, table_name, row_id, data],
-            ).lastrowid
-            conn.execute(
-                f"INSERT INTO {BIN} (change_id, table_name, row_id, deleted_at) "
-                "VALUES (?, ?, ?, ?)",
-                [change, table_name, row_id, deleted_at],
-            )
-        conn.execute(f"DROP TABLE {OLD_TRASH}")
+def version_of(row: Mapping[str, Any]) -> str:
+    """A short fingerprint of a row's values: it changes whenever any value changes."""
+    text = json.dumps(dict(row), sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
 def now() -> str:
@@ -332,8 +266,6 @@ def why_not_deletable(
 
 
 def _refuse_if_looked_up(conn: sqlite3.Connection, tool: Tool, table: Table, row_id: int) -> None:
-    from deskwork.records import StillReferenced
-
     reason = why_not_deletable(conn, tool, table, row_id)
     if reason is not None:
         raise StillReferenced(reason)
@@ -358,8 +290,6 @@ def undo(db: sqlite_utils.Database, tool: Tool, action_id: int) -> list[tuple[Ta
     """Take back a whole action, as one new action: every record it changed, put back as
     it was before, in the reverse order. Returns (table, id) of each record, id None for
     those it removed (a create taken back)."""
-    from deskwork.records import write_transaction
-
     with write_transaction(db) as conn:
         action = conn.execute(f"SELECT kind, label FROM {ACTIONS} WHERE id = ?", [action_id])
         found = action.fetchone()
@@ -393,8 +323,6 @@ def undo(db: sqlite_utils.Database, tool: Tool, action_id: int) -> list[tuple[Ta
 def restore_deleted(db: sqlite_utils.Database, tool: Tool, change_id: int) -> tuple[Table, int]:
     """Bring a deleted record back from the bin (and the rows it looked up, if they are
     there too); returns its table and id."""
-    from deskwork.records import write_transaction
-
     with write_transaction(db) as conn:
         found = conn.execute(
             f"SELECT table_name, row_id FROM {BIN} WHERE change_id = ?", [change_id]
@@ -419,8 +347,6 @@ def restore_version(
     """Make record ``row_id`` as it was after change ``change_id`` (or, ``before``, as it
     was before it: a record made outside deskwork has no earlier line). ``base`` is the
     version of the record the person saw, so a record changed since is not overwritten."""
-    from deskwork.records import Conflict, version_of, write_transaction
-
     state = "before" if before else "after"
     with write_transaction(db) as conn:
         found = conn.execute(
@@ -505,8 +431,6 @@ def empty_bin(db: sqlite_utils.Database, table: Table | None = None, *,
     """Let go of deleted records (of ``table``, or all; those older than ``older_than``,
     or all): they can no longer be restored from the bin (their history stays).
     Returns how many."""
-    from deskwork.records import write_transaction
-
     where, params = [], []
     if table is not None:
         where.append("table_name = ?")

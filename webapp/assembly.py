@@ -1,0 +1,101 @@
+"""The one assembly of a served tool: its database prepared (backed up first if it is to
+change), its app built behind deskwork's protection, one idle connection held.
+
+Every way a tool is served goes through ``assemble``: the window and the browser mode
+(``deskwork.desktop.serving``), ``--reload``'s child, a built executable, a tool mounted in
+a Flask app (``tool.init_app``), the test client (``deskwork.testing``) and the
+benchmarks, so that what is tested and measured is what users run. What differs between
+them is said in ``Options`` and the arguments, never by building the app another way.
+
+The host (``deskwork.desktop``) reads the settings and hands their values over here: this
+side reads no environment variable.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from deskwork.app import create_app
+from deskwork.db.backups import KEEP, Backups
+from deskwork.db.storage import Storage
+from deskwork.model import Tool
+
+log = logging.getLogger("deskwork")
+
+
+@dataclass(frozen=True)
+class Options:
+    """What whoever serves the tool decides (from the settings, for the host)."""
+
+    #: IT's locale for numbers, over the tool's own; the user's session's, under it.
+    locale: str | None = None
+    user_locale: str | None = None
+    #: Days deleted records stay in the bin, over the tool's ``bin_days``.
+    bin_days: int | None = None
+    #: How many backups of the database are kept.
+    backups: int = KEEP
+    #: The log file the error page names.
+    log_file: Path | None = None
+    #: ``--reload``'s development mode: Flask's debug mode (errors reach the debugger).
+    debug: bool = False
+    #: Served inside a host Flask app (``tool.init_app``): the host decides who gets in.
+    mounted: bool = False
+    #: Anything else for the app's config (a mounted tool's cookie name, tests' options).
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Assembled:
+    """A tool ready to serve: its storage and backups, and its app."""
+
+    tool: Tool
+    storage: Storage
+    backups: Backups
+    app: Flask
+    #: Whether the database was made new by this assembly (and seeded, if asked).
+    created: bool
+
+    def close(self) -> None:
+        """Let go of the held connection, once nothing is served any more: the WAL is
+        checkpointed into the database file."""
+        self.storage.let_go()
+
+
+def assemble(
+    tool: Tool,
+    database: str | Path | Storage,
+    *,
+    secret: str | None = None,
+    port: int | None = None,
+    options: Options | None = None,
+    seed: bool = True,
+) -> Assembled:
+    """Prepare ``tool``'s ``database`` and build its app (see the module's docstring).
+
+    ``secret`` is the per-launch token every request must carry, ``port`` the port the
+    server bound (the Host check); ``seed``: a new database gets the tool's sample data.
+    """
+    options = options or Options()
+    storage = database if isinstance(database, Storage) else Storage(database)
+    backups = Backups(storage.path, keep=options.backups)
+    created = storage.prepare(tool, seed=seed, bin_days=options.bin_days, backups=backups)
+    if created:
+        log.info("Created %s%s", storage.path, " with sample data" if seed and tool.seeds else "")
+    config: dict[str, Any] = {"DEBUG": options.debug}
+    if options.log_file is not None:
+        config["DESKWORK_LOG_FILE"] = str(options.log_file)
+    if options.mounted:
+        config["DESKWORK_MOUNTED"] = True
+    app = create_app(
+        tool, storage, secret=secret, port=port, locale=options.locale,
+        user_locale=options.user_locale, config={**config, **options.config},
+    )  # fmt: skip
+    # Each request opens and closes its own connection; one held open keeps the last close
+    # from checkpointing the whole WAL every time (``Storage.hold``).
+    storage.hold()
+    return Assembled(tool, storage, backups, app, created)

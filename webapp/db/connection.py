@@ -1,0 +1,106 @@
+"""Connecting to a tool's SQLite file: the one place connections are made, written
+through, limited in time, and where SQLite's refusals are put in words.
+
+* Every connection is in WAL mode (readers never wait for the writer; a crash never
+  corrupts the file), with ``synchronous=FULL`` (each commit is on the disk before the
+  person is told it is saved) and foreign keys on. A busy file is waited for
+  ``BUSY_TIMEOUT_S``, never answered with "database is locked" at once.
+* Every write is one ``BEGIN IMMEDIATE`` transaction (``write_transaction``): other
+  writers wait, and all of it is saved or none.
+* A read-only connection (``read_only=True``) can't write whatever SQL it is given
+  (reports run there), and ``time_limit`` stops a query that runs too long.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import sqlite_utils
+
+from deskwork.errors import TimeUp
+
+#: How long a connection waits for another writer before giving up.
+BUSY_TIMEOUT_S = 10.0
+
+
+def open_file(
+    path: str | Path, *, read_only: bool = False, check_same_thread: bool = True
+) -> sqlite3.Connection:
+    """A plain sqlite3 connection to ``path``, set up as every deskwork connection is."""
+    if read_only:
+        uri = f"file:{quote(str(Path(path).absolute()))}?mode=ro"
+        conn = sqlite3.connect(
+            uri, uri=True, timeout=BUSY_TIMEOUT_S, check_same_thread=check_same_thread
+        )
+        conn.execute("PRAGMA query_only=ON")  # not even a PRAGMA that writes
+    else:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, check_same_thread=check_same_thread)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: in WAL mode, each commit is on the disk (fsync of the WAL) before the user
+        # is told it is saved; NORMAL could lose the last saves to a power cut.
+        conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+def connect(
+    path: str | Path, *, read_only: bool = False, check_same_thread: bool = True
+) -> sqlite_utils.Database:
+    """``open_file``, through sqlite-utils."""
+    conn = open_file(path, read_only=read_only, check_same_thread=check_same_thread)
+    # No sqlite-utils plugins: a tool's database behaves the same on every machine, and
+    # looking for them scans every installed package (about 20 ms at each launch).
+    return sqlite_utils.Database(conn, execute_plugins=False)
+
+
+@contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
+    """One immediate transaction: other writers wait; all of it is saved, or none."""
+    conn = db.conn
+    if conn.in_transaction:
+        conn.commit()  # a read left a transaction open: end it, it changed nothing
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
+
+
+@contextmanager
+def time_limit(db: sqlite_utils.Database | sqlite3.Connection, seconds: float) -> Iterator[None]:
+    """Stop the queries run inside after ``seconds`` (``TimeUp``)."""
+    conn = db.conn if isinstance(db, sqlite_utils.Database) else db
+    deadline = time.perf_counter() + seconds
+    stopped = False
+
+    def check() -> int:
+        nonlocal stopped
+        stopped = time.perf_counter() > deadline
+        return 1 if stopped else 0
+
+    conn.set_progress_handler(check, 2000)
+    try:
+        yield
+    except Exception as e:
+        if stopped:
+            raise TimeUp(f"The query took longer than {seconds:g} s and was stopped.") from e
+        raise
+    finally:
+        conn.set_progress_handler(None, 0)
+
+
+def refusal(error: sqlite3.IntegrityError) -> str:
+    """What SQLite refused, in words (a unique value taken, a looked-up row gone)."""
+    text = str(error)
+    if text.startswith("UNIQUE constraint failed: "):
+        return "a value that must be unique is taken (" + text.split(": ", 1)[1] + ")"
+    if "FOREIGN KEY" in text:
+        return "a record it looks up is gone"
+    return text

@@ -1,4 +1,4 @@
-"""The ``deskwork`` command: demo, run, flask, backup, restore, new, build.
+"""The ``deskwork`` command: demo, run, flask, backup, restore, settings, new, build.
 
 Errors reach the user as one line and an exit code (``DeskworkError.exit_code``); the
 traceback goes to the log file only (``deskwork.desktop.entry``).
@@ -253,6 +253,26 @@ def restore(target: str, backup: str | None, database: Path | None) -> None:
     finally:
         lock.release()
     _echo(f"Restored {tool.title} from {chosen.name}. What it held before: {kept.path}")
+
+
+@cli.command()
+@click.argument("target")
+def settings(target: str) -> None:
+    """Print the settings in force for TARGET (a tool, a Flask app, or demo) and where
+    each value came from: the environment, the tool file, the user's session, or the
+    default. A value that can't be used is an error here, as it is at launch."""
+    from deskwork.desktop.hosting import resolve_folder
+    from deskwork.desktop.settings import Settings
+    from deskwork.loader import load_target
+
+    if target == "demo" and not Path(target).exists():
+        target = str(demo_file())
+    found = load_target(resolve_folder(target))
+    shown = Settings.load().explain(found.tool)
+    width = max(len(s.setting.variable) for s in shown)
+    _echo(f"Settings of {found.title}:")
+    for item in shown:
+        _echo(f"  {item.setting.variable:<{width}}  {item.value}  ({item.origin})")
 
 
 @cli.command()

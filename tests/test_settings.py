@@ -70,3 +70,69 @@ def test_the_locale_setting_wins_over_the_tools_and_the_users(tmp_path):
 
     client = tool_client(tool, tmp_path / "x.sqlite3", locale="de_DE")
     assert client.application.config["DESKWORK_LOCALE"] == "de_DE"
+
+
+def test_every_setting_is_read_through_its_one_declaration():
+    # The environment's text, read by the setting's own kind, whatever property asks.
+    settings = Settings.load({"DESKWORK_BACKUPS": " 4 ", "DESKWORK_BIN_DAYS": "7"})
+    assert settings.backups == settings.value("backups") == 4
+    assert settings.bin_days == 7
+    assert Settings.load({}).backups == 10 and Settings.load({}).bin_days is None
+    for name, bad in (("backups", "0"), ("bin_days", "many"), ("gui", "gkt")):
+        setting = next(s for s in SETTINGS if s.name == name)
+        with pytest.raises(SettingError, match=rf"^{setting.variable}={bad!r} .*leave it unset"):
+            Settings.load({setting.variable: bad}).value(name)
+
+
+def test_settings_say_where_each_value_came_from():
+    tool = deskwork.Tool("Notes", locale="de_DE", bin_days=60)
+    shown = {
+        s.setting.name: (s.value, s.origin)
+        for s in Settings.load({"DESKWORK_BACKUPS": "3", "LANG": "fr_FR.UTF-8"}).explain(tool)
+    }
+    assert shown["backups"] == ("3", "environment (DESKWORK_BACKUPS)")
+    assert shown["locale"] == ("de_DE", "tool file (Tool(locale=...))")
+    assert shown["bin_days"] == ("60", "tool file (Tool(bin_days=...))")
+    assert shown["launch_stamp"] == ("unset", "default")
+    plain = {s.setting.name: s for s in Settings.load({"LC_ALL": "nl_NL"}).explain(None)}
+    assert (plain["locale"].value, plain["locale"].origin) == ("nl_NL", "user (LC_ALL)")
+    assert (plain["bin_days"].value, plain["bin_days"].origin) == ("30", "default")
+    assert [s.name for s in SETTINGS] == list(plain)
+
+
+def test_deskwork_settings_prints_the_values_and_their_origins_and_refuses_a_bad_one(
+    tmp_path, data_dir
+):
+    import subprocess
+
+    from conftest import DESKWORK, deskwork_env
+
+    tool_file = tmp_path / "notes.py"
+    tool_file.write_text(
+        "from deskwork import Text, Tool\ntool = Tool('Notes', bin_days=90)\n"
+        "tool.table('notes', title=Text())\n",
+        encoding="utf-8",
+    )
+    env = deskwork_env(data_dir, DESKWORK_BACKUPS="5", LANG="de_DE.UTF-8")
+    env.pop("LC_ALL", None)
+    env.pop("LC_NUMERIC", None)
+    done = subprocess.run(
+        [str(DESKWORK), "settings", str(tool_file)], env=env, capture_output=True,
+        encoding="utf-8", timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "Settings of Notes:"
+    said = {line.split()[0]: line.split(None, 1)[1].strip() for line in lines[1:]}
+    assert said["DESKWORK_DATA_DIR"] == f"{data_dir}  (environment (DESKWORK_DATA_DIR))"
+    assert said["DESKWORK_BACKUPS"] == "5  (environment (DESKWORK_BACKUPS))"
+    assert said["DESKWORK_BIN_DAYS"] == "90  (tool file (Tool(bin_days=...)))"
+    assert said["DESKWORK_LOCALE"] == "de_DE.UTF-8  (user (LANG))"
+    assert set(said) == {s.variable for s in SETTINGS}
+    env["DESKWORK_BIN_DAYS"] = "soon"
+    refused = subprocess.run(
+        [str(DESKWORK), "settings", str(tool_file)], env=env, capture_output=True,
+        encoding="utf-8", timeout=60,
+    )  # fmt: skip
+    assert refused.returncode == SettingError.exit_code
+    assert "DESKWORK_BIN_DAYS='soon' is not a whole number of 1 or more" in refused.stderr

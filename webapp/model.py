@@ -221,6 +221,10 @@ class ViewPage:
 Page = FormPage | TablePage | SavedView | ReportPage | FunctionPage | ViewPage
 
 
+#: How many days deleted records stay in the bin unless a tool says (``Tool(bin_days=...)``).
+BIN_DAYS = 30
+
+
 class Tool:
     """An internal tool: a title, tables and pages.
 
@@ -239,7 +243,7 @@ class Tool:
         name: str | None = None,
         locale: str | None = None,
         templates: str | Path | None = "templates",
-        bin_days: int = 30,
+        bin_days: int = BIN_DAYS,
     ) -> None:
         """``name`` names the tool's data folder and program; by default it is made from
         the title (``"Dépenses"`` -> ``depenses``). ``locale`` (such as ``"de_DE"``) fixes

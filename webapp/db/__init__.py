@@ -20,3 +20,6 @@ modules here import each other without a cycle.
 * ``attachments``: files kept inside the database.
 * ``backups``: copies made with SQLite's backup API, and restores.
 """
+
+#: How many backups of a tool's database are kept, unless the ``backups`` setting says.
+BACKUPS_KEPT = 10

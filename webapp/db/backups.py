@@ -25,10 +25,11 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+from deskwork.db import BACKUPS_KEPT
 from deskwork.db.connection import open_file
 from deskwork.errors import BackupError
 
-KEEP = 10
+KEEP = BACKUPS_KEPT
 STAMP = "%Y-%m-%d_%H%M%S"
 NAME = re.compile(
     r"^(?P<stem>.+)_(?P<at>\d{4}-\d{2}-\d{2}_\d{6})(?:_(?P<n>\d+))?_(?P<why>[a-z-]+)\.sqlite3$"

@@ -250,3 +250,13 @@ def test_the_modules_of_the_sqlite_layer_import_each_other_without_a_cycle():
     }  # fmt: skip
     assert "deskwork.db.history" in graph["deskwork.db.records"]  # the graph is read
     assert find_cycles(graph) == []
+
+
+def test_every_deskwork_config_key_used_is_declared_once_in_the_app_factory():
+    from deskwork.app import CONFIG_KEYS
+
+    used = set()
+    for path in WEBAPP.rglob("*.py"):
+        used |= set(re.findall(r"\bDESKWORK_[A-Z_]+\b", path.read_text(encoding="utf-8")))
+    assert "DESKWORK_SECRET" in used  # the search reads the code
+    assert used == set(CONFIG_KEYS)

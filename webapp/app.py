@@ -26,6 +26,19 @@ PLATFORMS = {"win32": "windows", "darwin": "macos"}
 #: The largest request, attached files included: over it, nothing sent can be kept.
 MAX_REQUEST_SIZE = 64 * 1024 * 1024
 
+#: deskwork's own keys in a Flask app's config, declared once (a test checks that no other
+#: ``DESKWORK_`` key is used): what each holds, and who sets it.
+CONFIG_KEYS: dict[str, str] = {
+    "DESKWORK_SECRET": "the per-launch secret every request must carry (create_app)",
+    "DESKWORK_PORT": "the port the server bound: the Host check's (create_app)",
+    "DESKWORK_LOCALE": "the locale numbers are written and read in (create_app; a host "
+    "app's own config for a mounted tool)",
+    "DESKWORK_LOG_FILE": "the log file an error page names (assembly.Options.log_file)",
+    "DESKWORK_MOUNTED": "served inside a host Flask app: the host decides who gets in "
+    "(assembly.Options.mounted)",
+    "DESKWORK_DATABASE": "a host Flask app's own config: the mounted tool's database file",
+}
+
 PLAIN_ERROR_PAGE = (
     "<!doctype html><title>Error</title><h1>Something went wrong</h1>"
     "<p>The details are in the log file.</p>"
@@ -63,7 +76,7 @@ def create_app(
         MAX_FORM_MEMORY_SIZE=MAX_REQUEST_SIZE,
         TEMPLATES_AUTO_RELOAD=False,
         # Cookies do not isolate by port: two tools open at once keep their own session.
-        SESSION_COOKIE_NAME=f"deskwork_session_{port or 'test'}",
+        SESSION_COOKIE_NAME=security.session_cookie_name(port or "test"),
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_HTTPONLY=True,
         DESKWORK_LOCALE=locales.chosen_locale(locale, tool.locale, user_locale),

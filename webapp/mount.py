@@ -61,6 +61,7 @@ from deskwork.assembly import Options, assemble
 from deskwork.db.storage import Storage
 from deskwork.errors import ToolError
 from deskwork.model import Tool
+from deskwork.security import session_cookie_name
 
 log = logging.getLogger("deskwork")
 
@@ -118,7 +119,7 @@ class MountedTool:
         host = self.host
         config: dict[str, Any] = {
             "TESTING": host.testing,
-            "SESSION_COOKIE_NAME": f"deskwork_session_{self.tool.name}",
+            "SESSION_COOKIE_NAME": session_cookie_name(self.tool.name),
             "SESSION_COOKIE_SECURE": host.config.get("SESSION_COOKIE_SECURE", False),
         }
         if host.secret_key:

@@ -49,8 +49,14 @@ SECURITY_HEADERS = {
 
 
 def cookie_name(port: int | str) -> str:
-    # Cookies do not isolate by port, so two tools open at once must not share one.
+    """The cookie that carries the per-launch secret. Cookies do not isolate by port, so
+    two tools open at once must not share one."""
     return f"deskwork_{port}"
+
+
+def session_cookie_name(key: int | str) -> str:
+    """A tool's session cookie: by port for a launched tool, by name for a mounted one."""
+    return f"deskwork_session_{key}"
 
 
 def _port() -> str:

@@ -292,3 +292,25 @@ def test_a_record_made_outside_deskwork_can_go_back_to_how_it_was_first(client):
     client.post(action, data={"_version": hidden(page, "_version"), "_state": "before"})
     restored = next(r for r in rows(client) if r["id"] == record_id)
     assert (restored["note"], restored["amount"]) == ("Imported", 500)
+
+
+def test_undoing_a_create_that_others_now_look_up_is_refused_with_a_message(tmp_path):
+    # The undo would delete a record another row now refers to: StillReferenced, a
+    # refusal like any other way back (a message and the page again), never an error page.
+    tool = Tool("Visits")
+    people = tool.table("people", name=Text(required=True))
+    visits = tool.table("visits", person=Lookup(people, show="name"))
+    tool.form("New person", people)
+    tool.form("New visit", visits)
+    client = tool_client(tool, tmp_path / "v.sqlite3")
+    assert client.submit("/forms/new-person", {"name": "Ada"}).status_code == 303
+    assert client.submit("/forms/new-visit", {"person": "1"}).status_code == 303
+    with Storage(tmp_path / "v.sqlite3").open() as db:
+        (created,) = db.execute(
+            "SELECT id FROM _deskwork_actions WHERE kind = 'create' ORDER BY id LIMIT 1"
+        ).fetchone()
+    refused = client.post(f"/undo/{created}", follow_redirects=True)
+    assert refused.status_code == 200
+    assert "1 visit refers to it. Change or delete that one first." in text(refused)
+    with Storage(tmp_path / "v.sqlite3").open() as db:
+        assert db.execute("SELECT name FROM people").fetchall() == [("Ada",)]

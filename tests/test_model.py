@@ -313,3 +313,10 @@ def test_a_unique_index_of_a_similar_name_is_kept(tmp_path):
 def test_column_names_starting_with_an_underscore_are_refused():
     with pytest.raises(ToolError, match="names starting with _"):
         Tool("T").table("things", _count=Integer())
+
+
+def test_a_page_given_a_tables_name_instead_of_the_table_says_so_at_once():
+    tool = Tool("T")
+    tool.table("visits", note=Text())
+    with pytest.raises(ToolError, match=r"'New visit': give the table itself, as tool.table"):
+        tool.form("New visit", "visits")  # type: ignore[arg-type]

@@ -151,3 +151,23 @@ def test_the_live_server_listens_on_loopback_only(live_server):
     finally:
         connection.close()
     assert _listeners(live_server.port) == [f"0100007F:{live_server.port:04X}"]  # 127.0.0.1
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_refusal_is_its_own_status_and_message_in_development_mode_too(tmp_path, debug):
+    # Under --reload the app runs in debug mode: a DeskworkError (here a conflict, raised
+    # by a report) is still its 409 and its message, never the debugger's 500.
+    from deskwork.errors import Conflict
+
+    tool = Tool("Refusing")
+    tool.table("things", name=Text())
+
+    @tool.report("Clash")
+    def clash(db):
+        raise Conflict({"id": 1}, "v1")
+
+    client = tool_client(tool, tmp_path / "r.sqlite3", DEBUG=debug)
+    assert client.application.debug is debug
+    response = client.get("/reports/clash")
+    assert response.status_code == 409
+    assert "changed by someone else" in response.get_data(as_text=True)

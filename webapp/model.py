@@ -287,6 +287,12 @@ class Tool:
         return table
 
     def _add_page(self, page: Page) -> None:
+        table = getattr(page, "table", None)
+        if table is not None and not isinstance(table, Table):
+            raise ToolError(
+                f"{page.title!r}: give the table itself, as tool.table(...) returned it "
+                f"(not {table!r})."
+            )
         if page.slug in self.pages:
             raise ToolError(f"Two pages are called {page.title!r}; give one another title.")
         self.pages[page.slug] = page

@@ -3,13 +3,16 @@
     python tests/benchmarks/forms.py [--runs 300] [--people 100000]
 
 On the demo's database (its 10,000 expenses, plus ``--people`` employees to look up),
-each measure runs ``--runs`` times, interleaved with its peer (A B A B), and the medians
-are printed side by side with their ratio:
+opened as users open it (``deskwork demo --browser --db FILE``, a process of its own,
+asked over one kept-alive connection as the window asks: ``launched``), each measure runs
+``--runs`` times, interleaved with its peer (A B A B), and the medians are printed side by
+side with their ratio:
 
-* saving a new expense through the whole stack (Flask's test client: security checks,
+* saving a new expense through the whole stack (the real server: security checks,
   parsing, rules, the one-time token, one transaction, the redirect) against one plain
-  ``INSERT`` of the same row in its own transaction (sqlite3, WAL, synchronous=NORMAL);
-* the same save without HTTP (``records.parse_record`` + ``records.create``);
+  ``INSERT`` of the same row in its own transaction (sqlite3, WAL, synchronous=FULL);
+* the same save without HTTP, in this process (``records.parse_record`` +
+  ``records.create``): what the web layer and the process boundary add is the gap;
 * an edit saved with its version check, against a plain ``UPDATE``;
 * a lookup search among the employees (JSON answer) against the same trigram-index query
   run bare; and, for scale, what a ``LIKE '%…%'`` scan with no index takes.
@@ -22,7 +25,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import shutil
 import statistics
 import sys
@@ -30,16 +32,17 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 from werkzeug.datastructures import MultiDict
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from deskwork.db import records  # noqa: E402
-from deskwork.db.storage import Storage  # noqa: E402
-from deskwork.demo import expenses, tool  # noqa: E402
-from deskwork.testing import tool_client  # noqa: E402
+from launched import Launched, hidden, launch_demo
+
+from deskwork.db import records
+from deskwork.db.storage import Storage
+from deskwork.demo import expenses, tool
 
 FORM = {
     "date": "2026-03-04",
@@ -74,26 +77,41 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+Times = dict[str, tuple[list[float], list[float]]]
+
+
 def run(work: Path, runs: int, people: int) -> None:
     path = work / "expenses.sqlite3"
-    client = tool_client(tool, path, seed=True)
+    Storage(path).prepare(tool)  # set-up, not measured: the demo's sample data
     with Storage(path).open() as db, db.conn:
         db.table("employees").insert_all(
             ({"name": f"Person {i:06d}", "department": "Sales"} for i in range(people)),
             batch_size=5000,
         )
+    with launch_demo(path, work) as launched:
+        times, scan, durable, fast = measure(launched, path, runs, people)
+    report(times, scan, durable, fast, runs)
+
+
+def measure(
+    launched: Launched, path: Path, runs: int, people: int
+) -> tuple[Times, list[float], list[float], list[float]]:
+    """Each pair's times, interleaved; the bare LIKE scan's; inserts with FULL and NORMAL."""
     page = tool.pages["new-expense"]
     peer = Storage(path).connect()  # the peer: plain sqlite3 on the same file
     direct = Storage(path).connect()
     columns = ", ".join(f"[{c}]" for c in ROW)
     marks = ", ".join("?" for _ in ROW)
     counter = iter(range(10**9))
-
     token = [""]
 
+    def open_the_new_form() -> None:
+        # A person opening the form gets its one-time token; the page also shows (and so
+        # clears) the "Saved ..." message the last save left in the session. Not timed.
+        token[0] = hidden(launched.get("/forms/new-expense")[1], "_once")
+
     def save_through_the_stack() -> None:
-        response = client.post("/forms/new-expense", data={**FORM, "_once": token[0]})
-        assert response.status_code == 303, response.get_data(as_text=True)[:500]
+        launched.post("/forms/new-expense", {**FORM, "_once": token[0]})
 
     def save_without_http() -> None:
         parsed = records.parse_record(direct, tool, page, MultiDict(FORM))
@@ -107,18 +125,19 @@ def run(work: Path, runs: int, people: int) -> None:
             )
 
     record_id = 1
-    page_html = client.get(f"/forms/new-expense/{record_id}").get_data(as_text=True)
-    version = [re.search(r'name="_version" value="([^"]+)"', page_html)[1]]  # type: ignore[index]
+    version = [""]
     notes = iter(range(10**9))
 
+    def open_the_record() -> None:
+        # The record's form as a person opens it, with the version its save is checked
+        # against (and the last save's message, shown and so cleared). Not timed.
+        version[0] = hidden(launched.get(f"/forms/new-expense/{record_id}")[1], "_version")
+
     def edit_through_the_stack() -> None:
-        response = client.post(
+        launched.post(
             f"/forms/new-expense/{record_id}",
-            data={**FORM, "note": f"Edit {next(notes)}", "_version": version[0]},
+            {**FORM, "note": f"Edit {next(notes)}", "_version": version[0]},
         )
-        assert response.status_code == 303
-        row = records.get_row(direct, expenses, record_id)
-        version[0] = records.version_of(row or {})
 
     def plain_update() -> None:
         with peer.conn:
@@ -131,7 +150,7 @@ def run(work: Path, runs: int, people: int) -> None:
 
     def lookup_through_the_stack() -> None:
         q = queries[next(searches) % len(queries)]
-        assert client.get(f"/lookups/employees/name?q={q}").status_code == 200
+        launched.get(f"/lookups/employees/name?q={quote(q)}")
 
     def plain_trigram() -> None:
         q = queries[next(searches) % len(queries)]
@@ -150,14 +169,6 @@ def run(work: Path, runs: int, people: int) -> None:
             [f"%{q}%", f"{q}%"],
         ).fetchall()
 
-    def forget_messages() -> None:
-        # A browser shows "Saved ..." on the page it is sent to; the test client follows no
-        # redirect, so the messages would pile up in the session cookie and slow every
-        # request. A page shows (and so clears) them; the form's page also gives the next
-        # save its one-time token, as a person opening the form gets one. Not timed.
-        page_html = client.get("/forms/new-expense").get_data(as_text=True)
-        token[0] = re.search(r'name="_once" value="([^"]+)"', page_html)[1]  # type: ignore[index]
-
     normal = Storage(path).connect()  # as deskwork saved before: synchronous=NORMAL
     normal.execute("PRAGMA synchronous=NORMAL")
 
@@ -167,26 +178,30 @@ def run(work: Path, runs: int, people: int) -> None:
                 f"INSERT INTO expenses ({columns}) VALUES ({marks})", list(ROW.values())
             )
 
+    def nothing() -> None:
+        pass
+
+    # name: (the untimed step before each run, deskwork, its peer)
     pairs = {
-        "save a new expense": (save_through_the_stack, plain_insert),
-        "the same, without HTTP": (save_without_http, plain_insert),
-        "save an edit (version checked)": (edit_through_the_stack, plain_update),
+        "save a new expense": (open_the_new_form, save_through_the_stack, plain_insert),
+        "the same, without HTTP": (nothing, save_without_http, plain_insert),
+        "save an edit (version checked)": (open_the_record, edit_through_the_stack, plain_update),
         f"lookup search among {people + 50:,} employees": (
+            nothing,
             lookup_through_the_stack,
             plain_trigram,
         ),
     }
-    times: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in pairs}
-    forget_messages()
-    for name, (ours, theirs) in pairs.items():
+    times: Times = {k: ([], []) for k in pairs}
+    for name, (before, ours, theirs) in pairs.items():
         for _ in range(10):  # warm-up
+            before()
             ours()
             theirs()
-            forget_messages()
         for _ in range(runs):
+            before()
             times[name][0].append(timed(ours))
             times[name][1].append(timed(theirs))
-            forget_messages()
     scan = [timed(plain_like) for _ in range(max(runs // 10, 20))]
     durable, fast = [], []
     for _ in range(runs):
@@ -195,7 +210,12 @@ def run(work: Path, runs: int, people: int) -> None:
     peer.close()
     direct.close()
     normal.close()
+    return times, scan, durable, fast
 
+
+def report(
+    times: Times, scan: list[float], durable: list[float], fast: list[float], runs: int
+) -> None:
     print(
         f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores ({platform.machine()}), "
         f"Python {platform.python_version()}, SQLite {peer_version()}, WAL + synchronous=FULL, "

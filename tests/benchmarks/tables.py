@@ -5,26 +5,27 @@
 
 Makes (once, kept in ``--work``) a database with the demo's schema and ``--rows``
 expenses, some of them with a rare note (its search index tidied, as the first launch of
-a day does; the bulk step changes eleven days' categories in it), then serves it with
-deskwork's real server (``ServerThread``, the one the window uses) and a copy of it with
-Datasette, and asks both for the same pages over one kept-alive connection each,
-interleaved (A B A B). The floor is the same page asked of SQLite directly (sqlite3, no
-web layer). Printed: the median of ``--runs`` requests each, and the ratios.
+a day does; the bulk step changes eleven days' categories in it), then opens it as users
+do, ``deskwork demo --browser --db FILE`` in a process of its own (``launched``), and a
+copy of it with Datasette, and asks both for the same pages over one kept-alive connection
+each, interleaved (A B A B). The floor is the same page asked of SQLite directly (sqlite3,
+no web layer). Printed: the median of ``--runs`` requests each, and the ratios.
 
 Datasette comes from PyPI into ``<work>/datasette-venv`` unless ``--datasette`` names
-its command. Not a test: the machine is shared and noisy, so nothing here asserts a time.
+its command. The launched tool keeps its data folder in ``<work>/deskwork-data``; as on a
+user's machine, its first launch of a day backs the database up (into ``<work>/backups``,
+the newest ten kept) before it serves. Not a test: the machine is shared and noisy, so
+nothing here asserts a time.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import http.client
 import json
 import os
 import platform
 import random
-import re
 import shutil
 import socket
 import statistics
@@ -36,14 +37,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from deskwork.app import create_app  # noqa: E402
-from deskwork.db.storage import Storage  # noqa: E402
-from deskwork.demo import CATEGORIES, DEPARTMENTS, FIRST, LAST, NOTES, TAGS, tool  # noqa: E402
-from deskwork.desktop.server import ServerThread  # noqa: E402
-from deskwork.security import cookie_name  # noqa: E402
+from launched import Connection, Launched, hidden, launch_demo
+
+from deskwork.db.storage import Storage
+from deskwork.demo import CATEGORIES, DEPARTMENTS, FIRST, LAST, NOTES, TAGS, tool
 
 RARE = "Leeds office visit"  # one expense in 10,000
 TODAY = dt.date(2026, 11, 25)  # the data is the same whatever the day it is made
@@ -102,40 +101,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class Keeper:
-    """One kept-alive HTTP connection, timing each request; it keeps the session cookie."""
-
-    def __init__(self, port: int, headers: dict[str, str] | None = None) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        self.headers = headers or {}
-        self.session = ""
-
-    def get(self, path: str) -> tuple[float, bytes]:
-        return self.send("GET", path)
-
-    def send(self, method: str, path: str, form: dict | None = None,
-             ok: tuple[int, ...] = (200,)) -> tuple[float, bytes]:  # fmt: skip
-        headers = dict(self.headers)
-        if self.session:
-            headers["Cookie"] = "; ".join(filter(None, [headers.get("Cookie"), self.session]))
-        body = None
-        if form is not None:
-            body = urlencode(form, doseq=True)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            headers["Origin"] = f"http://127.0.0.1:{self.conn.port}"
-        start = time.perf_counter()
-        self.conn.request(method, path, body=body, headers=headers)
-        response = self.conn.getresponse()
-        data = response.read()
-        took = time.perf_counter() - start
-        for value in response.headers.get_all("Set-Cookie") or []:
-            if value.startswith("deskwork_session_"):  # Flask's session: form tokens
-                self.session = value.split(";")[0]
-        if response.status not in ok:
-            raise RuntimeError(f"{path}: {response.status} {data[:300]!r}")
-        return took, data
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -153,10 +118,10 @@ def main() -> None:
         Storage(path).tidy(tool)  # the day's upkeep, as the first launch of a day does
     copy = work / "datasette-copy.sqlite3"
     shutil.copyfile(path, copy)
-    run(path, copy, datasette_command(work, options.datasette), options.runs)
+    run(path, copy, datasette_command(work, options.datasette), options.runs, work)
 
 
-def run(path: Path, copy: Path, datasette: Path, runs: int) -> None:
+def run(path: Path, copy: Path, datasette: Path, runs: int, work: Path) -> None:
     floor = Storage(path).connect()
     n = floor.execute("SELECT count(*) FROM expenses").fetchone()[0]
 
@@ -167,9 +132,6 @@ def run(path: Path, copy: Path, datasette: Path, runs: int) -> None:
     half, end = key_at(n // 2), key_at(n - 51)
     month = ("2026-10-01", "2026-10-31")
 
-    server = ServerThread()
-    secret = "benchmark-secret"
-    server.set_app(create_app(tool, path, secret=secret, port=server.port))
     port = free_port()
     peer = subprocess.Popen(
         [str(datasette), "serve", str(copy), "--port", str(port), "--setting",
@@ -178,11 +140,10 @@ def run(path: Path, copy: Path, datasette: Path, runs: int) -> None:
     )  # fmt: skip
     db_name = copy.stem
     try:
-        with server:
-            ours = Keeper(server.port, {"Cookie": f"{cookie_name(server.port)}={secret}"})
+        with launch_demo(path, work) as ours:
             for _ in range(100):
                 try:
-                    theirs = Keeper(port)
+                    theirs = Connection(port)
                     theirs.get(f"/{db_name}.json")
                     break
                 except OSError:
@@ -303,7 +264,7 @@ def run(path: Path, copy: Path, datasette: Path, runs: int) -> None:
         print(f"| {name} | {took * 1000:.0f} ms |")
 
 
-def bulk_update(ours: Keeper, floor: Any, runs: int) -> tuple[int, float, float]:
+def bulk_update(ours: Launched, floor: Any, runs: int) -> tuple[int, float, float]:
     """Set the category of about 10,000 rows (eleven days' expenses) through the bulk
     form, median of ``runs``; and the same UPDATE by itself."""
     view = "date.from=2026-01-01&date.to=2026-01-11"
@@ -313,14 +274,10 @@ def bulk_update(ours: Keeper, floor: Any, runs: int) -> tuple[int, float, float]
     for run in range(runs):
         category = ["Other", "Office"][run % 2]
         form = {"_view": view, "_all": "1", "_do": "set", "_field": "category"}
-        _, page = ours.send("POST", "/tables/expenses/bulk", form)
-        once = re.search(rb'name="_once" value="([^"]+)"', page)
-        assert once, page[:500]
-        asked = re.search(rb'name="_rows" value="([0-9a-f]+)"', page)
-        assert asked, page[:500]
-        took, _ = ours.send("POST", "/tables/expenses/bulk/apply",
-                            {**form, "category": category, "_once": once.group(1).decode(),
-                             "_rows": asked.group(1).decode()}, ok=(303,))  # fmt: skip
+        _, page = ours.post("/tables/expenses/bulk", form, ok=(200,))  # the confirmation
+        took, _ = ours.post("/tables/expenses/bulk/apply",
+                            {**form, "category": category, "_once": hidden(page, "_once"),
+                             "_rows": hidden(page, "_rows")})  # fmt: skip
         changed = floor.execute(
             "SELECT count(*) FROM expenses WHERE category = ? AND date "
             "BETWEEN '2026-01-01' AND '2026-01-11'",

@@ -1,0 +1,135 @@
+"""The benchmarks, each run once at a small size, so that they can't rot: each starts the
+tool as users do and prints its figures beside its peer's and the floor's.
+
+No time is asserted (the machine is shared and noisy): only that each benchmark ran to its
+end and printed every row of its tables with a figure in every cell.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent / "benchmarks"
+
+# A figure as the benchmarks print one: a time ("7.5 ms", "1.25 s"), a size ("47.5 MB"), a
+# ratio (a number, bare or followed by the multiplication sign, and by "faster" or not).
+FIGURE = re.compile(r"(\d[\d,]*(?:\.\d+)?)(?: ms| s| MB|× faster|×)?")
+
+
+def run_benchmark(name: str, *args: str, timeout: float) -> str:
+    """Run ``tests/benchmarks/<name>`` as a person runs it; what it printed. Any warning
+    in it is an error, as in the tests."""
+    command = [sys.executable, "-X", "warn_default_encoding", "-W", "error",
+               str(BENCHMARKS / name), *args]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, encoding="utf-8", timeout=timeout)
+    if done.returncode != 0:  # PyInstaller's error can be far above the end of its output
+        errors = [line for line in done.stderr.splitlines() if "ERROR" in line]
+        pytest.fail(f"{command}\n{done.stdout}\n" + "\n".join(errors) + done.stderr[-5000:])
+    return done.stdout
+
+
+def table(output: str, first_header: str) -> dict[str, list[float]]:
+    """The Markdown table whose header's first cell is ``first_header``: each row's first
+    cell, and the figures in its other cells (every one of them must be a figure)."""
+    lines = output.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith(f"| {first_header} |"))
+    assert lines[header + 1].startswith("|---|")
+    rows: dict[str, list[float]] = {}
+    for line in lines[header + 2 :]:
+        if not line.startswith("|"):
+            break
+        name, *cells = (cell.strip() for cell in line.strip("|").split("|"))
+        figures = [FIGURE.fullmatch(cell) for cell in cells]
+        assert all(figures), f"not a figure in: {line}"
+        rows[name] = [float(f[1].replace(",", "")) for f in figures if f]
+    return rows
+
+
+def figures_in(output: str, starting: str) -> list[float]:
+    """The figures in the line that starts with ``starting`` (one of the sentences)."""
+    (line,) = [line for line in output.splitlines() if line.startswith(starting)]
+    return [float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", line)]
+
+
+@pytest.fixture(scope="session")
+def benchmark_work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The table benchmark's work folder, kept for the session: Datasette is installed
+    into it from PyPI once (``<work>/datasette-venv``), by the benchmark itself."""
+    return tmp_path_factory.mktemp("benchmarks")
+
+
+def test_the_table_benchmark_runs_deskwork_datasette_and_sqlite_side_by_side(benchmark_work):
+    output = run_benchmark(
+        "tables.py", "--rows", "2000", "--runs", "2", "--work", str(benchmark_work),
+        timeout=900,
+    )  # fmt: skip
+    assert "2,000 expenses, median of 2 requests" in output
+    assert "datasette, version" in output  # Datasette really ran
+    pages = table(output, "page")
+    assert list(pages) == [
+        "first page (newest first)",
+        "a page half-way down",
+        "the last page",
+        "sorted by amount (largest first)",
+        "one category",
+        "one month",
+        "search, few matches (“leeds”)",
+        "search, many matches (“travel”)",
+    ]
+    for deskwork, datasette, sqlite, *ratios in pages.values():
+        assert deskwork > 0 and datasette > 0 and sqlite > 0
+        assert len(ratios) == 2
+    # "Bulk: set the category of N selected rows (eleven days' ...), ...: X ms through the
+    # server, against Y ms for SQLite's bare UPDATE (the ratio)"
+    count, through_the_server, bare, _ratio = figures_in(output, "Bulk: ")
+    assert count > 0 and through_the_server > 0 and bare >= 0
+    arriving = table(output, "arriving after the rows (deskwork)")
+    assert list(arriving) == [
+        "count and total, all rows",
+        "count and total, one category",
+        "count and total, one month",
+        "count and total, search “travel”",
+        "filter counts (facets), all rows",
+    ]
+    assert all(len(cells) == 1 for cells in arriving.values())
+
+
+def test_the_form_benchmark_saves_edits_and_looks_up_beside_plain_sqlite():
+    output = run_benchmark("forms.py", "--runs", "5", "--people", "1000", timeout=300)
+    assert "median of 5 interleaved runs" in output
+    work = table(output, "work")
+    assert list(work) == [
+        "save a new expense",
+        "the same, without HTTP",
+        "save an edit (version checked)",
+        "lookup search among 1,050 employees",
+    ]
+    for deskwork, sqlite, ratio in work.values():
+        assert deskwork > 0 and sqlite > 0 and ratio >= 0
+    (scan,) = figures_in(output, "For scale: ")
+    assert scan >= 0
+    full, normal, _ratio, _difference = figures_in(output, "Durability: ")
+    assert full > 0 and normal > 0
+
+
+@pytest.mark.gui
+@pytest.mark.packaging
+def test_the_startup_benchmark_builds_and_launches_the_demo_and_a_bare_app(tmp_path):
+    # Its own Xvfb, as when a person runs it.
+    output = run_benchmark("startup.py", "--runs", "1", "--work", str(tmp_path), timeout=1800)
+    assert "median of 1 interleaved runs" in output
+    launches = table(output, "launch → first paint")
+    assert list(launches) == [
+        "from source",
+        "from onedir",
+        "from onefile",
+        "onefile size",
+        "onedir size (unpacked)",
+    ]
+    for demo, bare, ratio in launches.values():
+        assert demo > 0 and bare > 0 and ratio > 0

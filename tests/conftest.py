@@ -1,4 +1,5 @@
-"""Shared fixtures: the demo tool on a fresh database, a live server, a virtual screen."""
+"""Shared fixtures: the tests' own tool (``fixture_tool``, not the demo) on a fresh database,
+a live server, a virtual screen."""
 
 from __future__ import annotations
 
@@ -16,20 +17,22 @@ from flask.testing import FlaskClient
 
 from deskwork.app import create_app
 from deskwork.db.storage import Storage
-from deskwork.demo import tool as demo_tool
 from deskwork.desktop.server import ServerThread
 from deskwork.testing import tool_client
+from fixture_tool import tool
 from xvfb import start_xvfb
 
 ROOT = Path(__file__).resolve().parent.parent
 DESKWORK = Path(sys.executable).parent / "deskwork"
+#: The tests' tool by its path, for a subprocess: ``deskwork run TOOL_FILE``.
+TOOL_FILE = Path(__file__).resolve().parent / "fixture_tool.py"
 
 
 @pytest.fixture(scope="session")
 def seeded_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo's database with its sample data, made once; tests get copies."""
+    """The tests' tool's database with its sample data, made once; tests get copies."""
     path = tmp_path_factory.mktemp("seeded") / "expenses.sqlite3"
-    Storage(path).prepare(demo_tool)
+    Storage(path).prepare(tool)
     with Storage(path).open() as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return path
@@ -37,16 +40,16 @@ def seeded_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def client(tmp_path: Path) -> FlaskClient:
-    """The demo tool on an empty database."""
-    return tool_client(demo_tool, tmp_path / "empty.sqlite3")
+    """The tests' tool on an empty database."""
+    return tool_client(tool, tmp_path / "empty.sqlite3")
 
 
 @pytest.fixture
 def seeded_client(tmp_path: Path, seeded_database: Path) -> FlaskClient:
-    """The demo tool on a copy of the sample data."""
+    """The tests' tool on a copy of the sample data."""
     copy = tmp_path / "seeded.sqlite3"
     shutil.copyfile(seeded_database, copy)
-    return tool_client(demo_tool, copy)
+    return tool_client(tool, copy)
 
 
 @dataclass
@@ -64,12 +67,12 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path
                 ) -> Iterator[LiveServer]:  # fmt: skip
-    """The demo on a real multi-threaded server on 127.0.0.1, once per session."""
+    """The tests' tool on a real multi-threaded server on 127.0.0.1, once per session."""
     database = tmp_path_factory.mktemp("live") / "expenses.sqlite3"
     shutil.copyfile(seeded_database, database)
     server = ServerThread()
     secret = "live-secret-for-tests"
-    server.set_app(create_app(demo_tool, database, secret=secret, port=server.port))
+    server.set_app(create_app(tool, database, secret=secret, port=server.port))
     with server:
         yield LiveServer(server.url, secret, server.port, database)
 

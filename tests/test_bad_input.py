@@ -20,10 +20,10 @@ from werkzeug.test import encode_multipart
 from conftest import add_employee, expense_form, rows, text
 from deskwork.app import MAX_REQUEST_SIZE
 from deskwork.db.storage import Storage
-from deskwork.demo import tool as demo_tool
 from deskwork.errors import ToolError
 from deskwork.fields import Email, LongText, Text, Url
 from deskwork.testing import tool_client
+from fixture_tool import tool
 
 
 def once(client, slug="new-expense"):
@@ -130,7 +130,7 @@ def test_a_text_field_may_be_as_long_as_the_request(client):
 
 
 def test_a_request_over_the_limit_gets_a_page_saying_what_to_do(tmp_path):
-    small = tool_client(demo_tool, tmp_path / "small.sqlite3", MAX_CONTENT_LENGTH=100_000)
+    small = tool_client(tool, tmp_path / "small.sqlite3", MAX_CONTENT_LENGTH=100_000)
     add_employee(small)
     receipt = FileStorage(io.BytesIO(b"%" * 200_000), "r.pdf", content_type="application/pdf")
     data = {**expense_form(), "_once": once(small), "receipt": receipt}

@@ -23,7 +23,7 @@ import pytest
 import watchfiles
 from click.testing import CliRunner
 
-from conftest import DESKWORK, deskwork_env
+from conftest import DESKWORK, TOOL_FILE, deskwork_env
 from deskwork import __version__
 from deskwork.desktop import reload
 from deskwork.desktop.cli import cli
@@ -149,7 +149,9 @@ def test_demo_without_a_display_serves_for_a_browser_until_ctrl_c(data_dir):
 
 def test_browser_flag_and_db_option_pick_the_mode_and_the_file(data_dir, tmp_path, display):
     database = tmp_path / "elsewhere" / "mine.sqlite3"
-    process = start(["demo", "--browser", "--db", str(database)], deskwork_env(data_dir, display))
+    process = start(
+        ["run", str(TOOL_FILE), "--browser", "--db", str(database)], deskwork_env(data_dir, display)
+    )
     try:
         lines, _ = read_address(process)
         assert not any("No window" in line for line in lines)  # asked for, not fallen back to
@@ -550,3 +552,21 @@ def test_reload_child_on_windows_serves_the_socket_described_on_its_stdin(monkey
         with ServerThread(hello, sock=sock) as server:
             assert server.port == parents.getsockname()[1]
             assert get(server.port, "/")[2] == "served on the parent's socket"
+
+
+def test_reload_backs_the_database_up_before_a_change_of_its_tables(tmp_path, data_dir):
+    # --reload's child is assembled as a normal run is: a declaration that changes the
+    # tables backs the file up first, as it does at a launch.
+    from deskwork.db.backups import Backups
+
+    tool_file = tmp_path / "notes.py"
+    source = "from deskwork import Text, Tool\ntool = Tool('Notes')\ntool.table('notes', {})\n"
+    write(tool_file, source.format("title=Text()"))
+    backups = Backups(data_dir / "notes" / "notes.sqlite3")
+    with reloading(tool_file, data_dir) as tool:
+        assert "Notes" in tool.page("/")
+        before = [b.why for b in backups.all()]
+        tool.restarts_after(lambda: write(tool_file, source.format("title=Text(), due=Text()")))
+        assert "Notes" in tool.page("/")
+    assert "before-update" not in before
+    assert "before-update" in [b.why for b in backups.all()]

@@ -1,5 +1,6 @@
-"""Property tests: anything typed into every field of the demo's forms, new and edited,
-through the test client: never a 500, and never a partial write.
+"""Property tests: anything typed into every field of the forms of the tests' tool
+(``fixture_tool``), new and edited, through the test client: never a 500, and never a
+partial write.
 
 Each example fills every field with something plausible, except a few (chosen by
 Hypothesis) that get anything at all: text of any characters (control characters
@@ -29,7 +30,6 @@ from conftest import add_employee, text
 from deskwork import locales
 from deskwork.db import attachments
 from deskwork.db.tokens import TABLE as ONCE
-from deskwork.demo import tool as demo_tool
 from deskwork.fields import (
     Choice,
     Date,
@@ -48,8 +48,9 @@ from deskwork.fields import (
 from deskwork.fields.choices import TypedName
 from deskwork.model import FormPage
 from deskwork.testing import tool_client
+from fixture_tool import tool
 
-FORMS = {p.slug: p for p in demo_tool.pages.values() if isinstance(p, FormPage)}
+FORMS = {p.slug: p for p in tool.pages.values() if isinstance(p, FormPage)}
 EXERCISED: Counter[str] = Counter()
 FUZZ = settings(
     max_examples=60,
@@ -74,12 +75,12 @@ Entries = dict[str, Any]
 
 @pytest.fixture(scope="module")
 def fuzz_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """The demo on its own database for the whole module, with one employee to look up."""
-    client = tool_client(demo_tool, tmp_path_factory.mktemp("fuzz") / "fuzz.sqlite3")
+    """The tests' tool on its own database for the whole module, one employee to look up."""
+    client = tool_client(tool, tmp_path_factory.mktemp("fuzz") / "fuzz.sqlite3")
     add_employee(client, name="Ann Okafor", email="ann@example.com", staff_number=1)
     yield client
     print(
-        "\nfuzzed the demo's forms: "
+        "\nfuzzed the tests' tool's forms: "
         + ", ".join(f"{what} {count}" for what, count in sorted(EXERCISED.items()))
     )
 

@@ -258,7 +258,7 @@ def test_a_deleted_record_restored_from_its_history_leaves_the_bin(client):
 
 
 def test_an_older_databases_trash_moves_into_the_bin(tmp_path):
-    from deskwork.demo import tool
+    from fixture_tool import tool
 
     path = tmp_path / "old.sqlite3"
     with sqlite3.connect(path) as conn:

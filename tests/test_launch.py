@@ -6,6 +6,7 @@ import http.client
 import socket
 from urllib.parse import urlsplit
 
+from conftest import TOOL_FILE
 from deskwork import Money, Text, Tool
 from deskwork.desktop.launch import ToolServing
 from deskwork.desktop.settings import Settings
@@ -71,11 +72,13 @@ def test_what_runs_before_the_window_opens_imports_no_flask_database_or_server()
 
     code = (
         "import sys\n"
-        "import deskwork.desktop.cli, deskwork.desktop.launch, deskwork.demo\n"
+        "import deskwork.desktop.cli, deskwork.desktop.launch, fixture_tool\n"
         "heavy = ('flask', 'werkzeug', 'sqlite_utils', 'cheroot', 'http.client')\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m in heavy))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, encoding="utf-8", cwd=TOOL_FILE.parent
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
 

@@ -61,7 +61,7 @@ def run_python(code: str) -> str:
 def test_serving_the_demo_loads_neither_webview_nor_the_native_host():
     out = run_python(
         "import sys, tempfile, pathlib\n"
-        "from deskwork.demo import tool\n"
+        "from fixture_tool import tool\n"  # run_python runs in tests/
         "from deskwork.testing import tool_client\n"
         "c = tool_client(tool, pathlib.Path(tempfile.mkdtemp()) / 'x.sqlite3')\n"
         "assert c.get('/').status_code == 200\n"

@@ -372,9 +372,9 @@ def test_columns_can_be_hidden_and_shown_and_the_choice_stays_in_the_address(cli
 
 def test_a_named_view_is_in_the_navigation_and_marked_when_shown(tmp_path):
     from deskwork import ToolError
-    from deskwork.demo import tool as demo
+    from fixture_tool import tool as expenses
 
-    client = tool_client(demo, tmp_path / "d.sqlite3", seed=True)
+    client = tool_client(expenses, tmp_path / "d.sqlite3", seed=True)
     home = text(client.get("/"))
     found = re.search(r'<a href="([^"]+)"\s*>This month&#39;s travel</a>', home)
     assert found
@@ -394,9 +394,9 @@ def test_a_named_view_is_in_the_navigation_and_marked_when_shown(tmp_path):
     plain = text(client.get("/tables/expenses"))
     assert re.search(r'aria-current="page">Expenses</a>', plain)
     with pytest.raises(ToolError, match="no column 'nope'"):
-        demo.table_view("Bad", demo.pages["expenses"], filters={"nope": 1})
+        expenses.table_view("Bad", expenses.pages["expenses"], filters={"nope": 1})
     with pytest.raises(ToolError, match="no date range"):
-        demo.table_view("Bad", demo.pages["expenses"], filters={"date": "someday"})
+        expenses.table_view("Bad", expenses.pages["expenses"], filters={"date": "someday"})
 
 
 def test_the_search_indexes_are_tidied_once_a_day_and_still_find_everything(client):

@@ -1,4 +1,5 @@
-"""The demo's pages through Flask's test client: forms save, tables list, reports add up."""
+"""Pages through Flask's test client, on the tests' own tool: forms save, tables list, reports
+add up. And the demo's own sample data, made on its first run."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from deskwork.db.storage import Storage
 from deskwork.demo import tool as demo_tool
 from deskwork.model import Page
 from deskwork.views import ENDPOINTS
+from fixture_tool import tool
 
 
 def test_home_page_shows_the_title_and_every_page(client):
@@ -127,8 +129,10 @@ def test_unknown_pages_are_404(client):
     assert client.get("/tables/new-expense").status_code == 404
 
 
-def test_first_run_creates_fifty_employees_and_ten_thousand_expenses(seeded_database):
-    with Storage(seeded_database).open() as db:
+def test_first_run_creates_fifty_employees_and_ten_thousand_expenses(tmp_path):
+    database = tmp_path / "demo.sqlite3"
+    Storage(database).prepare(demo_tool)  # as the demo's first run does
+    with Storage(database).open() as db:
         assert db.table("employees").count == 50
         assert db.table("expenses").count == 10_000
         oldest = db.execute("select min(date) from expenses").fetchone()[0]
@@ -146,7 +150,7 @@ def test_sample_data_is_only_added_to_a_new_database(tmp_path):
 def test_money_is_shown_as_the_users_country_writes_it(tmp_path):
     from deskwork.testing import tool_client
 
-    client = tool_client(demo_tool, tmp_path / "de.sqlite3", locale="de_DE")
+    client = tool_client(tool, tmp_path / "de.sqlite3", locale="de_DE")
     add_employee(client)
     response = client.submit("/forms/new-expense", expense_form(amount="1.234,56"))
     assert response.status_code == 303
@@ -158,7 +162,7 @@ def test_a_requests_number_format_ends_with_the_request(tmp_path):
     from deskwork import locales
     from deskwork.testing import tool_client
 
-    tool_client(demo_tool, tmp_path / "de.sqlite3", locale="de_DE").get("/tables/expenses")
+    tool_client(tool, tmp_path / "de.sqlite3", locale="de_DE").get("/tables/expenses")
     assert locales.current() == locales.DEFAULT
 
 

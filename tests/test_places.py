@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from conftest import deskwork_env
+from conftest import TOOL_FILE, deskwork_env
 from deskwork.desktop import places
 from deskwork.desktop.places import PlaceError
 
@@ -200,7 +200,7 @@ def test_the_command_refuses_a_network_drive_in_one_line_and_creates_nothing(dat
         "import deskwork.desktop.places as places\n"
         "places.filesystem_type = lambda folder: 'cifs'\n"
         "from deskwork.desktop.cli import main\n"
-        "main(['demo', '--browser'])\n"
+        f"main(['run', {str(TOOL_FILE)!r}, '--browser'])\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], env=deskwork_env(data_dir),

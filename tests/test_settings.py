@@ -65,8 +65,8 @@ def test_a_bad_launch_stamp_only_loses_the_timing():
 
 
 def test_the_locale_setting_wins_over_the_tools_and_the_users(tmp_path):
-    from deskwork.demo import tool
     from deskwork.testing import tool_client
+    from fixture_tool import tool
 
     client = tool_client(tool, tmp_path / "x.sqlite3", locale="de_DE")
     assert client.application.config["DESKWORK_LOCALE"] == "de_DE"

@@ -16,10 +16,13 @@ from urllib.parse import urlsplit
 import pytest
 from test_cli import read_address, start, visit
 
-from conftest import DESKWORK, deskwork_env
+from conftest import DESKWORK, TOOL_FILE, deskwork_env
 from deskwork.desktop import single
 from deskwork.desktop.server import ServerThread
 from deskwork.desktop.settings import Settings
+
+#: The tests' tool, opened as a user opens a tool file: ``deskwork run TOOL_FILE``.
+RUN = ["run", str(TOOL_FILE)]
 
 
 def wait_until(condition, timeout=10.0, every=0.05):
@@ -159,13 +162,13 @@ def record_files(data_dir: Path) -> list[Path]:
 
 def second_launch(data_dir, *args, display=None):
     return subprocess.run(
-        [str(DESKWORK), "demo", *args], env=deskwork_env(data_dir, display),
+        [str(DESKWORK), *RUN, *args], env=deskwork_env(data_dir, display),
         capture_output=True, encoding="utf-8", timeout=60,
     )  # fmt: skip
 
 
 def test_a_second_launch_prints_the_running_ones_address_and_opens_no_server(data_dir):
-    first = start(["demo", "--browser"], deskwork_env(data_dir))
+    first = start([*RUN, "--browser"], deskwork_env(data_dir))
     try:
         _, address = read_address(first)
         done = second_launch(data_dir, "--browser")
@@ -204,19 +207,19 @@ def record(title, message):
 
 entry.show_message_box = record
 from deskwork.desktop.cli import main
-main(["demo"])
+main(sys.argv[2:])  # deskwork run TOOL_FILE
 """
 
 
 def test_a_second_launch_with_no_console_shows_the_address_in_a_box(data_dir, tmp_path):
     # A windowed build double-clicked while the tool serves a browser: nothing printed
     # would be seen.
-    first = start(["demo", "--browser"], deskwork_env(data_dir))
+    first = start([*RUN, "--browser"], deskwork_env(data_dir))
     boxes = tmp_path / "boxes.jsonl"
     try:
         _, address = read_address(first)
         done = subprocess.run(
-            [sys.executable, "-c", SECOND_WITH_NO_CONSOLE, str(boxes)],
+            [sys.executable, "-c", SECOND_WITH_NO_CONSOLE, str(boxes), *RUN],
             env=deskwork_env(data_dir), capture_output=True, encoding="utf-8", timeout=60,
         )  # fmt: skip
     finally:
@@ -232,7 +235,7 @@ def test_a_second_launch_with_no_console_shows_the_address_in_a_box(data_dir, tm
 
 
 def test_after_a_sigkill_the_next_launch_starts_normally(data_dir):
-    killed = start(["demo", "--browser"], deskwork_env(data_dir))
+    killed = start([*RUN, "--browser"], deskwork_env(data_dir))
     try:
         _, old_address = read_address(killed)
     finally:
@@ -240,7 +243,7 @@ def test_after_a_sigkill_the_next_launch_starts_normally(data_dir):
         killed.communicate(timeout=30)
     assert len(record_files(data_dir)) == 1  # its record is stale, its lock gone with it
 
-    fresh = start(["demo", "--browser"], deskwork_env(data_dir))
+    fresh = start([*RUN, "--browser"], deskwork_env(data_dir))
     try:
         lines, address = read_address(fresh)
         assert lines[0] == "Expenses is ready. Open this address in a browser (Ctrl+C stops):"
@@ -256,7 +259,7 @@ def test_after_a_sigkill_the_next_launch_starts_normally(data_dir):
 
 
 def test_a_second_launch_during_reload_is_given_the_development_address(data_dir):
-    first = start(["demo", "--reload"], deskwork_env(data_dir))  # no display: a browser
+    first = start([*RUN, "--reload"], deskwork_env(data_dir))  # no display: a browser
     try:
         _, address = read_address(first)
         done = second_launch(data_dir)
@@ -270,7 +273,7 @@ def test_a_second_launch_during_reload_is_given_the_development_address(data_dir
 
 
 def test_a_self_test_while_the_tool_is_open_fails_and_says_why(data_dir):
-    first = start(["demo", "--browser"], deskwork_env(data_dir))
+    first = start([*RUN, "--browser"], deskwork_env(data_dir))
     try:
         read_address(first)
         done = second_launch(data_dir, "--self-test")
@@ -313,7 +316,7 @@ def test_a_second_launch_brings_the_first_window_to_the_front(display, data_dir)
         """the window with the keyboard's focus"""
         return xdotool("getwindowfocus", "getwindowname")
 
-    first = subprocess.Popen([str(DESKWORK), "demo"], env=env, stdout=subprocess.PIPE,
+    first = subprocess.Popen([str(DESKWORK), *RUN], env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, encoding="utf-8")  # fmt: skip
     elsewhere = None
     try:

@@ -1,4 +1,5 @@
-"""Fill in and save "New expense" in a real pywebview window (GTK WebKit), as a person would.
+"""Fill in and save "New expense" of the tests' tool (fixture_tool) in a real pywebview window
+(GTK WebKit), as a person would.
 
     python tests/window_forms_driver.py DATABASE
 
@@ -20,8 +21,8 @@ import webview
 
 from deskwork.app import create_app
 from deskwork.db.storage import Storage
-from deskwork.demo import tool
 from deskwork.desktop.server import ServerThread
+from fixture_tool import tool
 
 NOTE = "Typed in the native window"
 

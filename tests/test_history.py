@@ -314,3 +314,22 @@ def test_undoing_a_create_that_others_now_look_up_is_refused_with_a_message(tmp_
     assert "1 visit refers to it. Change or delete that one first." in text(refused)
     with Storage(tmp_path / "v.sqlite3").open() as db:
         assert db.execute("SELECT name FROM people").fetchall() == [("Ada",)]
+
+
+def test_a_record_whose_unique_value_was_taken_since_stays_in_the_bin_and_says_why(tmp_path):
+    tool = Tool("Codes")
+    codes = tool.table("codes", code=Text(unique=True))
+    tool.form("New code", codes)
+    tool.table_page("Codes", codes)
+    client = tool_client(tool, tmp_path / "c.sqlite3")
+    client.submit("/forms/new-code", {"code": "A1"})
+    client.post("/forms/new-code/1/delete")
+    client.submit("/forms/new-code", {"code": "A1"})  # the value is someone else's now
+    binned = text(client.get("/tables/codes/deleted"))
+    refused = client.post(re.search(r'action="(/bin/\d+/restore)"', binned)[1],
+                          follow_redirects=True)  # fmt: skip
+    assert (
+        "can&#39;t come back as it was: a value that must be unique is taken (codes.code)"
+        in text(refused)
+    )
+    assert "A1" in text(client.get("/tables/codes/deleted"))  # still there to restore later

@@ -31,7 +31,7 @@ from typing import Any
 
 import sqlite_utils
 
-from deskwork.db.connection import write_transaction
+from deskwork.db.connection import refusal, write_transaction
 from deskwork.db.migrations import ACTIONS, BIN, HISTORY
 from deskwork.errors import ChangedSince, Conflict, NothingToUndo, StillReferenced, ValidationError
 from deskwork.model import Table, Tool
@@ -200,7 +200,7 @@ def put(
             new_id = row_id
     except sqlite3.IntegrityError as error:
         raise ValidationError(
-            f"The {table.record_name} can't come back as it was: {error}. A record it "
+            f"The {table.record_name} can't come back as it was: {refusal(error)}. A record it "
             "looks up, or one of its unique values, changed meanwhile."
         ) from None
     log(conn, action_id, table, new_id, current, get_row(conn, table.name, new_id))

@@ -23,8 +23,8 @@ from deskwork import __version__
 from deskwork.desktop.cli import exit_when_closed, launch_options, open_tool
 from deskwork.desktop.entry import run_command
 from deskwork.desktop.hosting import AppConfig, use_data_folder
-from deskwork.errors import DeskworkError, ToolError
-from deskwork.loader import find_app, find_tool
+from deskwork.errors import DeskworkError
+from deskwork.loader import failed_to_load, find_app, find_tool
 
 __all__ = ["main", "main_app", "use_data_folder"]
 
@@ -62,7 +62,7 @@ def imported(module: ModuleType | str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except Exception as error:
-        raise ToolError(f"{module} failed to load: {type(error).__name__}: {error}") from error
+        raise failed_to_load(module, error) from error
 
 
 def main(module: ModuleType | str) -> NoReturn:

@@ -40,6 +40,14 @@ def find_tool(module: ModuleType) -> Tool:
     return found[0]
 
 
+def failed_to_load(what: object, error: BaseException) -> ToolError:
+    """The one way a tool or app that fails to import is reported: what failed and why,
+    in one line (the traceback stays on the error, for the log)."""
+    failed = ToolError(f"{what} failed to load: {type(error).__name__}: {error}")
+    failed.__cause__ = error
+    return failed
+
+
 def load_module(path: Path) -> ModuleType:
     name = f"deskwork_tool_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
@@ -56,7 +64,7 @@ def load_module(path: Path) -> ModuleType:
         raise
     except Exception as error:
         del sys.modules[name]
-        raise ToolError(f"{path} failed to load: {type(error).__name__}: {error}") from error
+        raise failed_to_load(path, error) from error
     return module
 
 
@@ -143,7 +151,7 @@ def _import_package(folder: Path) -> ModuleType:
     try:
         module = importlib.import_module(folder.name)
     except Exception as error:
-        raise ToolError(f"{folder} failed to load: {type(error).__name__}: {error}") from error
+        raise failed_to_load(folder, error) from error
     found = Path(module.__file__ or "").resolve().parent
     if found != folder:
         raise ToolError(

@@ -11,6 +11,8 @@ seek stays on an index. A key is ``[segment, value..., id]``.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -221,6 +223,21 @@ class Query:
             row["_key"] = [index] + [row.pop(f"__k{i}") for i in range(len(segment.keys))]
             out.append(row)
         return out
+
+    def every_row(self, select: str, params: Sequence[Any]) -> Iterator[sqlite3.Cursor]:
+        """Every row of the view, in its order, with ``select`` (SQL of ``t``, the table,
+        and the lookups the view shows, ``j_NAME``; ``params`` are its own): a cursor per
+        segment of the sort, each walking its index."""
+        _, joins = self.select()
+        where, where_params = self._filters(False)
+        for segment in self.segments:
+            direction = "DESC" if self.view.descending else "ASC"
+            order = ", ".join(f"{k} {direction}" for k in segment.keys)
+            sql = (
+                f"SELECT {select} FROM [{self.table.name}] t {segment.join} {joins} "
+                f"WHERE {' AND '.join([*where, segment.cond])} ORDER BY {order}"
+            )
+            yield self.db.execute(sql, [*params, *where_params])
 
     def walk(self, index: int, key: list[Any] | None, forward: bool, limit: int,
              per_row: bool) -> list[dict[str, Any]]:  # fmt: skip

@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode
 
 from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     jsonify,
     redirect,
@@ -21,8 +23,10 @@ from flask import (
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
+from deskwork import exports, locales
 from deskwork import once as tokens
 from deskwork.db import bulk, listing
+from deskwork.db.storage import Storage
 from deskwork.errors import ValidationError
 from deskwork.fields import Lookup
 from deskwork.fields.base import as_row_id
@@ -56,6 +60,11 @@ def listing_page(slug: str) -> str:
              and p.page is page and listing.same_arguments(p.args, here_args)]  # fmt: skip
     return render_template(
         "table.html",
+        exports=[
+            f
+            for f in exports.FORMATS.values()
+            if f is not exports.EXCEL_CSV or locales.current().decimal == ","
+        ],
         nav_current=named[0].slug if named else page.slug,
         clear_filters=url_for(
             "tables.listing",
@@ -144,6 +153,45 @@ def summary(slug: str) -> Response:
     verb = (" matches" if found["count"] == 1 else " match") if view.filtered else ""
     found["text"] = page.table.counted(found["count"]) + verb
     return jsonify(found)
+
+
+@bp.get("/tables/<slug>/export/<key>")
+def export(slug: str, key: str) -> Any:
+    """Every row the table page's address shows, as a file (``deskwork.exports``),
+    streamed as SQLite reads them. A failure half-way ends the download in an error
+    (the connection closes before the end of its chunks), never in a shorter file."""
+    find_page(slug, TablePage)
+    fmt = exports.FORMATS.get(key) or abort(404)
+    storage = cast(Storage, current_app.extensions["deskwork.storage"])
+    db = storage.connect(check_same_thread=False)  # closed with the last byte sent
+    try:
+        sheet = exports.page_sheet(current_tool(), db, slug, request.args, fmt)
+        chunks = exports.encode(sheet, fmt)
+    except exports.TooManyRows as error:
+        db.close()
+        flash(str(error), "error")
+        back = url_for("tables.listing", slug=slug)
+        return redirect(f"{back}?{request.query_string.decode()}" if request.query_string else back)
+    except BaseException:
+        db.close()
+        raise
+
+    def stream() -> Iterator[bytes]:
+        try:
+            yield from chunks
+        finally:
+            db.close()
+
+    name = exports.file_name(sheet.title, fmt)
+    return Response(
+        stream(),
+        mimetype=fmt.mimetype.split(";")[0],
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+            "X-Deskwork-Rows": str(sheet.count),
+        },
+    )
 
 
 @bp.get("/tables/<slug>/facets")

@@ -1,0 +1,309 @@
+"""Exports: what a table page shows (its filters, sort, search and columns) as a CSV file or
+an Excel workbook, streamed as SQLite reads the rows.
+
+One path makes every export: a ``Sheet`` (its title, columns and rows in batches) is
+``encode``-d into the bytes of a format. The table page's download, the window's save
+dialog, ``deskwork export`` and (later) reports all go through it.
+
+Values are what the page shows, typed: money and numbers as exact decimals (formatted in
+SQL from the whole numbers stored, never through a float), dates as dates, a lookup as
+the name it shows, several choices as one cell ("Travel, Meals"), a file as its name, and
+the header row holds the labels. The record's number comes first, as "ID", so that a file
+exported, changed and imported again updates the records it came from.
+
+A CSV cell of text that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
+gets a ``'`` before it, so a spreadsheet opening the file shows the text instead of running
+it as a formula (OWASP's "CSV injection"); numbers are never touched, so a negative amount
+stays a number. Excel text is always text (``deskwork.xlsx``).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from deskwork import xlsx
+from deskwork.db.listing import Query
+from deskwork.fields import (
+    Choice,
+    Date,
+    DateTime,
+    Field,
+    File,
+    Integer,
+    Lookup,
+    MultiChoice,
+    Number,
+    YesNo,
+)
+from deskwork.filters import View, read_view, same_arguments
+from deskwork.model import SavedView, TablePage, Tool
+from deskwork.names import ascii_name
+
+#: Rows read from SQLite at a time, and so written between two parts of the file.
+BATCH = 2000
+#: What starts a formula in a spreadsheet: such a text cell in a CSV gets a ``'`` first.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Format:
+    """A kind of file an export makes."""
+
+    key: str  # the address word: /tables/expenses/export.csv?as=...
+    label: str  # the button's words
+    extension: str
+    mimetype: str
+    delimiter: str = ","
+    decimal: str = "."
+
+    @property
+    def is_csv(self) -> bool:
+        return self.extension == "csv"
+
+
+CSV = Format("csv", "Export CSV", "csv", "text/csv; charset=utf-8")
+#: Where Excel expects ``;`` between cells and ``,`` in numbers (most of Europe).
+EXCEL_CSV = Format("excel-csv", "CSV for Excel", "csv", "text/csv; charset=utf-8", ";", ",")
+EXCEL = Format(
+    "xlsx",
+    "Export Excel",
+    "xlsx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+)
+FORMATS = {f.key: f for f in (CSV, EXCEL_CSV, EXCEL)}
+
+
+class TooManyRows(ValueError):
+    """More rows than the format holds (an Excel sheet: ``xlsx.MAX_ROWS``)."""
+
+
+@dataclass
+class Sheet:
+    """What an export writes: a title (the sheet's name), columns, and ``batches()`` of
+    rows ready for the format (``Format``). ``done`` counts the rows given so far and
+    ``count`` is how many there will be, if known: a progress bar's two numbers."""
+
+    title: str
+    columns: list[xlsx.Column]
+    source: Callable[[], Iterator[Sequence[Sequence[Any]]]]
+    count: int | None = None
+    done: int = field(default=0, init=False)
+
+    def batches(self) -> Iterator[Sequence[Sequence[Any]]]:
+        for batch in self.source():
+            self.done += len(batch)
+            yield batch
+
+
+def encode(sheet: Sheet, fmt: Format, *, now: dt.datetime | None = None) -> Iterator[bytes]:
+    """The file's bytes, a part after each batch of rows."""
+    if fmt.is_csv:
+        return _csv(sheet, fmt)
+    if sheet.count is not None and sheet.count >= xlsx.MAX_ROWS:
+        raise TooManyRows(
+            f"An Excel sheet holds at most {xlsx.MAX_ROWS - 1:,} rows below its header, and "
+            f"this view has {sheet.count:,}: filter it first, or export CSV."
+        )
+    created = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return xlsx.workbook(sheet.title, sheet.columns, sheet.batches(), created=created)
+
+
+def _csv(sheet: Sheet, fmt: Format) -> Iterator[bytes]:
+    text = io.StringIO()
+    writer = csv.writer(text, delimiter=fmt.delimiter, lineterminator="\r\n")
+    writer.writerow([c.header for c in sheet.columns])
+    yield "\ufeff".encode() + text.getvalue().encode()  # the BOM: Excel reads it as UTF-8
+    for batch in sheet.batches():
+        text.seek(0)
+        text.truncate()
+        writer.writerows(batch)
+        yield text.getvalue().encode("utf-8", "surrogatepass")
+
+
+def file_name(title: str, fmt: Format, today: dt.date | None = None) -> str:
+    """``expenses-2026-12-02.csv``: the view's title and the day."""
+    day = (today or dt.date.today()).isoformat()
+    return f"{ascii_name(title) or 'export'}-{day}.{fmt.extension}"
+
+
+def write_file(
+    chunks: Iterator[bytes], path: str | Path, *, cancelled: Callable[[], bool] | None = None
+) -> int:
+    """Write ``chunks`` to ``path`` under a temporary name beside it, renamed at the end:
+    an export that fails or is cancelled half-way leaves no file that looks complete
+    (and an existing file at ``path`` as it was). Returns the bytes written."""
+    path = Path(path)
+    part = path.with_name(f".{path.name}.part")
+    written = 0
+    try:
+        with open(part, "wb") as out:
+            for chunk in chunks:
+                if cancelled is not None and cancelled():
+                    raise Cancelled("The export was cancelled: no file was written.")
+                out.write(chunk)
+                written += len(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return written
+
+
+class Cancelled(Exception):
+    """An export stopped by the person who asked for it."""
+
+
+# -- a table page's rows ----------------------------------------------------------------
+
+
+def view_title(tool: Tool, view: View) -> str:
+    """The view's name: a named view's (``Tool.table_view``) if the address is one, else
+    the table page's title."""
+    here = view.arguments()
+    for p in tool.pages.values():
+        if isinstance(p, SavedView) and p.page is view.page and same_arguments(p.args, here):
+            return p.title
+    return view.page.title
+
+
+def page_sheet(tool: Tool, db: sqlite_utils.Database, slug: str, args: Any, fmt: Format) -> Sheet:
+    """The export of table page ``slug`` as the address arguments ``args`` (a MultiDict,
+    or ``Arguments``) ask: the download's, the window's and ``deskwork export``'s.
+    A ``LookupError`` if there is no such table page."""
+    page = tool.pages.get(slug)
+    if not isinstance(page, TablePage):
+        raise LookupError(f"There is no table page {slug!r}.")
+    view = read_view(page, args)
+    return table_sheet(db, view, fmt, title=view_title(tool, view))
+
+
+def table_sheet(
+    db: sqlite_utils.Database, view: View, fmt: Format, *, title: str | None = None
+) -> Sheet:
+    """The rows ``view`` shows, every one of them (not a page), in its order, as ``fmt``
+    wants them. Read in one transaction: the file is one moment's rows, however long
+    writing it takes. The caller keeps ``db`` open until the last batch is taken."""
+    query = Query(db, view)
+    columns = [xlsx.Column("ID", "number", "0", 8)]
+    exprs, params = ["t.id"], []
+    for name in view.columns:
+        f = view.fields[name]
+        sql, args, column = _projection(name, f, fmt)
+        exprs.append(sql)
+        params += args
+        columns.append(column)
+    count = _count(db, query)
+
+    def source() -> Iterator[list[Any]]:
+        conn = db.conn
+        if conn.in_transaction:
+            conn.commit()
+        conn.execute("BEGIN")  # one snapshot for every segment of the sort
+        try:
+            for cursor in query.every_row(", ".join(exprs), params):
+                while batch := cursor.fetchmany(BATCH):
+                    yield batch
+        finally:
+            conn.rollback()
+
+    return Sheet(title or view.page.title, columns, source, count)
+
+
+def _count(db: sqlite_utils.Database, query: Query) -> int:
+    where, params = query._filters(False)
+    sql = f"SELECT count(*) FROM [{query.table.name}] t"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return int(db.execute(sql, params).fetchone()[0])
+
+
+def _exact(column: str, places: int, mark: str) -> str:
+    """SQL for the whole number ``column`` holds (of units of 10**-places) as exact text:
+    1250 with two places is ``12.50``, -5 is ``-0.05``. Integer arithmetic in SQLite, no
+    float; a value that is no number (another program's text) is given as it is."""
+    if places == 0:
+        return column
+    whole = f"CAST({column} AS INTEGER)"
+    unit = 10**places
+    text = (
+        f"(CASE WHEN {whole} < 0 THEN '-' ELSE '' END) || (abs({whole}) / {unit}) || "
+        f"'{mark}' || substr('{'0' * places}' || (abs({whole}) % {unit}), -{places})"
+    )
+    return (
+        f"(CASE WHEN typeof({column}) IN ('integer', 'real') AND {whole} > {-(2**63) + 1} "
+        f"THEN {text} ELSE {column} END)"
+    )
+
+
+def _neutral(sql: str) -> str:
+    """SQL: text ``sql`` with a ``'`` before it if it would start a formula."""
+    starts = ", ".join("'" + s + "'" if s.isprintable() else f"char({ord(s)})"
+                       for s in FORMULA_STARTS)  # fmt: skip
+    return f"(CASE WHEN substr({sql}, 1, 1) IN ({starts}) THEN '''' || {sql} ELSE {sql} END)"
+
+
+def _serial(column: str) -> str:
+    """SQL: a date or date-and-time as Excel's serial day (its text if it is none)."""
+    day = f"julianday({column})"
+    return (
+        f"(CASE WHEN typeof({column}) = 'text' AND {day} IS NOT NULL "
+        f"THEN {day} - 2415018.5 ELSE {column} END)"
+    )
+
+
+def _labelled(value: str, f: Choice) -> tuple[str, list[Any]]:
+    if not f.labels:
+        return value, []
+    whens = " ".join("WHEN ? THEN ?" for _ in f.labels)
+    params = [x for pair in f.labels.items() for x in pair]
+    return f"(CASE {value} {whens} ELSE {value} END)", params
+
+
+def _projection(name: str, f: Field, fmt: Format) -> tuple[str, list[Any], xlsx.Column]:
+    """SQL for one column's cells, as the format wants them, and the sheet's column."""
+    col = f"t.[{name}]"
+    label = f.label
+    params: list[Any] = []
+    if isinstance(f, Number):
+        places = f.places
+        code = "#,##0" + ("." + "0" * places if places else "")
+        return _exact(col, places, fmt.decimal), [], xlsx.Column(label, "number", code, 14)
+    if isinstance(f, Integer):
+        return col, [], xlsx.Column(label, "number", "#,##0" if f.grouping else "0")
+    if isinstance(f, Date):
+        if fmt.is_csv:
+            return col, [], xlsx.Column(label)
+        stamp = isinstance(f, DateTime)
+        code = "m/d/yy h:mm" if stamp else "mm-dd-yy"  # Excel's own: shown as the user's
+        return _serial(col), [], xlsx.Column(label, "date", code, 17 if stamp else 12)
+    if isinstance(f, YesNo):
+        sql = f"(CASE WHEN {col} IS NULL THEN NULL WHEN {col} THEN 'Yes' ELSE 'No' END)"
+        return sql, [], xlsx.Column(label)
+    if isinstance(f, MultiChoice):
+        each, params = _labelled("v.value", f)
+        sql = (
+            f"(SELECT group_concat({each}, ', ') FROM json_each(CASE WHEN json_valid({col}) "
+            f"THEN {col} ELSE json_array({col}) END) v WHERE v.value IS NOT NULL)"
+        )
+    elif isinstance(f, Choice):
+        sql, params = _labelled(col, f)
+    elif isinstance(f, Lookup):
+        sql = f"j_{name}.[{f.show}]"
+    elif isinstance(f, File):
+        sql = f"j_{name}.name"
+    else:
+        sql = col
+    if fmt.is_csv:  # the text is written three times over, and so are its parameters
+        sql, params = _neutral(sql), params * 3
+    return sql, params, xlsx.Column(label, width=30 if f.widget == "textarea" else None)

@@ -257,6 +257,84 @@ def restore(target: str, backup: str | None, database: Path | None) -> None:
 
 @cli.command()
 @click.argument("target")
+@click.option("--table", "name", required=True,
+              help="The table page to export (its address word, as in /tables/NAME), or "
+              "the table whose page it is.")  # fmt: skip
+@click.option("--where", "where", multiple=True, metavar="WORD=VALUE",
+              help="A word of the table page's address, as the page writes it: "
+              "category=Travel, date.in=this-month, amount.min=100, sort=-amount, q=taxi, "
+              "cols=date (again for more).")  # fmt: skip
+@click.option("--format", "key", type=click.Choice(sorted(("csv", "excel-csv", "xlsx"))),
+              help="csv (UTF-8, ',' and '.' decimals), excel-csv (';' and ',' decimals, "
+              "as Excel expects in much of Europe) or xlsx (default: from the file's "
+              "name).")  # fmt: skip
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True),
+              required=True, help="The file to write ('-': the standard output).")  # fmt: skip
+@database_option
+def export(
+    target: str, name: str, where: tuple[str, ...], key: str | None, output: str,
+    database: Path | None,
+) -> None:  # fmt: skip
+    """Export the rows of a table page of the tool at TARGET (a tool's file or folder, or
+    demo) as it would show them with the address words given, to a CSV file or an Excel
+    workbook: written under a temporary name, renamed when complete."""
+    from werkzeug.datastructures import MultiDict
+
+    from deskwork import exports
+    from deskwork.db.storage import Storage
+    from deskwork.errors import ExportError
+    from deskwork.filters import read_view
+    from deskwork.model import TablePage
+
+    tool, path = _tool_and_database(target, database)
+    pages = {p.slug: p for p in tool.pages.values() if isinstance(p, TablePage)}
+    page = pages.get(name) or next((p for p in pages.values() if p.table.name == name), None)
+    if page is None:
+        raise click.BadParameter(
+            f"{tool.title} has no table page {name!r}: it has {', '.join(pages) or 'none'}.",
+            param_hint="--table",
+        )
+    args: MultiDict[str, str] = MultiDict()
+    for pair in where:
+        word, equals, value = pair.partition("=")
+        if not equals or not word.strip():
+            raise click.BadParameter(f"{pair!r} is not WORD=VALUE.", param_hint="--where")
+        args.add(word.strip(), value)
+    view = read_view(page, args)
+    # A script must not get every row for a filter mistyped.
+    known = {"sort", "q", "cols"} | {word for c in view.conditions for word in c.args}
+    unknown = [word for word in args if word not in known]
+    if unknown:
+        view.problems.append(
+            f"{', '.join(unknown)}: not a filter of the {page.title} page (its columns: "
+            f"{', '.join(page.table.fields)})."
+        )
+    if view.problems:
+        raise click.BadParameter(" ".join(view.problems), param_hint="--where")
+    key = key or ("xlsx" if output.lower().endswith(".xlsx") else "csv")
+    fmt = exports.FORMATS[key]
+    if not path.exists():
+        raise ExportError(f"{tool.title} has no data yet: {path} does not exist.")
+    with Storage(path).open() as db:
+        sheet = exports.page_sheet(tool, db, page.slug, args, fmt)
+        chunks = exports.encode(sheet, fmt)
+        if output == "-":
+            out = sys.stdout.buffer
+            for chunk in chunks:
+                out.write(chunk)
+            out.flush()
+            return
+        try:
+            exports.write_file(chunks, output)
+        except OSError as error:
+            raise ExportError(
+                f"{output} could not be written: {error.strerror or error}."
+            ) from None
+    _echo(f"Exported {page.table.counted(sheet.done)} to {output}")
+
+
+@cli.command()
+@click.argument("target")
 def settings(target: str) -> None:
     """Print the settings in force for TARGET (a tool, a Flask app, or demo) and where
     each value came from: the environment, the tool file, the user's session, or the

@@ -165,6 +165,7 @@ def serve(
         # The database, the app and the server get ready while the window and its browser
         # engine start (after the GUI toolkit's import, which would only compete with them
         # for the interpreter).
+        serving.in_window = True  # exports go through the save dialog
         serving.start_in_background()
 
         def keep_window(window: Any) -> None:

@@ -81,6 +81,7 @@ class Serving:
         # secret, which a window-mode run hands to nobody.
         self.focus_key = focus_key or single.new_key()
         self.window: Any = None  # the native window, once made
+        self.in_window = False  # shown in a native window (not served to a browser)
         self.sock = sock if sock is not None else listening_socket()
         self.port: int = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}/"
@@ -250,8 +251,28 @@ class ToolServing(Serving):
         return Options(
             locale=settings.locale, user_locale=settings.user_locale,
             bin_days=settings.bin_days, backups=settings.backups, log_file=self.log_file,
-            debug=self.debug,
+            debug=self.debug, save_as=self.save_as if self.in_window else None,
         )  # fmt: skip
+
+    def save_as(self, name: str, kind: str, extension: str) -> str | None:
+        """Where to save an export: the system's save dialog, in the user's documents
+        folder, with ``name`` suggested (the window drops downloads)."""
+        import webview
+        from platformdirs import user_documents_dir
+
+        window = self.window
+        if window is None:
+            return None
+        folder = Path(user_documents_dir())
+        chosen = window.create_file_dialog(
+            webview.FileDialog.SAVE,
+            directory=str(folder if folder.is_dir() else Path.home()),
+            save_filename=name,
+            file_types=(f"{kind} (*.{extension})", "All files (*.*)"),
+        )
+        if not chosen:
+            return None
+        return str(chosen[0] if isinstance(chosen, list | tuple) else chosen)
 
     def build(self) -> WSGIApp:
         from deskwork.assembly import assemble

@@ -10,6 +10,8 @@ import io
 import json
 import re
 import shutil
+import subprocess
+import time
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +20,7 @@ import openpyxl
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from conftest import text
+from conftest import DESKWORK, TOOL_FILE, deskwork_env, text
 from deskwork import (
     Choice,
     Date,
@@ -36,6 +38,7 @@ from deskwork import (
     xlsx,
 )
 from deskwork.db import listing
+from deskwork.db.storage import Storage
 from deskwork.desktop.server import ServerThread
 from deskwork.testing import TEST_PORT, tool_client
 from fixture_tool import tool as expenses_tool
@@ -311,3 +314,105 @@ def test_file_names_and_sheet_names_are_safe() -> None:
     )
     assert xlsx.sheet_name("Q1: costs / [draft]?") == "Q1  costs    draft"
     assert len(xlsx.sheet_name("x" * 80)) == 31
+
+
+def saving_client(tmp_path: Path, save_as):
+    from deskwork.assembly import Options, assemble
+    from deskwork.security import cookie_name
+    from deskwork.testing import TEST_SECRET
+
+    made = assemble(make_tool(), tmp_path / "saving.sqlite3", secret=TEST_SECRET,
+                    port=TEST_PORT, options=Options(save_as=save_as))  # fmt: skip
+    with made.storage.open() as db, db.conn:
+        db["entries"].insert_all({"amount": i, "note": f"n{i}"} for i in range(50))
+    client = made.app.test_client()
+    client.set_cookie(cookie_name(TEST_PORT), TEST_SECRET, domain="127.0.0.1")
+    return client
+
+
+def wait_for_the_end(client) -> dict:
+    for _ in range(200):
+        status = client.get("/exports/status", base_url=f"http://127.0.0.1:{TEST_PORT}").json
+        if status["state"] != "running":
+            return status
+        time.sleep(0.02)
+    raise AssertionError(status)
+
+
+def test_where_a_window_saves_exports_the_dialog_says_and_a_bad_place_is_told(tmp_path):
+    asked = []
+    places = [tmp_path / "picked", tmp_path / "missing" / "folder" / "x.csv", None]
+
+    def save_as(name, kind, extension):
+        asked.append((name, kind, extension))
+        return places[len(asked) - 1]
+
+    client = saving_client(tmp_path, save_as)
+    base = f"http://127.0.0.1:{TEST_PORT}"
+    page = text(client.get("/tables/entries", base_url=base))
+    assert 'data-export-status="/exports/status"' in page and "Cancel export" in page
+    started = client.post("/tables/entries/export/csv?q=n4", base_url=base).json
+    assert started["state"] in ("running", "done")
+    status = wait_for_the_end(client)
+    assert asked[0] == (f"entries-{dt.date.today()}.csv", "CSV file", "csv")
+    saved = tmp_path / "picked.csv"  # the extension added when the name has none
+    assert status == {**status, "state": "done", "done": 11, "count": 11,
+                      "text": f"Saved 11 rows in {saved}."}  # fmt: skip
+    lines = saved.read_bytes().decode("utf-8-sig").split("\r\n")
+    assert lines[1:3] == ["5,,,0.04,,,,,,,,n4", "41,,,0.40,,,,,,,,n40"]
+    client.post("/tables/entries/export/xlsx", base_url=base)
+    failed = wait_for_the_end(client)
+    assert failed["state"] == "failed" and "x.csv.xlsx was not saved" in failed["text"]
+    assert asked[1][1:] == ("Excel workbook", "xlsx")
+    nothing = client.post("/tables/entries/export/csv", base_url=base).json
+    assert nothing == {"state": "idle", "text": "Not exported: no file was chosen."}
+
+
+def test_a_browser_downloads_exports_and_has_no_saving_pages(ledger) -> None:
+    assert "data-export-status" not in text(ledger.get("/tables/entries"))
+    assert ledger.post("/tables/entries/export/csv").status_code == 404
+    assert ledger.get("/exports/status").status_code == 404
+
+
+def test_deskwork_export_writes_a_view_for_scripts_with_exit_codes_that_say_what_happened(
+    tmp_path: Path, seeded_database: Path, data_dir: Path
+) -> None:
+    copy = tmp_path / "seeded.sqlite3"
+    shutil.copyfile(seeded_database, copy)
+    command = [str(DESKWORK), "export", str(TOOL_FILE), "--db", str(copy), "--table"]
+    env = deskwork_env(data_dir)
+
+    def export(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*command, *args], env=env, capture_output=True,
+                              encoding="utf-8", timeout=60)  # fmt: skip
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    out = folder / "travel.xlsx"
+    done = export("expenses", "--where", "category=Travel", "--where", "sort=-amount",
+                  "-o", str(out))  # fmt: skip
+    with Storage(copy).open() as db:
+        travel = db.execute("SELECT count(*) FROM expenses WHERE category = 'Travel'").fetchone()
+        top = db.execute("SELECT max(amount) FROM expenses WHERE category = 'Travel'").fetchone()
+    assert done.returncode == 0 and done.stdout == f"Exported {travel[0]:,} expenses to {out}\n"
+    sheet = openpyxl.load_workbook(out, read_only=True).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert len(rows) == travel[0] + 1 and {r[3] for r in rows[1:]} == {"Travel"}
+    assert Decimal(str(rows[1][2])) == Decimal(top[0]).scaleb(-2)
+
+    # To the standard output, the table by its name, CSV for Excel.
+    done = export("employees", "--where", "cols=name", "--format", "excel-csv", "-o", "-")
+    assert done.returncode == 0
+    assert done.stdout.startswith("\ufeffID;Name\n")  # text mode reads \r\n as \n
+
+    for args, code, said in [
+        (["expenses", "--where", "amount.min=abc"], 2, "Amount must be an amount"),
+        (["expenses", "--where", "colour=red"], 2, "colour: not a filter of the Expenses page"),
+        (["expenses", "--where", "category"], 2, "'category' is not WORD=VALUE"),
+        (["nothing"], 2, "Expenses has no table page 'nothing': it has expenses, employees."),
+    ]:
+        done = export(*args, "-o", str(folder / "no.csv"))
+        assert (done.returncode, said in done.stderr) == (code, True), done.stderr
+    done = export("expenses", "-o", str(folder / "missing" / "x.csv"))
+    assert done.returncode == 32 and "could not be written" in done.stderr
+    assert [p.name for p in folder.iterdir()] == ["travel.xlsx"]  # nothing else written

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import shutil
@@ -149,3 +150,36 @@ def test_the_file_menu_backs_up_and_restores_in_the_window(tmp_path, data_dir, d
     assert report["reloaded"] and report["page"] == "Stock"  # the window shows it again
     assert report["kept"] == ["before-restore", "daily", "manual"]
     print(f"\nFile menu in the window: {report}")
+
+
+def test_an_export_is_saved_where_the_save_dialog_says_with_its_progress(
+    tmp_path, data_dir, display
+):
+    folder = tmp_path / "Documents"
+    folder.mkdir()
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).parent / "window_export_driver.py"),
+         str(tmp_path / "stock.sqlite3"), str(folder)],
+        env=deskwork_env(data_dir, display), capture_output=True, encoding="utf-8", timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "error" not in report, report
+    assert report["links"] == ["Export CSV", "Export Excel"]
+    name = f"items-{dt.date.today().isoformat()}.csv"
+    assert [d["save_filename"] for d in report["dialog"]] == [name, name]
+    assert report["dialog"][0]["file_types"] == ["CSV file (*.csv)", "All files (*.*)"]
+    assert report["first text"].startswith(("Choose where to save the CSV", "Exporting"))
+    text, value, most = report["running"]
+    assert text.startswith(f"Exporting {name}: ") and text.endswith(" of 20,000 rows")
+    assert 0 < value < most == 20_000
+    assert report["elsewhere"] == ["Stock", "running"]  # another page, the export going on
+    assert report["done"] == f"Saved 20,000 rows in {folder / name}."
+    assert report["lines"] == 20_001 and report["head"] == [
+        "ID,Name,Price",
+        "20000,Item 19999,1399.93",
+    ]
+    assert report["cancelled"] == f"Export cancelled: {name} was not saved."
+    assert report["after cancel"] == "kept"
+    assert report["folder"] == [name]  # no temporary file left behind
+    print(f"\nExport from the window: {report['running']}, {report['done']}")

@@ -103,7 +103,8 @@ def create_app(
 
     @app.context_processor
     def _tool_context() -> dict[str, Any]:
-        return {"tool": tool, "platform": platform}
+        return {"tool": tool, "platform": platform,
+                "saving": "deskwork.saving" in app.extensions}  # fmt: skip
 
     return app
 

@@ -23,6 +23,7 @@ from flask import Flask
 from deskwork.app import create_app
 from deskwork.db.backups import KEEP, Backups
 from deskwork.db.storage import Storage
+from deskwork.exports import SaveAs, Saving
 from deskwork.model import Tool
 
 log = logging.getLogger("deskwork")
@@ -45,6 +46,9 @@ class Options:
     debug: bool = False
     #: Served inside a host Flask app (``tool.init_app``): the host decides who gets in.
     mounted: bool = False
+    #: The native window's save dialog, for exports (it drops downloads); None where
+    #: a browser downloads them.
+    save_as: SaveAs | None = None
     #: Anything else for the app's config (a mounted tool's cookie name, tests' options).
     config: dict[str, Any] = field(default_factory=dict)
 
@@ -95,6 +99,8 @@ def assemble(
         tool, storage, secret=secret, port=port, locale=options.locale,
         user_locale=options.user_locale, config={**config, **options.config},
     )  # fmt: skip
+    if options.save_as is not None:
+        app.extensions["deskwork.saving"] = Saving(options.save_as)
     # Each request opens and closes its own connection; one held open keeps the last close
     # from checkpointing the whole WAL every time (``Storage.hold``).
     storage.hold()

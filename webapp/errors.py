@@ -161,6 +161,17 @@ class BackupError(DeskworkError):
     exit_code = 30
 
 
+class ExportError(DeskworkError):
+    """An export could not be made: its view can't be read, or its file can't be written."""
+
+    status = 400
+    exit_code = 32
+
+
+class TooManyRows(ExportError):
+    """More rows than the export's format holds (an Excel sheet's 1,048,575)."""
+
+
 # -- launching (40s) ---------------------------------------------------------------------------
 
 
@@ -198,6 +209,7 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
     (PlaceError.exit_code, "the database is somewhere it can't be kept safely"),
     (BackupError.exit_code, "a backup could not be made, or a file can't be restored from"),
     (TimeUp.exit_code, "a query ran past its time limit"),
+    (ExportError.exit_code, "an export could not be made (nothing was written)"),
     (LaunchError.exit_code, "the tool could not open"),
     (AlreadyOpen.exit_code, "the tool is open in another process that could not be asked"),
     (BuildError.exit_code, "an executable could not be built"),

@@ -22,7 +22,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import logging
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +35,8 @@ import sqlite_utils
 
 from deskwork import xlsx
 from deskwork.db.listing import Query
+from deskwork.db.storage import Storage
+from deskwork.errors import TooManyRows
 from deskwork.fields import (
     Choice,
     Date,
@@ -47,6 +52,8 @@ from deskwork.fields import (
 from deskwork.filters import View, read_view, same_arguments
 from deskwork.model import SavedView, TablePage, Tool
 from deskwork.names import ascii_name
+
+log = logging.getLogger("deskwork")
 
 #: Rows read from SQLite at a time, and so written between two parts of the file.
 BATCH = 2000
@@ -80,10 +87,6 @@ EXCEL = Format(
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 )
 FORMATS = {f.key: f for f in (CSV, EXCEL_CSV, EXCEL)}
-
-
-class TooManyRows(ValueError):
-    """More rows than the format holds (an Excel sheet: ``xlsx.MAX_ROWS``)."""
 
 
 @dataclass
@@ -162,6 +165,105 @@ def write_file(
 
 class Cancelled(Exception):
     """An export stopped by the person who asked for it."""
+
+
+#: What the window's save dialog is: given a file name to suggest, the kind of file
+#: ("CSV file") and its extension, the path picked, or None if the person cancelled.
+SaveAs = Callable[[str, str, str], "str | Path | None"]
+#: How long a finished export's outcome is still told to the pages that ask.
+TOLD_FOR_S = 15.0
+
+
+class Saving:
+    """Exports written to files where a page can't download (the native window drops
+    downloads): the window's save dialog says where (``save_as``, the host's), and one
+    export at a time is written there on a thread of its own, under a temporary name
+    renamed at the end, while the pages keep answering. ``status()`` says how far it is,
+    for the pages' progress bar; ``cancel()`` stops it, leaving nothing behind."""
+
+    def __init__(self, save_as: SaveAs) -> None:
+        self.save_as = save_as
+        self._lock = threading.Lock()
+        self._job: _Job | None = None
+
+    def start(
+        self, name: str, fmt: Format, storage: Storage, make: Callable[[Any], Sheet]
+    ) -> dict[str, Any]:
+        """Ask where to save ``name`` (waits for the dialog), then write what ``make(db)``
+        gives there; the status after starting."""
+        with self._lock:
+            if self._job is not None and self._job.state == "running":
+                return {**self._job.status(), "text": "An export is under way: wait for it "
+                        "to finish, or cancel it, before starting another."}  # fmt: skip
+        kind = "Excel workbook" if fmt is EXCEL else "CSV file"
+        chosen = self.save_as(name, kind, fmt.extension)
+        if not chosen:
+            return {"state": "idle", "text": "Not exported: no file was chosen."}
+        path = Path(chosen)
+        if path.suffix.lower() != f".{fmt.extension}":
+            path = path.with_name(f"{path.name}.{fmt.extension}")
+        job = _Job(path, fmt, storage, make)
+        with self._lock:
+            self._job = job
+        threading.Thread(target=job.run, name="deskwork-export", daemon=True).start()
+        return job.status()
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            job = self._job
+        if job is None or (job.finished and time.monotonic() - job.finished > TOLD_FOR_S):
+            return {"state": "idle", "text": ""}
+        return job.status()
+
+    def cancel(self) -> dict[str, Any]:
+        with self._lock:
+            job = self._job
+        if job is not None and job.state == "running":
+            job.cancelled.set()
+        return self.status()
+
+
+class _Job:
+    def __init__(
+        self, path: Path, fmt: Format, storage: Storage, make: Callable[[Any], Sheet]
+    ) -> None:
+        self.path, self.fmt, self.storage, self.make = path, fmt, storage, make
+        self.state = "running"
+        self.sheet: Sheet | None = None
+        self.error = ""
+        self.finished = 0.0
+        self.cancelled = threading.Event()
+
+    def run(self) -> None:
+        try:
+            with self.storage.open() as db:
+                self.sheet = self.make(db)
+                chunks = encode(self.sheet, self.fmt)
+                write_file(chunks, self.path, cancelled=self.cancelled.is_set)
+            self.state = "done"
+        except Cancelled:
+            self.state = "cancelled"
+        except Exception as error:  # told on the page; the traceback goes to the log
+            log.exception("Exporting to %s failed", self.path)
+            self.state, self.error = "failed", str(error) or type(error).__name__
+        finally:
+            self.finished = time.monotonic()
+
+    def status(self) -> dict[str, Any]:
+        done = self.sheet.done if self.sheet else 0
+        count = self.sheet.count if self.sheet else None
+        name = self.path.name
+        if self.state == "running":
+            text = f"Exporting {name}: {done:,} of {count:,} rows" if count is not None else (
+                f"Exporting {name}…")  # fmt: skip
+        elif self.state == "done":
+            text = f"Saved {done:,} rows in {self.path}."
+        elif self.state == "cancelled":
+            text = f"Export cancelled: {name} was not saved."
+        else:
+            text = f"The export failed, and {name} was not saved: {self.error}"
+        return {"state": self.state, "name": name, "path": str(self.path), "done": done,
+                "count": count, "text": text}  # fmt: skip
 
 
 # -- a table page's rows ----------------------------------------------------------------

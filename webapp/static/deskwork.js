@@ -226,6 +226,52 @@
     document.querySelectorAll(selector).forEach(function (node) { node.textContent = value; });
   }
 
+  // In the native window, which drops downloads, an export is saved where the system's
+  // save dialog says, with its progress shown here on every page until it is done.
+  var exportBar = document.querySelector("[data-export-status]");
+  if (exportBar) {
+    var exportText = exportBar.querySelector("[data-export-text]");
+    var exportProgress = exportBar.querySelector("progress");
+    var exportCancel = exportBar.querySelector("button");
+    var showExport = function (status) {
+      var running = status.state === "running";
+      exportBar.hidden = !status.text;
+      exportBar.dataset.state = status.state;
+      exportText.textContent = status.text;
+      exportProgress.hidden = exportCancel.hidden = !running;
+      if (!running) return;
+      if (status.count) {
+        exportProgress.max = Math.max(status.count, 1);
+        exportProgress.value = status.done;
+      } else {
+        exportProgress.removeAttribute("value");
+      }
+      window.setTimeout(askExport, 300);
+    };
+    var exportFailed = function () {
+      showExport({ state: "failed", text: "The export could not be asked for: try again." });
+    };
+    var askExport = function (address, method) {
+      fetch(address || exportBar.dataset.exportStatus,
+            { method: method || "GET", headers: { Accept: "application/json" } })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+        .then(showExport)
+        .catch(exportFailed);
+    };
+    document.addEventListener("click", function (event) {
+      var link = event.target.closest && event.target.closest("a[data-export]");
+      if (!link) return;
+      event.preventDefault();
+      showExport({ state: "asking", text: "Choose where to save " + link.textContent.replace(
+        /^Export /, "the ") + "…" });
+      askExport(link.href, "POST");
+    });
+    exportCancel.addEventListener("click", function () {
+      askExport(exportBar.dataset.exportCancel, "POST");
+    });
+    askExport();
+  }
+
   var summary = document.querySelector("[data-summary]");
   if (summary) {
     fetch(summary.dataset.summary, { headers: { Accept: "application/json" } })

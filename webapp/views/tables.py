@@ -27,7 +27,7 @@ from deskwork import exports, locales
 from deskwork import once as tokens
 from deskwork.db import bulk, listing
 from deskwork.db.storage import Storage
-from deskwork.errors import ValidationError
+from deskwork.errors import TooManyRows, ValidationError
 from deskwork.fields import Lookup
 from deskwork.fields.base import as_row_id
 from deskwork.model import FormPage, SavedView, TablePage
@@ -155,6 +155,42 @@ def summary(slug: str) -> Response:
     return jsonify(found)
 
 
+def _saving() -> exports.Saving:
+    saving = current_app.extensions.get("deskwork.saving")
+    if saving is None:
+        abort(404)
+    return cast(exports.Saving, saving)
+
+
+@bp.post("/tables/<slug>/export/<key>")
+def save_export(slug: str, key: str) -> Response:
+    """In the native window, which drops downloads: the export of the view the address
+    holds, saved where the system's save dialog says, on a thread of its own (JSON: how
+    far it is, as ``export_status`` tells)."""
+    saving = _saving()
+    page: TablePage = find_page(slug, TablePage)
+    fmt = exports.FORMATS.get(key) or abort(404)
+    args = request.args.copy()
+    title = exports.view_title(current_tool(), listing.read_view(page, args))
+    storage = cast(Storage, current_app.extensions["deskwork.storage"])
+    tool = current_tool()
+    status = saving.start(
+        exports.file_name(title, fmt), fmt, storage,
+        lambda db: exports.page_sheet(tool, db, slug, args, fmt),
+    )  # fmt: skip
+    return jsonify(status)
+
+
+@bp.get("/exports/status", endpoint="export_status")
+def export_status() -> Response:
+    return jsonify(_saving().status())
+
+
+@bp.post("/exports/cancel", endpoint="cancel_export")
+def cancel_export() -> Response:
+    return jsonify(_saving().cancel())
+
+
 @bp.get("/tables/<slug>/export/<key>")
 def export(slug: str, key: str) -> Any:
     """Every row the table page's address shows, as a file (``deskwork.exports``),
@@ -167,7 +203,7 @@ def export(slug: str, key: str) -> Any:
     try:
         sheet = exports.page_sheet(current_tool(), db, slug, request.args, fmt)
         chunks = exports.encode(sheet, fmt)
-    except exports.TooManyRows as error:
+    except TooManyRows as error:
         db.close()
         flash(str(error), "error")
         back = url_for("tables.listing", slug=slug)

@@ -407,3 +407,61 @@ def test_three_rows_get_a_category_in_one_go_and_one_undo_puts_them_back(page, l
     page.wait_for_url(f"{live_server.url}tables/expenses")
     assert [r["category"] for n in (1, 2, 3) for r in saved(live_server, f"Bulk {n}")] == [
         "Meals"] * 3  # fmt: skip
+
+
+def test_a_filtered_view_exports_its_rows_as_a_download(page, live_server, tmp_path):
+    import csv
+    import io
+
+    import openpyxl
+
+    page.get_by_role("navigation", name="Pages").get_by_role("link", name="Expenses").click()
+    page.get_by_label("Search").fill("flight")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="Amount", exact=True).click()  # sorted by amount
+    with page.expect_download() as waiting:
+        page.get_by_role("link", name="Export CSV").click()
+    download = waiting.value
+    assert download.suggested_filename == f"expenses-{dt.date.today().isoformat()}.csv"
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    assert download.failure() is None
+    rows = list(csv.reader(io.StringIO(saved.read_bytes().decode("utf-8-sig"))))
+    with Storage(live_server.database).open() as db:
+        expected = [
+            [str(i), day, f"{amount / 100:.2f}", category, name, note]
+            for i, day, amount, category, name, note in db.execute(
+                "SELECT e.id, e.date, e.amount, e.category, p.name, e.note FROM expenses e "
+                "JOIN employees p ON p.id = e.employee WHERE lower(e.note) LIKE '%flight%' "
+                "ORDER BY e.amount, e.id"
+            )
+        ]
+    assert rows[0] == ["ID", "Date", "Amount", "Category", "Employee", "Note"]
+    assert rows[1:] == expected and len(expected) > 100
+
+    with page.expect_download() as waiting:
+        page.get_by_role("link", name="Export Excel").click()
+    workbook = tmp_path / "view.xlsx"
+    waiting.value.save_as(workbook)
+    sheet = openpyxl.load_workbook(workbook).active
+    assert [c.value for c in sheet[2]][:3] == [int(expected[0][0]), dt.datetime.fromisoformat(
+        expected[0][1]), float(expected[0][2])]  # fmt: skip
+    assert sheet.max_row == len(expected) + 1
+
+
+def test_an_export_that_fails_half_way_is_a_failed_download(page, live_server, monkeypatch):
+    from deskwork import exports
+
+    real = exports.Sheet.batches
+
+    def failing(self):
+        for n, batch in enumerate(real(self)):
+            if n == 2:
+                raise OSError("the disk went away")
+            yield batch
+
+    monkeypatch.setattr(exports.Sheet, "batches", failing)
+    page.get_by_role("navigation", name="Pages").get_by_role("link", name="Expenses").click()
+    with page.expect_download() as waiting:
+        page.get_by_role("link", name="Export CSV").click()
+    assert waiting.value.failure() is not None  # Chromium says "Failed", keeps no file

@@ -133,3 +133,29 @@ def test_the_startup_benchmark_builds_and_launches_the_demo_and_a_bare_app(tmp_p
     ]
     for demo, bare, ratio in launches.values():
         assert demo > 0 and bare > 0 and ratio > 0
+
+
+def test_the_export_benchmark_runs_deskwork_datasette_sqlite_and_openpyxl(benchmark_work):
+    output = run_benchmark(
+        "exports.py", "--rows", "2000", "--runs", "1", "--excel-rows", "500",
+        "--work", str(benchmark_work), timeout=900,
+    )  # fmt: skip
+    assert "2,000 expenses, median of 1 runs" in output and "datasette, version" in output
+    rows = table(output, "CSV of every row")
+    assert list(rows) == [
+        "deskwork (launched demo, through its server)",
+        "Datasette (streamed CSV, labels on)",
+        "SQLite alone (csv writer over a bare cursor)",
+    ]
+    for took, per_second, size, ratio in rows.values():
+        assert took >= 0 and per_second > 0 and size > 0 and ratio > 0
+    growth, before, after, theirs = figures_in(output, "Memory: ")
+    assert before > 0 and after >= before and growth >= 0 and theirs >= 0
+    (count,) = [c for c in re.findall(r"Excel workbook of ([\d,]+) rows", output)]
+    assert int(count.replace(",", "")) >= 500
+    excel = table(output, f"Excel workbook of {count} rows")
+    assert list(excel) == [
+        "deskwork (launched demo, through its server)",
+        "openpyxl write-only alone (a bare cursor, to a file)",
+    ]
+    assert all(took > 0 and size > 0 for took, size in excel.values())

@@ -175,6 +175,8 @@ class Launched:
                 self.process.kill()
                 self.process.wait()
         self._reader.join(5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
         return self.process.returncode
 
     def __enter__(self) -> Launched:

@@ -316,15 +316,16 @@ def test_file_names_and_sheet_names_are_safe() -> None:
     assert len(xlsx.sheet_name("x" * 80)) == 31
 
 
-def saving_client(tmp_path: Path, save_as):
+def saving_client(tmp_path: Path, save_as, tool=None):
     from deskwork.assembly import Options, assemble
     from deskwork.security import cookie_name
     from deskwork.testing import TEST_SECRET
 
-    made = assemble(make_tool(), tmp_path / "saving.sqlite3", secret=TEST_SECRET,
+    made = assemble(tool or make_tool(), tmp_path / "saving.sqlite3", secret=TEST_SECRET,
                     port=TEST_PORT, options=Options(save_as=save_as))  # fmt: skip
-    with made.storage.open() as db, db.conn:
-        db["entries"].insert_all({"amount": i, "note": f"n{i}"} for i in range(50))
+    if tool is None:
+        with made.storage.open() as db, db.conn:
+            db["entries"].insert_all({"amount": i, "note": f"n{i}"} for i in range(50))
     client = made.app.test_client()
     client.set_cookie(cookie_name(TEST_PORT), TEST_SECRET, domain="127.0.0.1")
     return client
@@ -416,3 +417,69 @@ def test_deskwork_export_writes_a_view_for_scripts_with_exit_codes_that_say_what
     done = export("expenses", "-o", str(folder / "missing" / "x.csv"))
     assert done.returncode == 32 and "could not be written" in done.stderr
     assert [p.name for p in folder.iterdir()] == ["travel.xlsx"]  # nothing else written
+
+
+def test_a_report_exports_its_result_for_its_parameters_with_its_total(
+    tmp_path: Path, seeded_database: Path
+) -> None:
+    copy = tmp_path / "seeded.sqlite3"
+    shutil.copyfile(seeded_database, copy)
+    client = tool_client(expenses_tool, copy)
+    address = "/reports/spending-by-category?start=2026-01-01&end=2026-06-30"
+    page = text(client.get(address))
+    links = re.findall(r'<a href="([^"]+)" data-export download>([^<]+)</a>', page)
+    assert [label for _, label in links] == ["Export CSV", "Export Excel"]
+    csv_address = links[0][0].replace("&amp;", "&")
+    assert "start=2026-01-01" in csv_address
+    data, response = download(client, csv_address)
+    assert f"spending-by-category-{dt.date.today()}.csv" in response.headers["Content-Disposition"]
+    table = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    with Storage(copy).open() as db:
+        expected = db.execute(
+            "SELECT category, sum(amount) FROM expenses WHERE date BETWEEN '2026-01-01' AND "
+            "'2026-06-30' GROUP BY category ORDER BY 2 DESC"
+        ).fetchall()
+    assert table[0] == ["Category", "Total"]
+    assert table[1:-1] == [[c, f"{Decimal(t).scaleb(-2):.2f}"] for c, t in expected]
+    assert table[-1] == ["Total", f"{Decimal(sum(t for _, t in expected)).scaleb(-2):.2f}"]
+
+    data, _ = download(client, links[1][0].replace("&amp;", "&"))
+    (tmp_path / "r.xlsx").write_bytes(data)
+    sheet = openpyxl.load_workbook(tmp_path / "r.xlsx").active
+    assert sheet.title == "Spending by category"
+    assert sheet["B2"].data_type == "n" and sheet["B2"].number_format == "#,##0.00"
+    assert Decimal(str(sheet["B2"].value)) == Decimal(expected[0][1]).scaleb(-2)
+    # Parameters that can't be read: back to the report, which says what to correct.
+    wrong = client.get("/reports/spending-by-category/export/csv?start=soon")
+    assert (
+        wrong.status_code == 302
+        and "/reports/spending-by-category?start=soon" in (wrong.headers["Location"])
+    )
+
+
+def test_rows_made_in_python_are_typed_as_a_tables_are() -> None:
+    columns = [("day", "Day", Date()), ("n", "N", None), ("x", "X", None), ("t", "T", None),
+               ("ok", "OK", None)]  # fmt: skip
+    rows = [{"day": "2026-03-04", "n": 3, "x": Decimal("-1.25"), "t": "=1+1", "ok": True}]
+    german = exports.rows_sheet("R", columns, rows, exports.EXCEL_CSV)
+    assert b"".join(exports.encode(german, exports.EXCEL_CSV)).decode("utf-8-sig") == (
+        "Day;N;X;T;OK\r\n2026-03-04;3;-1,25;'=1+1;Yes\r\n"
+    )
+    book = exports.rows_sheet("R", columns, rows, exports.EXCEL)
+    assert [c.kind for c in book.columns] == ["date", "number", "number", "text", "text"]
+    assert list(book.source()) == [[[46085, 3, "-1.25", "=1+1", "Yes"]]]
+
+
+def test_a_report_is_saved_from_the_window_as_a_table_is(tmp_path: Path) -> None:
+    client = saving_client(tmp_path, lambda name, kind, ext: tmp_path / name, expenses_tool)
+    base = f"http://127.0.0.1:{TEST_PORT}"
+    address = "/reports/spending-by-category/export/xlsx?start=2000-01-01"
+    assert client.post(address, base_url=base).json["state"] in ("running", "done")
+    status = wait_for_the_end(client)
+    saved = tmp_path / f"spending-by-category-{dt.date.today()}.xlsx"
+    assert status["state"] == "done" and status["path"] == str(saved)
+    rows = list(openpyxl.load_workbook(saved).active.iter_rows(values_only=True))
+    assert rows[0] == ("Category", "Total") and rows[-1][0] == "Total"
+    assert len(rows) == 2 + 7  # the header, the seven categories, the total
+    refused = client.post(address.replace("2000-01-01", "soon"), base_url=base).json
+    assert refused["state"] == "failed" and refused["text"].startswith("Correct the report")

@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,7 @@ from deskwork.fields import (
 from deskwork.filters import View, read_view, same_arguments
 from deskwork.model import SavedView, TablePage, Tool
 from deskwork.names import ascii_name
+from deskwork.xlsx import SERIAL_OF_ORDINAL
 
 log = logging.getLogger("deskwork")
 
@@ -87,6 +89,12 @@ EXCEL = Format(
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 )
 FORMATS = {f.key: f for f in (CSV, EXCEL_CSV, EXCEL)}
+
+
+def offered(decimal_mark: str) -> list[Format]:
+    """The formats offered beside a table or a report: CSV for Excel only where numbers
+    are written with a decimal comma (the format Excel expects there)."""
+    return [f for f in FORMATS.values() if f is not EXCEL_CSV or decimal_mark == ","]
 
 
 @dataclass
@@ -264,6 +272,90 @@ class _Job:
             text = f"The export failed, and {name} was not saved: {self.error}"
         return {"state": self.state, "name": name, "path": str(self.path), "done": done,
                 "count": count, "text": text}  # fmt: skip
+
+
+# -- rows made in Python (a report's) ------------------------------------------------------
+
+
+def rows_sheet(
+    title: str,
+    columns: Sequence[tuple[str, str, Field | None]],
+    rows: Sequence[dict[str, Any]],
+    fmt: Format,
+    *,
+    totals: dict[str, Any] | None = None,
+) -> Sheet:
+    """A sheet of rows made in Python (a report's): ``columns`` are (key, header, the
+    field that says what its values are, if one does); ``totals``, if given, is a last
+    row headed "Total". Values are typed as a table's are: exact decimals, dates, text."""
+    every = [*rows, totals] if totals else list(rows)
+    kinds = []
+    sheet_columns = []
+    for key, header, f in columns:
+        if f is not None:
+            column = _projection(key, f, fmt)[2]
+            column = xlsx.Column(header, column.kind, column.number_format, column.width)
+        else:
+            values = [r.get(key) for r in every if r.get(key) is not None]
+            numeric = bool(values) and all(
+                isinstance(v, (int, float, Decimal)) and not isinstance(v, bool) for v in values
+            )
+            column = xlsx.Column(header, "number" if numeric else "text")
+        kinds.append(column.kind)
+        sheet_columns.append(column)
+
+    def line(row: dict[str, Any]) -> list[Any]:
+        return [_cell(f, row.get(key), fmt) for key, _, f in columns]
+
+    def source() -> Iterator[list[list[Any]]]:
+        batch = [line(r) for r in rows]
+        if totals:
+            last = line(totals)
+            first_key = columns[0][0] if columns else None
+            if first_key is not None and first_key not in totals:
+                last[0] = "Total"
+            batch.append(last)
+        yield batch
+
+    return Sheet(title, sheet_columns, source, len(every))
+
+
+def _cell(f: Field | None, value: Any, fmt: Format) -> Any:
+    """One value of a row made in Python, as ``fmt`` wants it (as ``_projection`` does
+    in SQL for a table's)."""
+    if value is None or value == "":
+        return None
+    if isinstance(f, Number):
+        exact = f.from_db(value)
+        return None if exact is None else _decimal(exact, f.places, fmt)
+    if isinstance(f, Integer):
+        return int(value)
+    if isinstance(f, Date):
+        if fmt.is_csv:
+            return f.display(value)
+        moment = f.from_db(value)
+        if moment is None:
+            return None
+        serial = moment.toordinal() + SERIAL_OF_ORDINAL
+        if isinstance(moment, dt.datetime):
+            return serial + (moment.hour * 60 + moment.minute) / 1440
+        return serial
+    if f is not None:
+        text = f.display(value)
+    elif isinstance(value, bool):
+        text = "Yes" if value else "No"
+    elif isinstance(value, int):
+        return value
+    elif isinstance(value, (float, Decimal)):
+        return _decimal(Decimal(str(value)), None, fmt)
+    else:
+        text = str(value)
+    return "'" + text if fmt.is_csv and text.startswith(FORMULA_STARTS) else text
+
+
+def _decimal(value: Decimal, places: int | None, fmt: Format) -> str:
+    text = format(value, f".{places}f" if places is not None else "f")
+    return text.replace(".", fmt.decimal) if fmt.is_csv else text
 
 
 # -- a table page's rows ----------------------------------------------------------------

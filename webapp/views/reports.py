@@ -6,8 +6,19 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
+from deskwork import exports, locales
 from deskwork.errors import ValidationError
 from deskwork.fields import Field
 from deskwork.model import ReportPage
@@ -59,13 +70,78 @@ def as_rows(result: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [dict(r) for r in result]
 
 
-@bp.get("/reports/<slug>", endpoint="show")
-def show_report(slug: str) -> tuple[str, int] | str:
-    page: ReportPage = find_page(slug, ReportPage)
+def _result(page: ReportPage) -> tuple[
+    dict[str, Any], dict[str, str], list[dict[str, Any]], list[str], dict[str, Any]
+]:  # fmt: skip
+    """The report for the address's parameters: (typed, errors, rows, columns, totals)."""
     values, typed, errors = parse_params(page.params, request.args)
     rows = [] if errors else as_rows(page.function(get_db(), **values))
     columns = list(rows[0]) if rows else list(page.columns)
     totals = {c: sum(r[c] or 0 for r in rows) for c in page.total}
+    return typed, errors, rows, columns, totals
+
+
+def header(page: ReportPage, column: str) -> str:
+    """A result column's heading: its field's label, else its name in words."""
+    f = page.columns.get(column)
+    return f.label if f is not None else column.replace("_", " ").capitalize()
+
+
+@bp.get("/reports/<slug>/export/<key>", endpoint="export")
+def export_report(slug: str, key: str) -> Any:
+    """The report's result for the address's parameters as a file, with its totals
+    (``deskwork.exports``, as table pages export)."""
+    page: ReportPage = find_page(slug, ReportPage)
+    fmt = exports.FORMATS.get(key) or abort(404)
+    _typed, errors, rows, _columns, _totals = _result(page)
+    if errors:  # the report's own page says what to correct
+        back = url_for("reports.show", slug=slug)
+        return redirect(f"{back}?{request.query_string.decode()}")
+    sheet = _sheet(page, rows, fmt)
+    name = exports.file_name(page.title, fmt)
+    return Response(
+        exports.encode(sheet, fmt),
+        mimetype=fmt.mimetype.split(";")[0],
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.post("/reports/<slug>/export/<key>")
+def save_report(slug: str, key: str) -> Response:
+    """In the native window: the report's result saved where the save dialog says
+    (``deskwork.exports.Saving``, as a table's export is)."""
+    saving = current_app.extensions.get("deskwork.saving") or abort(404)
+    page: ReportPage = find_page(slug, ReportPage)
+    fmt = exports.FORMATS.get(key) or abort(404)
+    values, _typed, errors = parse_params(page.params, request.args)
+    if errors:
+        return jsonify({"state": "failed", "text": "Correct the report's parameters first: "
+                        + " ".join(errors.values())})  # fmt: skip
+
+    def make(db: Any) -> exports.Sheet:
+        rows = as_rows(page.function(db, **values))
+        return _sheet(page, rows, fmt)
+
+    storage = current_app.extensions["deskwork.storage"]
+    return jsonify(saving.start(exports.file_name(page.title, fmt), fmt, storage, make))
+
+
+def _sheet(page: ReportPage, rows: list[dict[str, Any]], fmt: exports.Format) -> exports.Sheet:
+    columns = list(rows[0]) if rows else list(page.columns)
+    totals = {c: sum(r[c] or 0 for r in rows) for c in page.total}
+    return exports.rows_sheet(
+        page.title, [(c, header(page, c), page.columns.get(c)) for c in columns], rows, fmt,
+        totals=totals or None,
+    )  # fmt: skip
+
+
+@bp.get("/reports/<slug>", endpoint="show")
+def show_report(slug: str) -> tuple[str, int] | str:
+    page: ReportPage = find_page(slug, ReportPage)
+    typed, errors, rows, columns, totals = _result(page)
     html = render_template(
         "report.html",
         page=page,
@@ -76,6 +152,8 @@ def show_report(slug: str) -> tuple[str, int] | str:
         totals=totals,
         bars=bar_chart(rows, page.chart),
         show=show,
+        header=header,
+        exports=exports.offered(locales.current().decimal),
         generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
     )
     return (html, 400) if errors else html

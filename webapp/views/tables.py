@@ -60,11 +60,7 @@ def listing_page(slug: str) -> str:
              and p.page is page and listing.same_arguments(p.args, here_args)]  # fmt: skip
     return render_template(
         "table.html",
-        exports=[
-            f
-            for f in exports.FORMATS.values()
-            if f is not exports.EXCEL_CSV or locales.current().decimal == ","
-        ],
+        exports=exports.offered(locales.current().decimal),
         nav_current=named[0].slug if named else page.slug,
         clear_filters=url_for(
             "tables.listing",

@@ -396,8 +396,9 @@ def test_deskwork_export_writes_a_view_for_scripts_with_exit_codes_that_say_what
         travel = db.execute("SELECT count(*) FROM expenses WHERE category = 'Travel'").fetchone()
         top = db.execute("SELECT max(amount) FROM expenses WHERE category = 'Travel'").fetchone()
     assert done.returncode == 0 and done.stdout == f"Exported {travel[0]:,} expenses to {out}\n"
-    sheet = openpyxl.load_workbook(out, read_only=True).active
-    rows = list(sheet.iter_rows(values_only=True))
+    book = openpyxl.load_workbook(out, read_only=True)
+    rows = list(book.active.iter_rows(values_only=True))
+    book.close()
     assert len(rows) == travel[0] + 1 and {r[3] for r in rows[1:]} == {"Travel"}
     assert Decimal(str(rows[1][2])) == Decimal(top[0]).scaleb(-2)
 

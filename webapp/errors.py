@@ -172,6 +172,10 @@ class TooManyRows(ExportError):
     """More rows than the export's format holds (an Excel sheet's 1,048,575)."""
 
 
+class Cancelled(ExportError):
+    """An export stopped by the person who asked for it: no file was written."""
+
+
 # -- launching (40s) ---------------------------------------------------------------------------
 
 

@@ -37,7 +37,7 @@ import sqlite_utils
 from deskwork import xlsx
 from deskwork.db.listing import Query
 from deskwork.db.storage import Storage
-from deskwork.errors import TooManyRows
+from deskwork.errors import Cancelled, TooManyRows
 from deskwork.fields import (
     Choice,
     Date,
@@ -137,7 +137,7 @@ def _csv(sheet: Sheet, fmt: Format) -> Iterator[bytes]:
         text.seek(0)
         text.truncate()
         writer.writerows(batch)
-        yield text.getvalue().encode("utf-8", "surrogatepass")
+        yield text.getvalue().encode()
 
 
 def file_name(title: str, fmt: Format, today: dt.date | None = None) -> str:
@@ -169,10 +169,6 @@ def write_file(
         part.unlink(missing_ok=True)
         raise
     return written
-
-
-class Cancelled(Exception):
-    """An export stopped by the person who asked for it."""
 
 
 #: What the window's save dialog is: given a file name to suggest, the kind of file
@@ -211,7 +207,10 @@ class Saving:
         if path.suffix.lower() != f".{fmt.extension}":
             path = path.with_name(f"{path.name}.{fmt.extension}")
         job = _Job(path, fmt, storage, make)
-        with self._lock:
+        with self._lock:  # another export may have started while the dialog was open
+            if self._job is not None and self._job.state == "running":
+                return {**self._job.status(), "text": "Another export started meanwhile: "
+                        "wait for it to finish, or cancel it, first."}  # fmt: skip
             self._job = job
         threading.Thread(target=job.run, name="deskwork-export", daemon=True).start()
         return job.status()

@@ -424,26 +424,29 @@ def _count(db: sqlite_utils.Database, query: Query) -> int:
 def _exact(column: str, places: int, mark: str) -> str:
     """SQL for the whole number ``column`` holds (of units of 10**-places) as exact text:
     1250 with two places is ``12.50``, -5 is ``-0.05``. Integer arithmetic in SQLite, no
-    float; a value that is no number (another program's text) is given as it is."""
+    float; a value that is no whole number (another program's) is given as it is."""
     if places == 0:
         return column
-    whole = f"CAST({column} AS INTEGER)"
     unit = 10**places
     text = (
-        f"(CASE WHEN {whole} < 0 THEN '-' ELSE '' END) || (abs({whole}) / {unit}) || "
-        f"'{mark}' || substr('{'0' * places}' || (abs({whole}) % {unit}), -{places})"
+        f"(CASE WHEN {column} < 0 THEN '-' ELSE '' END) || (abs({column}) / {unit}) || "
+        f"'{mark}' || substr('{'0' * places}' || (abs({column}) % {unit}), -{places})"
     )
+    # abs() of the least 64-bit integer overflows: that one value is given as it is.
     return (
-        f"(CASE WHEN typeof({column}) IN ('integer', 'real') AND {whole} > {-(2**63) + 1} "
+        f"(CASE WHEN typeof({column}) = 'integer' AND {column} > {-(2**63)} "
         f"THEN {text} ELSE {column} END)"
     )
 
 
+#: The first characters of a formula, as the code points SQLite's unicode() gives.
+_FORMULA_CODES = ", ".join(str(ord(s)) for s in FORMULA_STARTS)
+
+
 def _neutral(sql: str) -> str:
     """SQL: text ``sql`` with a ``'`` before it if it would start a formula."""
-    starts = ", ".join("'" + s + "'" if s.isprintable() else f"char({ord(s)})"
-                       for s in FORMULA_STARTS)  # fmt: skip
-    return f"(CASE WHEN substr({sql}, 1, 1) IN ({starts}) THEN '''' || {sql} ELSE {sql} END)"
+    quote = "''''"  # a ' in SQL's quotes
+    return f"(CASE WHEN unicode({sql}) IN ({_FORMULA_CODES}) THEN {quote} || {sql} ELSE {sql} END)"
 
 
 def _serial(column: str) -> str:
@@ -456,7 +459,8 @@ def _serial(column: str) -> str:
 
 
 def _labelled(value: str, f: Choice) -> tuple[str, list[Any]]:
-    if not f.labels:
+    """SQL: a choice's stored value as its label (as it is where the two are the same)."""
+    if all(str(v) == label for v, label in f.labels.items()):
         return value, []
     whens = " ".join("WHEN ? THEN ?" for _ in f.labels)
     params = [x for pair in f.labels.items() for x in pair]

@@ -49,8 +49,11 @@ JOINED = "FROM expenses e LEFT JOIN employees p ON p.id = e.employee"
 
 
 def download(connection: Connection, path: str) -> tuple[float, int]:
-    """GET ``path`` and read its body as it comes, keeping none of it: (seconds, bytes)."""
+    """GET ``path`` and read its body as it comes, keeping none of it: (seconds, bytes).
+    On a new connection: the other server's export took longer than this one keeps an
+    idle connection (a second's connecting is nothing beside an export's seconds)."""
     conn = connection.conn
+    conn.close()
     headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in connection.cookies.items())}
     start = time.perf_counter()
     conn.request("GET", path, headers=headers)
@@ -161,16 +164,16 @@ def main() -> None:
     )  # fmt: skip
     db_name = copy.stem
     try:
+        for _ in range(300):  # Datasette first: the tool's connection is then used at once
+            try:
+                theirs = Connection(port, timeout=600)
+                theirs.get(f"/{db_name}.json")
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("Datasette did not start")
         with launch_demo(path, work) as ours:
-            for _ in range(100):
-                try:
-                    theirs = Connection(port, timeout=600)
-                    theirs.get(f"/{db_name}.json")
-                    break
-                except OSError:
-                    time.sleep(0.2)
-            else:
-                raise RuntimeError("Datasette did not start")
             pid = ours.process.pid
             ours.get("/tables/expenses")
             before = peak_memory(pid)
@@ -179,9 +182,11 @@ def main() -> None:
             datasettes: list[tuple[float, int]] = []
             for _ in range(options.runs):
                 mine.append(download(ours.connection, "/tables/expenses/export/csv"))
-                datasettes.append(download(
-                    theirs, f"/{db_name}/expenses.csv?_stream=on&_size=max&_labels=on"
-                    "&_sort_desc=date"))  # fmt: skip
+                datasettes.append(
+                    download(  # in its own order (by rowid): its quickest
+                        theirs, f"/{db_name}/expenses.csv?_stream=on&_size=max&_labels=on"
+                    )
+                )
             after = peak_memory(pid)
             theirs_after = peak_memory(peer.pid)
             excel = median(options.runs, lambda: download(
@@ -206,7 +211,7 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|")
     for name, took, size in [
         ("deskwork (launched demo, through its server)", ours_s, mine[-1][1]),
-        ("Datasette (streamed CSV, labels on)", theirs_s, datasettes[-1][1]),
+        ("Datasette (streamed CSV, labels on, by rowid)", theirs_s, datasettes[-1][1]),
         ("SQLite alone (csv writer over a bare cursor)", floor[0], floor[1]),
     ]:
         print(f"| {name} | {took:.2f} s | {n / took:,.0f} | {size / 1e6:.1f} MB | "

@@ -176,6 +176,13 @@ class Cancelled(ExportError):
     """An export stopped by the person who asked for it: no file was written."""
 
 
+class UnreadableFile(DeskworkError):
+    """A file to import is no table deskwork can read: the message says why."""
+
+    status = 400
+    exit_code = 33
+
+
 # -- launching (40s) ---------------------------------------------------------------------------
 
 
@@ -214,6 +221,7 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
     (BackupError.exit_code, "a backup could not be made, or a file can't be restored from"),
     (TimeUp.exit_code, "a query ran past its time limit"),
     (ExportError.exit_code, "an export could not be made (nothing was written)"),
+    (UnreadableFile.exit_code, "a file to import can't be read as a table (nothing changed)"),
     (LaunchError.exit_code, "the tool could not open"),
     (AlreadyOpen.exit_code, "the tool is open in another process that could not be asked"),
     (BuildError.exit_code, "an executable could not be built"),

@@ -333,6 +333,75 @@ def export(
     _echo(f"Exported {page.table.counted(sheet.done)} to {output}")
 
 
+@cli.command(name="import")
+@click.argument("target")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--table", "name", required=True,
+              help="The table to import into (its name, or its table page's address "
+              "word).")  # fmt: skip
+@click.option("--sheet", help="A workbook's sheet to read (default: the first).")
+@click.option("--day-first/--month-first", "day_first", default=None,
+              help="How to read dates such as 03/04/2025 where the file doesn't tell.")  # fmt: skip
+@click.option("--dry-run", is_flag=True,
+              help="Check every row and say what would change; save nothing.")  # fmt: skip
+@database_option
+def import_file(
+    target: str, file: Path, name: str, sheet: str | None, day_first: bool | None,
+    dry_run: bool, database: Path | None,
+) -> None:  # fmt: skip
+    """Import FILE (CSV or an Excel workbook) into a table of the tool at TARGET: every
+    row checked as the table's form checks it, then all saved in one transaction (one
+    Undo in the tool takes it back), or nothing if any row is wrong."""
+    from deskwork import imports, locales, reading
+    from deskwork.db.storage import Storage
+    from deskwork.desktop.settings import Settings
+    from deskwork.errors import NotDone
+    from deskwork.model import FormPage, TablePage
+
+    tool, path = _tool_and_database(target, database)
+    table = tool.tables.get(name) or next(
+        (p.table for p in tool.pages.values() if isinstance(p, TablePage) and p.slug == name),
+        None,
+    )
+    if table is None:
+        raise click.BadParameter(
+            f"{tool.title} has no table {name!r}: it has {', '.join(tool.tables)}.",
+            param_hint="--table",
+        )
+    page = next(imports.pages_for(tool, table), None) or FormPage(table.name, table, table.name)
+    found = reading.read(file.name, file.read_bytes(), sheet=sheet, max_rows=imports.MAX_ROWS)
+    settings_now = Settings.load()
+    locale = locales.chosen_locale(settings_now.locale, tool.locale, settings_now.user_locale)
+    if not path.exists():
+        raise NotDone(f"{tool.title} has no data yet: {path} does not exist (open it once).")
+    # While the tool is open too: the import is one write transaction, as a save is.
+    with Storage(path).open() as db, locales.using(locales.for_locale(locale)):
+        checked = imports.check(db, page, found, day_first=day_first)
+        for note in found.notes:
+            _echo(note)
+        if checked.ignored:
+            _echo(f"Not imported (no field of that name): {', '.join(checked.ignored)}.")
+        _echo(f"{len(checked.rows):,} rows: {checked.count('new'):,} new, "
+              f"{checked.count('change'):,} changing a record, {checked.count('same'):,} "
+              f"the same already, {len(checked.bad):,} with problems.")  # fmt: skip
+        for row in checked.bad[:50]:
+            for column, why in row.errors.items():
+                label = table.fields[column].label if column in table.fields else (
+                    "ID" if column == imports.ID else "the row")  # fmt: skip
+                _echo(f"  row {row.number}, {label}: {why}")
+        if not checked.ready:
+            raise NotDone(checked.refusal())
+        if dry_run:
+            _echo("Dry run: nothing was saved.")
+            return
+        action, new, changed = imports.commit(db, checked, label=f"Imported {file.name}")
+    if action is None:
+        _echo("Nothing to import: every row is there already.")
+    else:
+        _echo(f"Imported {table.counted(new + changed)} from {file.name}: {new:,} new, "
+              f"{changed:,} changed, in one transaction.")  # fmt: skip
+
+
 @cli.command()
 @click.argument("target")
 def settings(target: str) -> None:

@@ -1,0 +1,219 @@
+"""Imports (``deskwork.imports``): rows checked by the form's own rules, saved in one
+transaction as one action, or not at all; round trips with exports, to the cent."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from werkzeug.datastructures import MultiDict
+
+from conftest import DESKWORK, TOOL_FILE, deskwork_env
+from deskwork import exports, imports, locales, reading
+from deskwork.db import history
+from deskwork.db.storage import Storage
+from deskwork.errors import NotDone
+from fixture_tool import tool
+
+FORM = tool.pages["new-expense"]
+COLUMNS = ["date", "amount", "category", "employee", "note", "tags", "paid_by_card"]
+
+
+@pytest.fixture
+def database(tmp_path: Path, seeded_database: Path) -> Path:
+    copy = tmp_path / "seeded.sqlite3"
+    shutil.copyfile(seeded_database, copy)
+    return copy
+
+
+def rows_of(db, where: str = "1") -> list[tuple]:
+    return db.execute(f"SELECT {', '.join(COLUMNS)} FROM expenses WHERE {where} "
+                      "ORDER BY id").fetchall()  # fmt: skip
+
+
+def export(db, fmt, address: str) -> bytes:
+    sheet = exports.page_sheet(tool, db, "expenses", MultiDict(
+        [tuple(p.split("=", 1)) for p in address.split("&")]), fmt)  # fmt: skip
+    return b"".join(exports.encode(sheet, fmt))
+
+
+ROUND_TRIPS = [("en", exports.CSV), ("de_DE", exports.EXCEL_CSV), ("de_DE", exports.EXCEL),
+               ("en", exports.EXCEL)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("locale", "fmt"), ROUND_TRIPS)
+def test_exported_rows_imported_into_an_empty_copy_are_the_same_to_the_cent(
+    database, tmp_path, locale, fmt
+):
+    address = "category=Travel&" + "&".join(f"cols={c}" for c in COLUMNS)
+    with Storage(database).open() as db:
+        data = export(db, fmt, address)
+        wanted = rows_of(db, "category = 'Travel'")
+    empty = tmp_path / "empty.sqlite3"
+    Storage(empty).prepare(tool, seed=False)
+    with Storage(empty).open() as db:
+        db.conn.execute("ATTACH DATABASE ? AS seeded", [str(database)])
+        with db.conn:
+            db.conn.execute("INSERT INTO employees SELECT * FROM seeded.employees")
+        db.conn.execute("DETACH DATABASE seeded")
+        found = reading.read(f"travel.{fmt.extension}", data)
+        with locales.using(locale):
+            checked = imports.check(db, FORM, found)
+        # The ID column names records this database doesn't have: import them as new.
+        assert {r.errors.get("id", "")[:12] for r in checked.rows} == {"There is no "}
+        mapping = {i: n for i, n in checked.mapping.items() if n != imports.ID}
+        with locales.using(locale):
+            checked = imports.check(db, FORM, found, mapping)
+        assert checked.ready, checked.refusal()
+        assert checked.count("new") == len(wanted) > 100
+        action, new, changed = imports.commit(db, checked)
+        assert (new, changed) == (len(wanted), 0)
+        assert sorted(rows_of(db)) == sorted(wanted)  # every value, to the cent, tags too
+        (label,) = db.execute(
+            "SELECT label FROM _deskwork_actions WHERE id = ?", [action]
+        ).fetchone()
+        assert label == f"Imported {len(wanted):,} expenses ({len(wanted):,} new)"
+
+
+def csv_file(*lines: str) -> reading.Read:
+    return reading.read("file.csv", ("\r\n".join(lines) + "\r\n").encode())
+
+
+def test_one_bad_row_imports_nothing_and_is_named_then_fixed_all_come_and_undo_takes_all(
+    database,
+):
+    header = "Date,Amount,Category,Employee,Note"
+    good = ["2026-01-05,12.50,Travel,Ada Okafor,Taxi", "2026-01-06,7.20,Meals,Ada Okafor,Lunch"]
+    with Storage(database).open() as db:
+        db.execute("UPDATE employees SET name = 'Ada Okafor' WHERE id = 1")
+        db.conn.commit()
+        before = rows_of(db)
+        wrong = ["2026-01-07,-3,Travel,Ada Okafor,x", "2026-01-08,4,Holidays,Nobody,y"]
+        checked = imports.check(db, FORM, csv_file(header, *good, *wrong))
+        assert [r.kind for r in checked.rows] == ["new", "new", "bad", "bad"]
+        assert checked.rows[2].errors == {"amount": "Amount must be at least 0.01."}
+        assert set(checked.rows[3].errors) == {"category", "employee"}
+        assert checked.rows[3].errors["employee"] == "No employee is called “Nobody”."
+        with pytest.raises(NotDone, match=r"2 of 4 rows can't be saved\. row 4: Amount must"):
+            imports.commit(db, checked)
+        assert rows_of(db) == before  # nothing at all
+        checked = imports.check(db, FORM, csv_file(header, *good))
+        action, new, _ = imports.commit(db, checked)
+        assert new == 2 and len(rows_of(db)) == len(before) + 2
+        history.undo(db, tool, action)
+        assert rows_of(db) == before
+
+
+def test_rows_with_an_id_update_their_records_with_the_forms_version_check(database):
+    with Storage(database).open() as db:
+        (one, amount), (two, _) = db.execute("SELECT id, amount FROM expenses ORDER BY id "
+                                             "LIMIT 2").fetchall()  # fmt: skip
+        found = csv_file("ID,Amount,Note", f"{one},{Decimal(amount).scaleb(-2)},Same amount",
+                         f"{two},99.99,New note")  # fmt: skip
+        checked = imports.check(db, FORM, found)
+        assert [r.kind for r in checked.rows] == ["change", "change"]
+        assert set(checked.rows[0].changes) == {"note"}
+        assert checked.rows[1].changes["amount"][1] == 9999
+        assert "vat" in checked.rows[1].changes  # computed again, as the form does
+        db.execute("UPDATE expenses SET note = 'Someone else' WHERE id = ?", [two])
+        db.conn.commit()
+        with pytest.raises(NotDone, match=rf"expense #{two} \(row 3\) was changed since"):
+            imports.commit(db, checked)
+        assert db.execute("SELECT note FROM expenses WHERE id = ?", [one]).fetchone()[0] != (
+            "Same amount"
+        )
+        checked = imports.check(db, FORM, found)
+        action, new, changed = imports.commit(db, checked)
+        assert (new, changed) == (0, 2)
+        history.undo(db, tool, action)
+        assert db.execute("SELECT note FROM expenses WHERE id = ?", [two]).fetchone()[0] == (
+            "Someone else"
+        )
+
+
+def test_columns_match_by_label_or_name_whatever_the_case_and_accents():
+    header = ["DATE", "Amóunt", "paid_by_card", "Paid with the company card", "Colour", "id"]
+    mapping = imports.match_columns(header, tool.tables["expenses"])
+    assert mapping == {0: "date", 1: "amount", 2: "paid_by_card", 5: "id"}
+
+
+def test_a_required_field_left_unmapped_and_a_file_matching_nothing_are_said(database):
+    with Storage(database).open() as db:
+        checked = imports.check(db, FORM, csv_file("Note,Colour", "x,red"))
+        assert not checked.ready and "No column is matched to Amount, Category, Employee" in (
+            checked.refusal()
+        )
+        assert checked.ignored == ["Colour"]
+        nothing = imports.check(db, FORM, csv_file("Colour,Size", "red,big"))
+        assert nothing.refusal().startswith("None of the file's columns matches a field")
+
+
+def test_numbers_and_dates_are_read_as_the_locale_writes_them_and_day_order_from_the_column(
+    database,
+):
+    header = "Date,Amount,Category,Employee"
+    with Storage(database).open() as db, locales.using("de_DE"):
+        name = db.execute("SELECT name FROM employees WHERE id = 1").fetchone()[0]
+        found = csv_file(header, f"03/04/2025,\"1.234,56\",Travel,{name}",
+                         f"25/04/2025,\"0,50\",Travel,{name}")  # fmt: skip
+        rows = imports.check(db, FORM, found).rows
+        assert [(r.values["date"], r.values["amount"]) for r in rows] == [
+            ("2025-04-03", 123456), ("2025-04-25", 50)]  # fmt: skip
+        unsure = imports.check(db, FORM, csv_file(header, f"03/04/2025,1,Travel,{name}"))
+        assert unsure.ask_dates == ["Date"] and not unsure.ready
+        told = imports.check(db, FORM, csv_file(header, f"03/04/2025,1,Travel,{name}"),
+                             day_first=False)  # fmt: skip
+        assert told.rows[0].values["date"] == "2025-03-04"
+
+
+def test_ambiguous_names_are_refused_with_the_candidates_and_duplicates_in_the_file(database):
+    with Storage(database).open() as db:
+        db.execute("UPDATE employees SET name = 'Sam Lee' WHERE id IN (1, 2)")
+        db.execute("UPDATE employees SET email = 'x@example.com' WHERE id = 3")
+        db.conn.commit()
+        checked = imports.check(db, FORM, csv_file(
+            "Date,Amount,Category,Employee", "2026-01-05,1,Travel,sam lee"))  # fmt: skip
+        assert checked.rows[0].errors["employee"] == (
+            "More than one employee is called “sam lee” (#1, #2): make the names differ first."
+        )
+        people = tool.pages["new-employee"]
+        checked = imports.check(db, people, csv_file(
+            "Name,Email", "A,a@example.com", "B,A@EXAMPLE.com", "C,x@example.com"))  # fmt: skip
+        errors = [r.errors.get("email") for r in checked.rows]
+        assert errors == ["Email “a@example.com” is in row 3 too.",
+                          "Email “A@EXAMPLE.com” is in row 2 too.",
+                          "Email “x@example.com” is already taken by employee #3."]  # fmt: skip
+
+
+def test_deskwork_import_checks_saves_and_says_so_with_exit_codes(database, tmp_path, data_dir):
+    good = tmp_path / "new.csv"
+    with Storage(database).open() as db:
+        name = db.execute("SELECT name FROM employees WHERE id = 1").fetchone()[0]
+        count = db.execute("SELECT count(*) FROM expenses").fetchone()[0]
+    good.write_bytes(f"Date,Amount,Category,Employee,Colour\r\n2026-01-05,12.50,Travel,{name},"
+                     f"red\r\n2026-01-06,1,Meals,{name},blue\r\n".encode())  # fmt: skip
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(f"Date,Amount,Category,Employee\r\n2026-01-05,0,Travel,{name}\r\n".encode())
+
+    def run(*args):
+        return subprocess.run([str(DESKWORK), "import", str(TOOL_FILE), *args, "--db",
+                               str(database), "--table", "expenses"], env=deskwork_env(data_dir),
+                              capture_output=True, encoding="utf-8", timeout=60)  # fmt: skip
+
+    dry = run(str(good), "--dry-run")
+    assert dry.returncode == 0 and "2 rows: 2 new" in dry.stdout and "Dry run" in dry.stdout
+    assert "Not imported (no field of that name): Colour." in dry.stdout
+    refused = run(str(bad))
+    assert refused.returncode == 12
+    assert "row 2, Amount: Amount must be at least 0.01." in refused.stdout
+    done = run(str(good))
+    assert done.returncode == 0 and "Imported 2 expenses from new.csv: 2 new" in done.stdout
+    with Storage(database).open() as db:
+        assert db.execute("SELECT count(*) FROM expenses").fetchone()[0] == count + 2
+    photo = tmp_path / "photo.csv"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    unreadable = run(str(photo))
+    assert unreadable.returncode == 33 and "holds binary data" in unreadable.stderr

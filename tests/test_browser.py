@@ -78,7 +78,9 @@ def test_a_bad_entry_shows_the_error_beside_the_field_and_keeps_what_was_typed(p
     assert page.get_by_label("Amount").input_value() == "12.345"
     assert page.get_by_label("Note").input_value() == "keep this text"
     assert page.get_by_label("Date").input_value() == dt.date.today().isoformat()
-    # What came back is not saved yet: Escape asks before throwing it away.
+    # What came back is not saved yet: Escape asks before throwing it away (once the
+    # page's script runs: on a loaded machine it may come after the fields are shown).
+    page.wait_for_load_state("load")
     asked = []
     page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
     page.get_by_label("Note").press("Escape")

@@ -217,3 +217,17 @@ def test_deskwork_import_checks_saves_and_says_so_with_exit_codes(database, tmp_
     photo.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
     unreadable = run(str(photo))
     assert unreadable.returncode == 33 and "holds binary data" in unreadable.stderr
+
+
+def test_a_mapping_onto_a_computed_field_or_a_file_is_refused(database):
+    with Storage(database).open() as db:
+        found = csv_file("VAT,Receipt", "1.00,x.pdf")
+        checked = imports.check(db, FORM, found, {0: "vat", 1: "receipt"})
+        assert checked.problems[:2] == [
+            "Column 1 can't go into 'vat': only the fields a form fills in, files aside, can "
+            "be imported.",
+            "Column 2 can't go into 'receipt': only the fields a form fills in, files aside, "
+            "can be imported.",
+        ]
+        with pytest.raises(NotDone):
+            imports.commit(db, checked)

@@ -140,6 +140,12 @@ def check(
     table = page.table
     mapping = dict(match_columns(found.header, table) if mapping is None else mapping)
     checked = Checked(table, mapping, [])
+    for i, name in list(mapping.items()):
+        f = table.editable.get(name)
+        if name != ID and (f is None or isinstance(f, File)):
+            checked.problems.append(f"Column {i + 1} can't go into {name!r}: only the fields "
+                                    "a form fills in, files aside, can be imported.")  # fmt: skip
+            del mapping[i]
     mapped = set(mapping.values())
     checked.ignored = [h or f"column {i + 1}" for i, h in enumerate(found.header)
                        if i not in mapping]  # fmt: skip

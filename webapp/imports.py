@@ -455,9 +455,10 @@ def _insert(conn: Any, table: Table, rows: Sequence[Row], action: int) -> None:
     marks = ", ".join("?" for _ in columns)
     sql = f"INSERT INTO [{table.name}] ({', '.join(f'[{c}]' for c in columns)}) VALUES ({marks})"
     conn.executemany(sql, ([first + n, *r.values.values()] for n, r in enumerate(rows)))
-    for n, _ in enumerate(rows):
-        history.log(conn, action, table, first + n, None,
-                    history.get_row(conn, table.name, first + n))  # fmt: skip
+    cursor = conn.execute(f"SELECT * FROM [{table.name}] WHERE id >= ? ORDER BY id", [first])
+    names = [d[0] for d in cursor.description]
+    made = (dict(zip(names, values, strict=True)) for values in cursor)
+    history.log_many(conn, action, table, ((None, row) for row in made))
 
 
 def pages_for(tool: Any, table: Table) -> Iterator[FormPage]:

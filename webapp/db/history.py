@@ -106,15 +106,16 @@ def log_many(
     conn: sqlite3.Connection,
     action_id: int,
     table: Table,
-    edits: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]],
+    edits: Iterable[tuple[Mapping[str, Any] | None, Mapping[str, Any]]],
 ) -> None:
-    """Note many records' edits (each whole row before and after) at once: a bulk change."""
+    """Note many records' edits (each whole row before and after) at once: a bulk change
+    or an import. A change with no row before is a record made."""
     at = now()
     conn.executemany(
         f"INSERT INTO {HISTORY} (action_id, at, table_name, row_id, kind, before, after) "
-        "VALUES (?, ?, ?, ?, 'edit', ?, ?)",
-        [[action_id, at, table.name, after["id"], _json(before), _json(after)]
-         for before, after in edits],
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        ([action_id, at, table.name, after["id"], "create" if before is None else "edit",
+          _json(before), _json(after)] for before, after in edits),
     )  # fmt: skip
 
 

@@ -381,9 +381,7 @@ def import_file(
             _echo(note)
         if checked.ignored:
             _echo(f"Not imported (no field of that name): {', '.join(checked.ignored)}.")
-        _echo(f"{len(checked.rows):,} rows: {checked.count('new'):,} new, "
-              f"{checked.count('change'):,} changing a record, {checked.count('same'):,} "
-              f"the same already, {len(checked.bad):,} with problems.")  # fmt: skip
+        _echo(checked.summary())
         for row in checked.bad[:50]:
             for column, why in row.errors.items():
                 label = table.fields[column].label if column in table.fields else (

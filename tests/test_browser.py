@@ -467,3 +467,51 @@ def test_an_export_that_fails_half_way_is_a_failed_download(page, live_server, m
     with page.expect_download() as waiting:
         page.get_by_role("link", name="Export CSV").click()
     assert waiting.value.failure() is not None  # Chromium says "Failed", keeps no file
+
+
+def test_an_import_with_a_bad_row_adds_nothing_then_fixed_adds_all_and_undo_takes_all(
+    page, live_server, tmp_path
+):
+    with Storage(live_server.database).open() as db:
+        name = db.execute("SELECT name FROM employees WHERE id = 1").fetchone()[0]
+
+    def count() -> int:
+        with Storage(live_server.database).open() as db:
+            return db.execute("SELECT count(*) FROM expenses WHERE note LIKE "
+                              "'Imported by Playwright%'").fetchone()[0]  # fmt: skip
+
+    rows = [f"2026-01-0{i},1{i}.50,Travel,{name},Imported by Playwright {i}" for i in range(1, 4)]
+    bad = tmp_path / "expenses.csv"
+    bad.write_text("Date,Amount,Category,Employee,Note\n" + "\n".join(
+        [*rows[:2], rows[2].replace("Travel", "Holidays")]) + "\n", encoding="utf-8")  # fmt: skip
+    good = tmp_path / "fixed.csv"
+    good.write_text("Date,Amount,Category,Employee,Note\n" + "\n".join(rows) + "\n",
+                    encoding="utf-8")  # fmt: skip
+
+    page.get_by_role("navigation", name="Pages").get_by_role("link", name="Expenses").click()
+    page.get_by_role("link", name="Import", exact=True).click()
+    page.get_by_label("File to import").set_input_files(bad)
+    page.get_by_role("button", name="Upload").click()
+    assert "3 rows: 2 new" in page.get_by_role("status").inner_text()
+    problem = page.locator("table.problems tbody tr")
+    assert problem.count() == 1
+    assert problem.inner_text().split("\t") == [
+        "4", "Category", "Category must be one of: Travel, Meals, Office, Software, Hardware, "
+        "Training, Other."]  # fmt: skip
+    assert page.get_by_role("button", name=re.compile("^Import")).count() == 0
+    assert count() == 0
+
+    page.get_by_role("link", name="Upload another file").click()
+    page.get_by_label("File to import").set_input_files(good)
+    page.get_by_role("button", name="Upload").click()
+    assert page.get_by_label("Date", exact=True).input_value() == "date"  # matched by label
+    page.get_by_role("button", name="Import 3 rows").click()
+    assert (
+        page.get_by_role("status")
+        .first.inner_text()
+        .startswith("Imported 3 expenses from fixed.csv: 3 new, 0 changed.")
+    )
+    assert count() == 3
+    page.get_by_role("button", name="Undo").click()
+    assert "Undone: 3 records" in page.get_by_role("status").first.inner_text()
+    assert count() == 0

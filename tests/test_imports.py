@@ -3,6 +3,8 @@ transaction as one action, or not at all; round trips with exports, to the cent.
 
 from __future__ import annotations
 
+import io
+import re
 import shutil
 import subprocess
 from decimal import Decimal
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from conftest import DESKWORK, TOOL_FILE, deskwork_env
+from conftest import DESKWORK, TOOL_FILE, deskwork_env, text
 from deskwork import exports, imports, locales, reading
 from deskwork.db import history
 from deskwork.db.storage import Storage
@@ -231,3 +233,40 @@ def test_a_mapping_onto_a_computed_field_or_a_file_is_refused(database):
         ]
         with pytest.raises(NotDone):
             imports.commit(db, checked)
+
+
+def upload(client, name: str, data: bytes):
+    return client.post("/tables/expenses/import", data={"file": (io.BytesIO(data), name)},
+                       content_type="multipart/form-data")  # fmt: skip
+
+
+def test_the_import_pages_refuse_a_bad_file_show_changes_and_need_their_own_token(
+    seeded_client,
+):
+    files = "SELECT count(*) FROM _deskwork_files"
+    with seeded_client.application.extensions["deskwork.storage"].open() as db:
+        before = db.execute(files).fetchone()[0]
+        one, amount = db.execute("SELECT id, amount FROM expenses ORDER BY id LIMIT 1").fetchone()
+    refused = upload(seeded_client, "empty.csv", b"")
+    assert refused.status_code == 400 and "empty.csv is empty." in text(refused)
+    assert upload(seeded_client, "none", b"").status_code == 400
+    with seeded_client.application.extensions["deskwork.storage"].open() as db:
+        assert db.execute(files).fetchone()[0] == before  # nothing kept
+
+    sent = upload(seeded_client, "edit.csv", f"ID,Amount\r\n{one},777.00\r\n".encode())
+    assert sent.status_code == 303
+    page = text(seeded_client.get(sent.headers["Location"]))
+    assert "1 row: 0 new, 1 changing a record, 0 the same already, 0 with problems." in page
+    was = Decimal(amount).scaleb(-2)
+    assert f"<td>#{one}</td><td>Amount</td><td>{was:,.2f}</td><td>777.00</td>" in page
+    refused = seeded_client.post(sent.headers["Location"], data={"_once": "made-up"})
+    assert refused.status_code == 400 and "This form was not sent from this tool" in (text(refused))
+    with seeded_client.application.extensions["deskwork.storage"].open() as db:
+        assert db.execute("SELECT amount FROM expenses WHERE id = ?", [one]).fetchone()[0] == amount
+    token = re.search(r'name="_once" value="([^"]+)"', page)[1]
+    done = seeded_client.post(sent.headers["Location"], data={"_once": token})
+    assert done.status_code == 303
+    with seeded_client.application.extensions["deskwork.storage"].open() as db:
+        assert db.execute("SELECT amount FROM expenses WHERE id = ?", [one]).fetchone()[0] == 77700
+        assert db.execute(files).fetchone()[0] == before  # the kept file is gone
+    assert seeded_client.get(sent.headers["Location"]).status_code == 404

@@ -62,13 +62,17 @@ def fold(text: str) -> str:
     return " ".join(re.findall(r"[^\W_]+", plain))
 
 
+def importable(table: Table) -> dict[str, Field]:
+    """The fields a file's cells can fill: those a form fills in, files aside (a file
+    can't come in a cell)."""
+    return {n: f for n, f in table.editable.items() if not isinstance(f, File)}
+
+
 def match_columns(header: Sequence[str], table: Table) -> dict[int, str]:
     """The file's columns (by position) that match a field (by label or name) or the
     record's ID; each field once, the first column that matches it."""
     names = {fold("id"): ID, fold("#"): ID}
-    for name, f in table.editable.items():
-        if isinstance(f, File):
-            continue  # a file can't come in a cell
+    for name, f in importable(table).items():
         names.setdefault(fold(f.label), name)
         names.setdefault(fold(name), name)
     found: dict[int, str] = {}
@@ -110,6 +114,14 @@ class Checked:
     def count(self, kind: str) -> int:
         return sum(1 for r in self.rows if r.kind == kind)
 
+    def summary(self) -> str:
+        """ "1,447 rows: 1,440 new, 5 changing a record, 2 the same already, 0 with
+        problems." """
+        n = len(self.rows)
+        return (f"{n:,} row{'' if n == 1 else 's'}: {self.count('new'):,} new, "
+                f"{self.count('change'):,} changing a record, {self.count('same'):,} the same "
+                f"already, {len(self.bad):,} with problems.")  # fmt: skip
+
     @property
     def ready(self) -> bool:
         return not self.problems and not self.ask_dates and not self.bad
@@ -141,8 +153,7 @@ def check(
     mapping = dict(match_columns(found.header, table) if mapping is None else mapping)
     checked = Checked(table, mapping, [])
     for i, name in list(mapping.items()):
-        f = table.editable.get(name)
-        if name != ID and (f is None or isinstance(f, File)):
+        if name != ID and name not in importable(table):
             checked.problems.append(f"Column {i + 1} can't go into {name!r}: only the fields "
                                     "a form fills in, files aside, can be imported.")  # fmt: skip
             del mapping[i]

@@ -369,8 +369,9 @@ def import_file(
             param_hint="--table",
         )
     page = next(imports.pages_for(tool, table), None) or FormPage(table.name, table, table.name)
-    found = reading.read(file.name, file.read_bytes(), sheet=sheet, max_rows=imports.MAX_ROWS)
     settings_now = Settings.load()
+    found = reading.read(file.name, file.read_bytes(), sheet=sheet,
+                         max_rows=settings_now.import_rows)  # fmt: skip
     locale = locales.chosen_locale(settings_now.locale, tool.locale, settings_now.user_locale)
     if not path.exists():
         raise NotDone(f"{tool.title} has no data yet: {path} does not exist (open it once).")

@@ -252,6 +252,7 @@ class ToolServing(Serving):
             locale=settings.locale, user_locale=settings.user_locale,
             bin_days=settings.bin_days, backups=settings.backups, log_file=self.log_file,
             debug=self.debug, save_as=self.save_as if self.in_window else None,
+            import_rows=settings.import_rows,
         )  # fmt: skip
 
     def save_as(self, name: str, kind: str, extension: str) -> str | None:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from deskwork.db import BACKUPS_KEPT
 from deskwork.errors import SettingError
 from deskwork.model import BIN_DAYS
+from deskwork.reading import IMPORT_ROWS
 
 if TYPE_CHECKING:
     from deskwork.model import Tool
@@ -129,6 +130,12 @@ SETTINGS: tuple[Setting, ...] = (
         (ENVIRONMENT, TOOL_FILE), _whole,
     ),
     Setting(
+        "import_rows", "whole number",
+        f"`{IMPORT_ROWS:,}`",
+        "the most rows one import may bring: a larger file is refused, saying so",
+        (ENVIRONMENT,), _whole,
+    ),
+    Setting(
         "launch_stamp", "Unix time",
         "unset",
         "a Unix time; `--self-test` then reports time from it to first paint",
@@ -218,6 +225,12 @@ class Settings:
         return found
 
     @property
+    def import_rows(self) -> int:
+        """The most rows one import may bring."""
+        found: int | None = self.value("import_rows")
+        return IMPORT_ROWS if found is None else found
+
+    @property
     def launch_stamp(self) -> float | None:
         found: float | None = self.value("launch_stamp")
         return found
@@ -256,4 +269,6 @@ def _default_value(name: str) -> str:
         return str(BACKUPS_KEPT)
     if name == "bin_days":
         return str(BIN_DAYS)
+    if name == "import_rows":
+        return str(IMPORT_ROWS)
     return "unset"

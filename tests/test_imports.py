@@ -270,3 +270,22 @@ def test_the_import_pages_refuse_a_bad_file_show_changes_and_need_their_own_toke
         assert db.execute("SELECT amount FROM expenses WHERE id = ?", [one]).fetchone()[0] == 77700
         assert db.execute(files).fetchone()[0] == before  # the kept file is gone
     assert seeded_client.get(sent.headers["Location"]).status_code == 404
+
+
+def test_the_most_rows_an_import_may_bring_is_a_setting(tmp_path, seeded_database, data_dir):
+    from deskwork.testing import tool_client
+
+    copy = tmp_path / "limited.sqlite3"
+    shutil.copyfile(seeded_database, copy)
+    client = tool_client(tool, copy, DESKWORK_IMPORT_ROWS=1)
+    refused = upload(client, "two.csv", b"Note\r\na\r\nb\r\n")
+    assert refused.status_code == 400
+    assert "two.csv has 2 rows: at most 1 can be imported at once" in text(refused)
+    two = tmp_path / "two.csv"
+    two.write_bytes(b"Note\r\na\r\nb\r\n")
+    done = subprocess.run(
+        [str(DESKWORK), "import", str(TOOL_FILE), str(two), "--db", str(copy), "--table",
+         "expenses"], env=deskwork_env(data_dir, DESKWORK_IMPORT_ROWS="1"),
+        capture_output=True, encoding="utf-8", timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 33 and "at most 1 can be imported" in done.stderr

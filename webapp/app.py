@@ -37,6 +37,7 @@ CONFIG_KEYS: dict[str, str] = {
     "DESKWORK_MOUNTED": "served inside a host Flask app: the host decides who gets in "
     "(assembly.Options.mounted)",
     "DESKWORK_DATABASE": "a host Flask app's own config: the mounted tool's database file",
+    "DESKWORK_IMPORT_ROWS": "the most rows one import may bring (assembly.Options.import_rows)",
 }
 
 PLAIN_ERROR_PAGE = (

@@ -25,6 +25,7 @@ from deskwork.db.backups import KEEP, Backups
 from deskwork.db.storage import Storage
 from deskwork.exports import SaveAs, Saving
 from deskwork.model import Tool
+from deskwork.reading import IMPORT_ROWS
 
 log = logging.getLogger("deskwork")
 
@@ -46,6 +47,8 @@ class Options:
     debug: bool = False
     #: Served inside a host Flask app (``tool.init_app``): the host decides who gets in.
     mounted: bool = False
+    #: The most rows one import may bring (a file with more is refused, saying so).
+    import_rows: int = IMPORT_ROWS
     #: The native window's save dialog, for exports (it drops downloads); None where
     #: a browser downloads them.
     save_as: SaveAs | None = None
@@ -90,7 +93,7 @@ def assemble(
     created = storage.prepare(tool, seed=seed, bin_days=options.bin_days, backups=backups)
     if created:
         log.info("Created %s%s", storage.path, " with sample data" if seed and tool.seeds else "")
-    config: dict[str, Any] = {"DEBUG": options.debug}
+    config: dict[str, Any] = {"DEBUG": options.debug, "DESKWORK_IMPORT_ROWS": options.import_rows}
     if options.log_file is not None:
         config["DESKWORK_LOG_FILE"] = str(options.log_file)
     if options.mounted:

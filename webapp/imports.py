@@ -46,8 +46,6 @@ from deskwork.reading import Read
 
 #: The column that names the record a row updates.
 ID = "id"
-#: Most rows one import may bring.
-MAX_ROWS = 1_000_000
 #: How many bad rows a refusal lists before "and N more".
 SHOWN = 5
 _SLASHED = re.compile(

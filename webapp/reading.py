@@ -39,6 +39,8 @@ from typing import Any
 
 from deskwork.errors import UnreadableFile
 
+#: The most rows one import may bring, unless IT sets another (``DESKWORK_IMPORT_ROWS``).
+IMPORT_ROWS = 1_000_000
 #: The separators a CSV file may use, in the order a tie is broken.
 DELIMITERS = (",", ";", "\t", "|")
 #: What a workbook may hold once inflated, in bytes.

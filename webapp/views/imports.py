@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from deskwork import imports, reading
@@ -25,6 +25,10 @@ bp = Blueprint("imports", __name__)
 
 #: Bad rows the preview lists, and changes it shows.
 LISTED = 50
+
+
+def _most_rows() -> int:
+    return int(current_app.config.get("DESKWORK_IMPORT_ROWS", reading.IMPORT_ROWS))
 
 
 def _form(page: TablePage) -> FormPage:
@@ -53,7 +57,7 @@ def upload(slug: str) -> Any:
     else:
         data = sent.read()
         try:
-            reading.read(sent.filename, data, max_rows=imports.MAX_ROWS)
+            reading.read(sent.filename, data, max_rows=_most_rows())
         except UnreadableFile as refused:
             error = str(refused)
     if error:
@@ -74,7 +78,7 @@ def _checked(page: TablePage, file_id: int, args: MultiDict[str, str]) -> tuple[
         abort(404, "That file is no longer here: upload it again.")
     attachment, data = found
     read = reading.read(attachment.name, data, sheet=args.get("sheet") or None,
-                        max_rows=imports.MAX_ROWS)  # fmt: skip
+                        max_rows=_most_rows())  # fmt: skip
     form = _form(page)
     mapping: dict[int, str] | None = None
     if "matched" in args:  # the person's own matching, from the form on the page

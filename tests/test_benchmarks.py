@@ -159,3 +159,19 @@ def test_the_export_benchmark_runs_deskwork_datasette_sqlite_and_openpyxl(benchm
         "openpyxl write-only alone (a bare cursor, to a file)",
     ]
     assert all(took > 0 and size > 0 for took, size in excel.values())
+
+
+def test_the_import_benchmark_imports_csv_and_excel_through_the_pages_beside_sqlite(
+    benchmark_work,
+):
+    output = run_benchmark(
+        "imports.py", "--rows", "300", "--source-rows", "2000", "--runs", "1",
+        "--work", str(benchmark_work), timeout=600,
+    )  # fmt: skip
+    assert "expenses imported, median of 1 runs" in output
+    rows = table(output, "import of every row")
+    assert [name.split(" (")[0] for name in rows] == ["CSV", "Excel workbook"]
+    for sent, checked, saved, total, ratio in rows.values():
+        assert min(sent, checked, saved) >= 0 and total > 0 and ratio > 0
+    count, into_table, into_bare = figures_in(output, "SQLite alone: ")
+    assert count >= 300 and into_table >= 0 and into_bare >= 0

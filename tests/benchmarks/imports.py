@@ -1,0 +1,181 @@
+"""100,000 expenses imported through the import pages of the launched demo, as CSV and as
+an Excel workbook, beside SQLite's bare ``executemany`` of the same rows.
+
+    python tests/benchmarks/imports.py [--rows 100000] [--runs 3] [--work DIR]
+
+The files are the table benchmark's database's newest rows (``tables.py`` makes it once in
+``--work``), Hardware left out (the demo's form asks a receipt of large hardware), exported
+by deskwork itself. Each run imports them into a database of their own with the same
+employees, opened as users do (``deskwork demo --browser --db FILE``, ``launched``), over
+a kept-alive connection: the upload (read and kept), the preview (every row checked), and
+the import (checked again, saved with its history in one transaction). The floor is
+SQLite's ``executemany`` of the same rows, typed already, into the same table (its indexes
+and search triggers) and into a bare table. Not a test: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from launched import Connection, hidden, launch_demo
+from tables import floor_version, make_database
+from werkzeug.datastructures import MultiDict
+
+from deskwork import exports
+from deskwork.db.storage import Storage
+from deskwork.demo import CATEGORIES, tool
+
+COLUMNS = ["date", "amount", "category", "employee", "note"]
+
+
+def upload(connection: Connection, name: str, data: bytes) -> tuple[float, str]:
+    """POST ``data`` as the upload form does (multipart): (seconds, the preview's address)."""
+    boundary = uuid.uuid4().hex
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    headers = {
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+        "Origin": f"http://127.0.0.1:{connection.port}",
+        "Cookie": "; ".join(f"{k}={v}" for k, v in connection.cookies.items()),
+    }
+    conn = connection.conn
+    start = time.perf_counter()
+    conn.request("POST", "/tables/expenses/import", body=body, headers=headers)
+    response = conn.getresponse()
+    response.read()
+    took = time.perf_counter() - start
+    if response.status != 303:
+        raise RuntimeError(f"upload: {response.status}")
+    return took, response.headers["Location"].removeprefix(f"http://127.0.0.1:{connection.port}")
+
+
+def make_files(source: Path, rows: int, work: Path) -> tuple[dict[str, bytes], list[tuple]]:
+    """The newest ``rows`` expenses but hardware, as CSV and .xlsx; and as typed rows."""
+    others = [c for c in CATEGORIES if c != "Hardware"]
+    args = MultiDict([("category", c) for c in others] + [("cols", c) for c in COLUMNS])
+    with Storage(source).open() as db:
+        marks = ", ".join("?" for _ in others)
+        since = db.execute(
+            f"SELECT date FROM expenses WHERE category IN ({marks}) ORDER BY date DESC, id DESC "
+            "LIMIT 1 OFFSET ?", [*others, rows - 1]).fetchone()[0]  # fmt: skip
+        args.add("date.from", since)
+        files = {}
+        for fmt in (exports.CSV, exports.EXCEL):
+            sheet = exports.page_sheet(tool, db, "expenses", args, fmt)
+            files[fmt.extension] = b"".join(exports.encode(sheet, fmt))
+        typed = db.execute(
+            f"SELECT {', '.join(COLUMNS)} FROM expenses WHERE category IN ({marks}) AND date >= ?",
+            [*others, since]).fetchall()  # fmt: skip
+    return files, typed
+
+
+def fresh(work: Path, source: Path, n: int) -> Path:
+    """A database of the demo's tables with the source's employees and no expenses."""
+    path = work / f"import-{n}.sqlite3"
+    for old in work.glob(f"import-{n}.sqlite3*"):
+        old.unlink()
+    Storage(path).prepare(tool, seed=False)
+    with Storage(path).open() as db:
+        db.conn.execute("ATTACH DATABASE ? AS source", [str(source)])
+        with db.conn:
+            db.conn.execute("INSERT INTO employees SELECT * FROM source.employees")
+        db.conn.execute("DETACH DATABASE source")
+    return path
+
+
+def floor(work: Path, source: Path, typed: list[tuple], bare: bool) -> float:
+    path = fresh(work, source, 0)
+    with Storage(path).open() as db:
+        table = "expenses"
+        if bare:
+            table = "bare"
+            db.execute("CREATE TABLE bare (id INTEGER PRIMARY KEY, date TEXT, amount INTEGER, "
+                       "category TEXT, employee INTEGER, note TEXT)")  # fmt: skip
+        start = time.perf_counter()
+        with db.conn:
+            db.conn.executemany(
+                f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?)", typed
+            )
+        return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--source-rows", type=int, default=1_000_000)
+    parser.add_argument("--work", type=Path, default=Path("build/benchmarks"))
+    options = parser.parse_args()
+    work = options.work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    source = work / f"expenses-{options.source_rows}.sqlite3"
+    if not source.exists():
+        make_database(source, options.source_rows)
+    files, typed = make_files(source, options.rows, work)
+    results: dict[str, list[tuple[float, float, float]]] = {"csv": [], "xlsx": []}
+    with tempfile.TemporaryDirectory(dir=work) as folder:
+        runs = Path(folder)
+        for n in range(options.runs):
+            for kind in ("csv", "xlsx"):  # interleaved
+                path = fresh(runs, source, n + 1)
+                with launch_demo(path, runs) as ours:
+                    sent, preview = upload(ours.connection, f"expenses.{kind}", files[kind])
+                    # The ID column left out: the records are new in this database.
+                    matching = {"matched": "1", "col0": "", **{f"col{i + 1}": c for i, c in
+                                                               enumerate(COLUMNS)}}  # fmt: skip
+                    preview += "?" + urlencode(matching)
+                    checked, page = ours.get(preview)
+                    counted = re.search(rb"([\d,]+) rows?: ([\d,]+) new", page)
+                    if counted is None or counted[2] != counted[1]:
+                        raise RuntimeError(f"the preview: {page[:2000]!r}")
+                    saved, _ = ours.post(preview.split("?")[0],
+                                         {**matching, "_once": hidden(page, "_once")})  # fmt: skip
+                    results[kind].append((sent, checked, saved))
+                with Storage(path).open() as db:
+                    got = db.execute("SELECT count(*) FROM expenses").fetchone()[0]
+                if got != len(typed):
+                    raise RuntimeError(f"{got:,} rows imported of {len(typed):,}")
+    into_table = statistics.median(floor(work, source, typed, False) for _ in range(options.runs))
+    into_bare = statistics.median(floor(work, source, typed, True) for _ in range(options.runs))
+
+    print()
+    print(f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores ({platform.machine()}), "
+          f"Python {platform.python_version()}, SQLite {floor_version()}; {len(typed):,} "
+          f"expenses imported, median of {options.runs} runs")  # fmt: skip
+    print()
+    print(
+        "| import of every row | upload (read, kept) | preview (every row checked) | "
+        "import (checked, saved with history) | in all | vs SQLite's executemany |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    for kind, label in (("csv", "CSV"), ("xlsx", "Excel workbook")):
+        sent, checked, saved = (statistics.median(r[i] for r in results[kind]) for i in range(3))
+        total = sent + checked + saved
+        print(f"| {label} ({len(files[kind]) / 1e6:.2f} MB) | {sent:.2f} s | {checked:.2f} s | "
+              f"{saved:.2f} s | {total:.2f} s | {total / into_table:.1f}× |")  # fmt: skip
+    print()
+    print(f"SQLite alone: executemany of the same {len(typed):,} rows, typed already, "
+          f"{into_table:.2f} s into the tool's table (its indexes and search triggers), "
+          f"{into_bare:.2f} s into a bare table.")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -130,6 +130,9 @@ def test_rows_with_an_id_update_their_records_with_the_forms_version_check(datab
         checked = imports.check(db, FORM, found)
         action, new, changed = imports.commit(db, checked)
         assert (new, changed) == (0, 2)
+        twice = imports.check(db, FORM, csv_file("ID,Note", f"{one},a", f"{one},b"))
+        assert twice.rows[1].errors == {"id": f"Expense #{one} is in row 2 too: one row per "
+                                              "record."}  # fmt: skip
         history.undo(db, tool, action)
         assert db.execute("SELECT note FROM expenses WHERE id = ?", [two]).fetchone()[0] == (
             "Someone else"

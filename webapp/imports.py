@@ -234,6 +234,7 @@ class _Reader:
             self.taken[name] = {key(v): int(i) for i, v in held}
         self.in_file: dict[str, dict[Any, Row]] = {n: {} for n in self.unique}
         self.id_column = next((i for i, n in mapping.items() if n == ID), None)
+        self.ids_seen: dict[int, int] = {}  # record id -> the row that updates it
         self.readers = [(n, c.from_db) for n, c in self.table.fields.items()]
         self.computed = {n: c for n, c in self.table.fields.items() if c.compute is not None}
 
@@ -255,8 +256,13 @@ class _Reader:
             if current is None:
                 row.errors[ID] = (f"There is no {self.table.record_name} "
                                   f"#{cells[self.id_column]} to update.")  # fmt: skip
+            elif record_id in self.ids_seen:
+                what = f"{self.table.record_name.capitalize()} #{record_id}"
+                row.errors[ID] = (f"{what} is in row {self.ids_seen[record_id]} too: one row "
+                                  "per record.")  # fmt: skip
             else:
                 row.record_id, row.version = record_id, version_of(current)
+                self.ids_seen[record_id] = number
         python: dict[str, Any] = {}
         for i, name in self.mapping.items():
             if name == ID:

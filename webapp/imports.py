@@ -253,9 +253,10 @@ class _Reader:
             record_id = as_row_id(str(cells[self.id_column]).strip().lstrip("#"))
             current = None if record_id is None else history.get_row(
                 self.db.conn, self.table.name, record_id)  # fmt: skip
-            if current is None:
+            if current is None or record_id is None:
                 row.errors[ID] = (f"There is no {self.table.record_name} "
                                   f"#{cells[self.id_column]} to update.")  # fmt: skip
+                current = None
             elif record_id in self.ids_seen:
                 what = f"{self.table.record_name.capitalize()} #{record_id}"
                 row.errors[ID] = (f"{what} is in row {self.ids_seen[record_id]} too: one row "

@@ -292,3 +292,31 @@ def test_the_most_rows_an_import_may_bring_is_a_setting(tmp_path, seeded_databas
         capture_output=True, encoding="utf-8", timeout=60,
     )  # fmt: skip
     assert done.returncode == 33 and "at most 1 can be imported" in done.stderr
+
+
+def test_importing_saves_what_the_preview_checked_without_checking_it_all_again(
+    seeded_client, monkeypatch
+):
+    with seeded_client.application.extensions["deskwork.storage"].open() as db:
+        name = db.execute("SELECT name FROM employees WHERE id = 1").fetchone()[0]
+        count = db.execute("SELECT count(*) FROM expenses").fetchone()[0]
+    sent = upload(seeded_client, "new.csv", f"Date,Amount,Category,Employee\r\n2026-01-05,"
+                                            f"1.00,Travel,{name}\r\n".encode())  # fmt: skip
+    page = text(seeded_client.get(sent.headers["Location"]))
+    checks = []
+    real = imports.check
+    monkeypatch.setattr(imports, "check", lambda *a, **k: checks.append(1) or real(*a, **k))
+    token = re.search(r'name="_once" value="([^"]+)"', page)[1]
+    assert seeded_client.post(sent.headers["Location"], data={"_once": token}).status_code == 303
+    assert checks == []  # the preview's own check was saved
+    with seeded_client.application.extensions["deskwork.storage"].open() as db:
+        assert db.execute("SELECT count(*) FROM expenses").fetchone()[0] == count + 1
+    # Another matching than the preview's is checked again before saving.
+    sent = upload(seeded_client, "new.csv", f"Date,Amount,Category,Employee\r\n2026-01-06,"
+                                            f"2.00,Travel,{name}\r\n".encode())  # fmt: skip
+    page = text(seeded_client.get(sent.headers["Location"]))
+    token = re.search(r'name="_once" value="([^"]+)"', page)[1]
+    form = {"_once": token, "matched": "1", "col0": "date", "col1": "amount",
+            "col2": "category", "col3": "employee"}  # fmt: skip
+    assert seeded_client.post(sent.headers["Location"], data=form).status_code == 303
+    assert checks == [1, 1]  # the preview's, and the import's own

@@ -69,8 +69,20 @@ def upload(slug: str) -> Any:
     return redirect(url_for("imports.preview", slug=slug, file_id=file_id), code=303)
 
 
-def _checked(page: TablePage, file_id: int, args: MultiDict[str, str]) -> tuple[Any, ...]:
-    """The kept file read and checked as ``args`` say: (file name, read, checked)."""
+def _asked(file_id: int, args: MultiDict[str, str]) -> tuple[Any, ...]:
+    """What a check was asked for: the file and the matching, sheet and dates chosen."""
+    return (file_id, *sorted((k, v) for k, v in args.items(multi=True) if k != "_once"))
+
+
+def _checked(page: TablePage, file_id: int, args: MultiDict[str, str], *,
+             again: bool = True) -> tuple[Any, ...]:  # fmt: skip
+    """The kept file read and checked as ``args`` say: (file name, read, checked). Unless
+    asked ``again``, the preview's own check if it was the last one made (checking 100,000
+    rows takes seconds): what changed in the table since is refused at saving, by the
+    version check and by SQLite's own constraints, as a form's save is."""
+    last = current_app.extensions.get("deskwork.last_import")
+    if not again and last is not None and last[0] == _asked(file_id, args):
+        return tuple(last[1:])
     db = get_db()
     found = attachments.read(db, file_id)
     if found is None or db.execute(f"SELECT pending FROM {FILES} WHERE id = ?",
@@ -90,6 +102,8 @@ def _checked(page: TablePage, file_id: int, args: MultiDict[str, str]) -> tuple[
     dates = args.get("dates")
     day_first = True if dates == "day" else False if dates == "month" else None
     checked = imports.check(db, form, read, mapping, day_first=day_first)
+    current_app.extensions["deskwork.last_import"] = (_asked(file_id, args), attachment.name,
+                                                      read, checked)  # fmt: skip
     return attachment.name, read, checked
 
 
@@ -129,7 +143,7 @@ def commit(slug: str, file_id: int) -> Any:
     """Import every row of the kept file as checked: one transaction, one action."""
     page: TablePage = find_page(slug, TablePage)
     args = MultiDict(request.form)
-    name, read, checked = _checked(page, file_id, args)
+    name, read, checked = _checked(page, file_id, args, again=False)
     if not tokens.valid(request.form.get("_once"), f"import:{page.slug}:{file_id}"):
         return _preview_page(page, file_id, name, read, checked, tokens.REFUSED)
     db = get_db()
@@ -137,6 +151,7 @@ def commit(slug: str, file_id: int) -> Any:
         action, new, changed = imports.commit(db, checked, label=f"Imported {name}")
     except NotDone as refused:
         return _preview_page(page, file_id, name, read, checked, str(refused))
+    current_app.extensions.pop("deskwork.last_import", None)
     with db.conn:
         db.conn.execute(f"DELETE FROM {FILES} WHERE id = ? AND pending = 1", [file_id])
     back = url_for("tables.listing", slug=slug)

@@ -8,9 +8,10 @@ The files are the table benchmark's database's newest rows (``tables.py`` makes 
 by deskwork itself. Each run imports them into a database of their own with the same
 employees, opened as users do (``deskwork demo --browser --db FILE``, ``launched``), over
 a kept-alive connection: the upload (read and kept), the preview (every row checked), and
-the import (checked again, saved with its history in one transaction). The floor is
-SQLite's ``executemany`` of the same rows, typed already, into the same table (its indexes
-and search triggers) and into a bare table. Not a test: nothing here asserts a time.
+the import (the rows the preview checked, saved with their history in one transaction).
+The floor is SQLite's ``executemany`` of the same rows, typed already, into the same table
+(its indexes and search triggers) and into a bare table. Not a test: nothing here asserts
+a time.
 """
 
 from __future__ import annotations
@@ -163,7 +164,7 @@ def main() -> None:
     print()
     print(
         "| import of every row | upload (read, kept) | preview (every row checked) | "
-        "import (checked, saved with history) | in all | vs SQLite's executemany |"
+        "import (saved with its history) | in all | vs SQLite's executemany |"
     )
     print("|---|---:|---:|---:|---:|---:|")
     for kind, label in (("csv", "CSV"), ("xlsx", "Excel workbook")):

@@ -255,6 +255,20 @@ def restore(target: str, backup: str | None, database: Path | None) -> None:
     _echo(f"Restored {tool.title} from {chosen.name}. What it held before: {kept.path}")
 
 
+def _table_page(tool: Tool, name: str) -> Any:
+    """The table page ``name`` (its address word), or the first of the table ``name``."""
+    from deskwork.model import TablePage
+
+    pages = {p.slug: p for p in tool.pages.values() if isinstance(p, TablePage)}
+    page = pages.get(name) or next((p for p in pages.values() if p.table.name == name), None)
+    if page is None:
+        raise click.BadParameter(
+            f"{tool.title} has no table page {name!r}: it has {', '.join(pages) or 'none'}.",
+            param_hint="--table",
+        )
+    return page
+
+
 @cli.command()
 @click.argument("target")
 @click.option("--table", "name", required=True,
@@ -284,16 +298,9 @@ def export(
     from deskwork.db.storage import Storage
     from deskwork.errors import ExportError
     from deskwork.filters import read_view
-    from deskwork.model import TablePage
 
     tool, path = _tool_and_database(target, database)
-    pages = {p.slug: p for p in tool.pages.values() if isinstance(p, TablePage)}
-    page = pages.get(name) or next((p for p in pages.values() if p.table.name == name), None)
-    if page is None:
-        raise click.BadParameter(
-            f"{tool.title} has no table page {name!r}: it has {', '.join(pages) or 'none'}.",
-            param_hint="--table",
-        )
+    page = _table_page(tool, name)
     args: MultiDict[str, str] = MultiDict()
     for pair in where:
         word, equals, value = pair.partition("=")
@@ -356,19 +363,11 @@ def import_file(
     from deskwork.db.storage import Storage
     from deskwork.desktop.settings import Settings
     from deskwork.errors import NotDone
-    from deskwork.model import FormPage, TablePage
+    from deskwork.model import FormPage
 
     tool, path = _tool_and_database(target, database)
-    table = tool.tables.get(name) or next(
-        (p.table for p in tool.pages.values() if isinstance(p, TablePage) and p.slug == name),
-        None,
-    )
-    if table is None:
-        raise click.BadParameter(
-            f"{tool.title} has no table {name!r}: it has {', '.join(tool.tables)}.",
-            param_hint="--table",
-        )
-    page = next(imports.pages_for(tool, table), None) or FormPage(table.name, table, table.name)
+    table = tool.tables.get(name) or _table_page(tool, name).table
+    page = tool.form_for(table) or FormPage(table.name, table, table.name)
     settings_now = Settings.load()
     found = reading.read(file.name, file.read_bytes(), sheet=sheet,
                          max_rows=settings_now.import_rows)  # fmt: skip

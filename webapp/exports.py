@@ -50,8 +50,8 @@ from deskwork.fields import (
     Number,
     YesNo,
 )
-from deskwork.filters import View, read_view, same_arguments
-from deskwork.model import SavedView, TablePage, Tool
+from deskwork.filters import View, named_view, read_view
+from deskwork.model import TablePage, Tool
 from deskwork.names import ascii_name
 from deskwork.xlsx import SERIAL_OF_ORDINAL
 
@@ -363,11 +363,8 @@ def _decimal(value: Decimal, places: int | None, fmt: Format) -> str:
 def view_title(tool: Tool, view: View) -> str:
     """The view's name: a named view's (``Tool.table_view``) if the address is one, else
     the table page's title."""
-    here = view.arguments()
-    for p in tool.pages.values():
-        if isinstance(p, SavedView) and p.page is view.page and same_arguments(p.args, here):
-            return p.title
-    return view.page.title
+    named = named_view(tool, view)
+    return named.title if named else view.page.title
 
 
 def page_sheet(tool: Tool, db: sqlite_utils.Database, slug: str, args: Any, fmt: Format) -> Sheet:
@@ -396,7 +393,7 @@ def table_sheet(
         exprs.append(sql)
         params += args
         columns.append(column)
-    count = _count(db, query)
+    count = query.count()
 
     def source() -> Iterator[list[Any]]:
         conn = db.conn
@@ -411,14 +408,6 @@ def table_sheet(
             conn.rollback()
 
     return Sheet(title or view.page.title, columns, source, count)
-
-
-def _count(db: sqlite_utils.Database, query: Query) -> int:
-    where, params = query._filters(False)
-    sql = f"SELECT count(*) FROM [{query.table.name}] t"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    return int(db.execute(sql, params).fetchone()[0])
 
 
 def _exact(column: str, places: int, mark: str) -> str:

@@ -46,7 +46,7 @@ from deskwork.fields import (
     Number,
     YesNo,
 )
-from deskwork.model import TablePage
+from deskwork.model import SavedView, TablePage, Tool
 
 #: Date presets, by their address word.
 PRESETS = {
@@ -382,3 +382,12 @@ def _between(
         parts.append(f"{col} < ?")
         params.append((last + dt.timedelta(days=1)).isoformat())
     return Condition(name, text, " AND ".join(parts), params, args)
+
+
+def named_view(tool: Tool, view: View) -> SavedView | None:
+    """The tool's named view (``Tool.table_view``) that ``view``'s address is, if any."""
+    here = view.arguments()
+    for p in tool.pages.values():
+        if isinstance(p, SavedView) and p.page is view.page and same_arguments(p.args, here):
+            return p
+    return None

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sqlite3
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -39,6 +40,7 @@ from deskwork.db import history
 from deskwork.db.connection import refusal, write_transaction
 from deskwork.db.history import version_of
 from deskwork.errors import NotDone, ValidationError
+from deskwork.exports import FORMULA_STARTS
 from deskwork.fields import Choice, Date, DateTime, Field, File, Lookup, MultiChoice, YesNo
 from deskwork.fields.base import as_row_id
 from deskwork.model import FormPage, Table
@@ -411,7 +413,7 @@ def _text(cell: Any, fmt: locales.NumberFormat) -> Any:
     if isinstance(cell, dt.date):
         return cell.isoformat()
     text = "" if cell is None else str(cell)
-    if text[:2] in ("'=", "'+", "'-", "'@", "'\t", "'\r"):  # as an export neutralised it
+    if text[:1] == "'" and text[1:2] and text[1] in FORMULA_STARTS:  # an export's ' taken off
         text = text[1:]
     return text
 
@@ -447,12 +449,8 @@ def commit(
                 assignments = ", ".join(f"[{c}] = ?" for c in row.changes)
                 conn.execute(f"UPDATE [{table.name}] SET {assignments} WHERE id = ?",
                              [*(v for _, v in row.changes.values()), row.record_id])  # fmt: skip
-        except Exception as error:
-            import sqlite3
-
-            if isinstance(error, sqlite3.IntegrityError):
-                raise NotDone(f"Nothing was imported: {refusal(error)}.") from None
-            raise
+        except sqlite3.IntegrityError as error:
+            raise NotDone(f"Nothing was imported: {refusal(error)}.") from None
         edits = []
         for row in changed:
             after = history.get_row(conn, table.name, row.record_id or 0)
@@ -475,10 +473,3 @@ def _insert(conn: Any, table: Table, rows: Sequence[Row], action: int) -> None:
     names = [d[0] for d in cursor.description]
     made = (dict(zip(names, values, strict=True)) for values in cursor)
     history.log_many(conn, action, table, ((None, row) for row in made))
-
-
-def pages_for(tool: Any, table: Table) -> Iterator[FormPage]:
-    """The form pages of ``table``: an import reads rows as its form does."""
-    for p in tool.pages.values():
-        if isinstance(p, FormPage) and p.table is table:
-            yield p

@@ -28,6 +28,7 @@ from deskwork.filters import (
     Condition,
     View,
     filter_kind,
+    named_view,
     preset_range,
     read_view,
     same_arguments,
@@ -37,7 +38,7 @@ from deskwork.filters import (
 from deskwork.model import Table, TablePage, Tool
 
 __all__ = [  # the filters, for the views' convenience
-    "PRESETS", "Condition", "View", "filter_kind", "preset_range", "read_view",
+    "PRESETS", "Condition", "View", "filter_kind", "named_view", "preset_range", "read_view",
     "same_arguments", "sortable", "totalled",
 ]  # fmt: skip
 
@@ -223,6 +224,14 @@ class Query:
             row["_key"] = [index] + [row.pop(f"__k{i}") for i in range(len(segment.keys))]
             out.append(row)
         return out
+
+    def count(self) -> int:
+        """How many rows the view holds (its filters and search)."""
+        where, params = self._filters(False)
+        sql = f"SELECT count(*) FROM [{self.table.name}] t"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return int(self.db.execute(sql, params).fetchone()[0])
 
     def every_row(self, select: str, params: Sequence[Any]) -> Iterator[sqlite3.Cursor]:
         """Every row of the view, in its order, with ``select`` (SQL of ``t``, the table,

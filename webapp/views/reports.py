@@ -76,9 +76,13 @@ def _result(page: ReportPage) -> tuple[
     """The report for the address's parameters: (typed, errors, rows, columns, totals)."""
     values, typed, errors = parse_params(page.params, request.args)
     rows = [] if errors else as_rows(page.function(get_db(), **values))
+    return (typed, errors, rows, *_shape(page, rows))
+
+
+def _shape(page: ReportPage, rows: list[dict[str, Any]]) -> tuple[list[str], dict[str, Any]]:
+    """A result's columns and the totals of those the report totals."""
     columns = list(rows[0]) if rows else list(page.columns)
-    totals = {c: sum(r[c] or 0 for r in rows) for c in page.total}
-    return typed, errors, rows, columns, totals
+    return columns, {c: sum(r[c] or 0 for r in rows) for c in page.total}
 
 
 def header(page: ReportPage, column: str) -> str:
@@ -130,8 +134,7 @@ def save_report(slug: str, key: str) -> Response:
 
 
 def _sheet(page: ReportPage, rows: list[dict[str, Any]], fmt: exports.Format) -> exports.Sheet:
-    columns = list(rows[0]) if rows else list(page.columns)
-    totals = {c: sum(r[c] or 0 for r in rows) for c in page.total}
+    columns, totals = _shape(page, rows)
     return exports.rows_sheet(
         page.title, [(c, header(page, c), page.columns.get(c)) for c in columns], rows, fmt,
         totals=totals or None,

@@ -30,7 +30,7 @@ from deskwork.db.storage import Storage
 from deskwork.errors import TooManyRows, ValidationError
 from deskwork.fields import Lookup
 from deskwork.fields.base import as_row_id
-from deskwork.model import FormPage, SavedView, TablePage
+from deskwork.model import FormPage, TablePage
 from deskwork.views import current_tool, find_page, get_db
 from deskwork.views.widgets import controls
 
@@ -56,18 +56,17 @@ def listing_page(slug: str) -> str:
     # Each row's address, made once (a url_for per row is a tenth of the page's time).
     edit = url_for("forms.edit", slug=form.slug, record_id=0)[:-1] if form else ""
     here_args = view.arguments()
-    named = [p for p in current_tool().pages.values() if isinstance(p, SavedView)
-             and p.page is page and listing.same_arguments(p.args, here_args)]  # fmt: skip
+    named = listing.named_view(current_tool(), view)
     return render_template(
         "table.html",
         exports=exports.offered(locales.current().decimal),
-        nav_current=named[0].slug if named else page.slug,
+        nav_current=named.slug if named else page.slug,
         clear_filters=url_for(
             "tables.listing",
             slug=slug,
             **{k: v for k, v in here_args.items() if k in ("sort", "q", "cols")},
         ),
-        heading=named[0].title if named else page.title,
+        heading=named.title if named else page.title,
         page=page,
         view=view,
         form=form,

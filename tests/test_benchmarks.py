@@ -175,3 +175,5 @@ def test_the_import_benchmark_imports_csv_and_excel_through_the_pages_beside_sql
         assert min(sent, checked, saved) >= 0 and total > 0 and ratio > 0
     count, into_table, into_bare = figures_in(output, "SQLite alone: ")
     assert count >= 300 and into_table >= 0 and into_bare >= 0
+    ours, theirs = figures_in(output, "Reading the workbook: ")
+    assert ours > 0 and theirs > 0

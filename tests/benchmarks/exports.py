@@ -38,10 +38,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from launched import Connection, launch_demo
-from tables import datasette_command, floor_version, free_port, make_database
+from tables import datasette_command, floor_version, free_port, prepared
 
 from deskwork.db.storage import Storage
-from deskwork.demo import tool
 
 #: The columns the demo's Expenses page shows, as deskwork exports them.
 COLUMNS = "e.id, e.date, e.amount, e.category, p.name, e.note"
@@ -139,11 +138,7 @@ def main() -> None:
     options = parser.parse_args()
     work = options.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
-    path = work / f"expenses-{options.rows}.sqlite3"
-    if not path.exists():
-        make_database(path, options.rows)
-    else:
-        Storage(path).prepare(tool, seed=False)
+    path = prepared(work, options.rows)
     copy = work / "datasette-copy.sqlite3"
     shutil.copyfile(path, copy)
     datasette = datasette_command(work, options.datasette)

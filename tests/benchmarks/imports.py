@@ -31,7 +31,7 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from launched import Connection, hidden, launch_demo
-from tables import floor_version, make_database
+from tables import floor_version, prepared
 from werkzeug.datastructures import MultiDict
 
 from deskwork import exports
@@ -118,6 +118,28 @@ def floor(work: Path, source: Path, typed: list[tuple], bare: bool) -> float:
         return time.perf_counter() - start
 
 
+def reading_time(data: bytes) -> float:
+    from deskwork import reading
+
+    start = time.perf_counter()
+    reading.read("expenses.xlsx", data)
+    return time.perf_counter() - start
+
+
+def openpyxl_time(data: bytes) -> float:
+    """openpyxl's read-only mode over the same workbook, every row's values."""
+    import io
+
+    import openpyxl
+
+    start = time.perf_counter()
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    for _ in book.active.iter_rows(values_only=True):
+        pass
+    book.close()
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -127,9 +149,7 @@ def main() -> None:
     options = parser.parse_args()
     work = options.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
-    source = work / f"expenses-{options.source_rows}.sqlite3"
-    if not source.exists():
-        make_database(source, options.source_rows)
+    source = prepared(work, options.source_rows)
     files, typed = make_files(source, options.rows, work)
     results: dict[str, list[tuple[float, float, float]]] = {"csv": [], "xlsx": []}
     with tempfile.TemporaryDirectory(dir=work) as folder:
@@ -154,6 +174,9 @@ def main() -> None:
                     got = db.execute("SELECT count(*) FROM expenses").fetchone()[0]
                 if got != len(typed):
                     raise RuntimeError(f"{got:,} rows imported of {len(typed):,}")
+    ours_reading = statistics.median(reading_time(files["xlsx"]) for _ in range(options.runs))
+    openpyxl_reading = statistics.median(
+        openpyxl_time(files["xlsx"]) for _ in range(options.runs))  # fmt: skip
     into_table = statistics.median(floor(work, source, typed, False) for _ in range(options.runs))
     into_bare = statistics.median(floor(work, source, typed, True) for _ in range(options.runs))
 
@@ -176,6 +199,9 @@ def main() -> None:
     print(f"SQLite alone: executemany of the same {len(typed):,} rows, typed already, "
           f"{into_table:.2f} s into the tool's table (its indexes and search triggers), "
           f"{into_bare:.2f} s into a bare table.")  # fmt: skip
+    print()
+    print(f"Reading the workbook: {ours_reading:.2f} s by deskwork.reading (python-calamine), "
+          f"{openpyxl_reading:.2f} s by openpyxl's read-only mode alone.")  # fmt: skip
 
 
 if __name__ == "__main__":

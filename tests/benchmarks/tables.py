@@ -84,6 +84,18 @@ def make_database(path: Path, rows: int) -> None:
     print(f"made {rows:,} expenses in {time.perf_counter() - started:.0f} s", flush=True)
 
 
+def prepared(work: Path, rows: int) -> Path:
+    """The benchmarks' database of ``rows`` expenses in ``work``: made once, then brought
+    to this deskwork's tables and tidied as the first launch of a day does."""
+    path = work / f"expenses-{rows}.sqlite3"
+    if not path.exists():
+        make_database(path, rows)
+    else:
+        Storage(path).prepare(tool, seed=False)  # this deskwork's indexes, if older
+        Storage(path).tidy(tool)
+    return path
+
+
 def datasette_command(work: Path, given: str | None) -> Path:
     if given:
         return Path(given)
@@ -110,12 +122,7 @@ def main() -> None:
     options = parser.parse_args()
     work = options.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
-    path = work / f"expenses-{options.rows}.sqlite3"
-    if not path.exists():
-        make_database(path, options.rows)
-    else:
-        Storage(path).prepare(tool, seed=False)  # this deskwork's indexes, if older
-        Storage(path).tidy(tool)  # the day's upkeep, as the first launch of a day does
+    path = prepared(work, options.rows)
     copy = work / "datasette-copy.sqlite3"
     shutil.copyfile(path, copy)
     run(path, copy, datasette_command(work, options.datasette), options.runs, work)

@@ -297,7 +297,7 @@ def export(
     from deskwork import exports
     from deskwork.db.storage import Storage
     from deskwork.errors import ExportError
-    from deskwork.filters import read_view
+    from deskwork.filters import read_view, unknown_words
 
     tool, path = _tool_and_database(target, database)
     page = _table_page(tool, name)
@@ -308,14 +308,9 @@ def export(
             raise click.BadParameter(f"{pair!r} is not WORD=VALUE.", param_hint="--where")
         args.add(word.strip(), value)
     view = read_view(page, args)
-    # A script must not get every row for a filter mistyped.
-    known = {"sort", "q", "cols"} | {word for c in view.conditions for word in c.args}
-    unknown = [word for word in args if word not in known]
+    unknown = unknown_words(page, args)
     if unknown:
-        view.problems.append(
-            f"{', '.join(unknown)}: not a filter of the {page.title} page (its columns: "
-            f"{', '.join(page.table.fields)})."
-        )
+        view.problems.append(unknown)
     if view.problems:
         raise click.BadParameter(" ".join(view.problems), param_hint="--where")
     key = key or ("xlsx" if output.lower().endswith(".xlsx") else "csv")

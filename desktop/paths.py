@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -27,3 +31,21 @@ def log_dir(settings: Settings | None = None) -> Path:
 
 def default_database(tool_name: str, settings: Settings | None = None) -> Path:
     return data_dir(settings) / tool_name / f"{tool_name}.sqlite3"
+
+
+def api_file(tool_name: str, settings: Settings | None = None) -> Path:
+    """Where a running tool says where its JSON API is and its token:
+    ``<user data>/api/<name>.json``, readable by the user only."""
+    return data_dir(settings) / "api" / f"{tool_name}.json"
+
+
+def write_private_json(path: Path, data: Mapping[str, Any]) -> None:
+    """Write ``data`` to ``path`` as JSON, readable by its owner only (0600 in a 0700
+    folder; on Windows the user's own profile folder), replacing it whole."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.unlink(missing_ok=True)
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        json.dump(dict(data), file)
+    os.replace(partial, path)

@@ -15,8 +15,12 @@ that gets ready while the window opens (``Serving.start_in_background``).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import html
+import json
 import logging
+import os
 import secrets
 import socket
 import threading
@@ -26,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deskwork import Tool
-from deskwork.desktop import single
+from deskwork.desktop import paths, single
 from deskwork.desktop.hosting import AppConfig
 from deskwork.desktop.settings import Settings
 from deskwork.desktop.sockets import listening_socket
@@ -252,8 +256,40 @@ class ToolServing(Serving):
             locale=settings.locale, user_locale=settings.user_locale,
             bin_days=settings.bin_days, backups=settings.backups, log_file=self.log_file,
             debug=self.debug, save_as=self.save_as if self.in_window else None,
-            import_rows=settings.import_rows,
+            import_rows=settings.import_rows, api_token=self.api_token,
+            api_file=self.api_file, api_origins=settings.api_origins,
         )  # fmt: skip
+
+    @property
+    def api_token(self) -> str:
+        """The token a program on this desk sends to the JSON API: made from the launch's
+        secret (which it does not reveal), so ``--reload``'s restarts keep it."""
+        return hmac.new(self.secret.encode(), b"deskwork api token", hashlib.sha256).hexdigest()
+
+    @property
+    def api_file(self) -> Path:
+        return paths.api_file(self.tool.name, self.settings)
+
+    def tell_programs(self) -> None:
+        """Write where the API is and its token for programs on this desk (the user's
+        own, 0600), once served; ``close`` removes it."""
+        try:
+            paths.write_private_json(self.api_file, {
+                "url": f"{self.url}api/", "token": self.api_token, "pid": os.getpid(),
+                "tool": self.tool.title, "database": str(self.database),
+            })  # fmt: skip
+        except OSError:
+            log.exception("Could not write %s: the API is for the tool's pages only", self.api_file)
+            return
+        log.info("The JSON API's address and token: %s", self.api_file)
+
+    def forget_programs(self) -> None:
+        """Remove the API file if it is still this launch's."""
+        try:
+            if json.loads(self.api_file.read_text(encoding="utf-8")).get("pid") == os.getpid():
+                self.api_file.unlink()
+        except (OSError, ValueError, AttributeError):
+            pass
 
     def save_as(self, name: str, kind: str, extension: str) -> str | None:
         """Where to save an export: the system's save dialog, in the user's documents
@@ -283,6 +319,10 @@ class ToolServing(Serving):
         )
         log.info("Opening %s with %s", self.tool.title, self.database)
         return self.assembled.app
+
+    def start(self) -> None:
+        super().start()
+        self.tell_programs()
 
     def warm_up(self) -> None:
         """Serve the home page once, inside the process, while the browser engine starts:
@@ -406,6 +446,7 @@ class ToolServing(Serving):
             return [page_url(page) for page in self.tool.pages.values()]
 
     def close(self) -> None:
+        self.forget_programs()
         if self.assembled is not None:
             self.assembled.close()  # after the last request: the database file is whole again
 

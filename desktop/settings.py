@@ -64,6 +64,17 @@ def _whole(text: str) -> int:
     return number
 
 
+def _origins(text: str) -> tuple[str, ...]:
+    found = tuple(part.strip().rstrip("/") for part in text.replace(",", " ").split())
+    for origin in found:
+        scheme, sep, rest = origin.partition("://")
+        if scheme not in ("http", "https") or not sep or not rest or "/" in rest:
+            raise ValueError(
+                f"has {origin!r}, which is not an origin such as https://intranet.example"
+            )
+    return found
+
+
 def _stamp(text: str) -> float | None:
     try:
         return float(text)
@@ -134,6 +145,13 @@ SETTINGS: tuple[Setting, ...] = (
         f"`{IMPORT_ROWS:,}`",
         "the most rows one import may bring: a larger file is refused, saying so",
         (ENVIRONMENT,), _whole,
+    ),
+    Setting(
+        "api_origins", "origins",
+        "none",
+        "other sites whose pages may call the tool's JSON API with its token "
+        "(`https://intranet.example`, separated by spaces or commas); none may by default",
+        (ENVIRONMENT,), _origins,
     ),
     Setting(
         "launch_stamp", "Unix time",
@@ -229,6 +247,12 @@ class Settings:
         """The most rows one import may bring."""
         found: int | None = self.value("import_rows")
         return IMPORT_ROWS if found is None else found
+
+    @property
+    def api_origins(self) -> tuple[str, ...]:
+        """Other sites' origins the API answers (with its token)."""
+        found: tuple[str, ...] | None = self.value("api_origins")
+        return found or ()
 
     @property
     def launch_stamp(self) -> float | None:

@@ -152,13 +152,7 @@ def record_path(lock: Path, settings: Settings | None = None) -> Path:
 
 def write_record(path: Path, running: Running) -> None:
     """Write ``running`` to ``path``, readable by its owner only, replacing it whole."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.unlink(missing_ok=True)
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        json.dump({"port": running.port, "pid": running.pid, "key": running.key}, file)
-    os.replace(partial, path)
+    paths.write_private_json(path, {"port": running.port, "pid": running.pid, "key": running.key})
 
 
 def read_record(path: Path) -> Running | None:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, g, render_template
+from flask import Flask, current_app, g, render_template, request
 from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, PrefixLoader
 from werkzeug.exceptions import HTTPException
 
@@ -38,6 +38,11 @@ CONFIG_KEYS: dict[str, str] = {
     "(assembly.Options.mounted)",
     "DESKWORK_DATABASE": "a host Flask app's own config: the mounted tool's database file",
     "DESKWORK_IMPORT_ROWS": "the most rows one import may bring (assembly.Options.import_rows)",
+    "DESKWORK_API_TOKEN": "the launch's API token a program sends (assembly.Options.api_token)",
+    "DESKWORK_API_FILE": "where the host wrote the API's address and token, for the API's "
+    "page (assembly.Options.api_file)",
+    "DESKWORK_API_ORIGINS": "other sites' origins the API answers, with the token "
+    "(assembly.Options.api_origins)",
 }
 
 PLAIN_ERROR_PAGE = (
@@ -127,7 +132,11 @@ def _close_db(_exc: BaseException | None) -> None:
         db.close()
 
 
-def _http_error(error: HTTPException) -> tuple[str, int]:
+def _http_error(error: HTTPException) -> Any:
+    if security.is_api(request):
+        from deskwork.views.api import answer_error
+
+        return answer_error(error)
     if error.code == 403:  # nothing about the tool for whoever has no secret
         return render_template("forbidden.html", error=error), 403
     if error.code == 413:  # over MAX_CONTENT_LENGTH: the form cannot come back as it was
@@ -141,7 +150,7 @@ def _http_error(error: HTTPException) -> tuple[str, int]:
     return render_template("error.html", error=error, status=error.code), error.code or 500
 
 
-def _error_page(error: Exception) -> tuple[str, int]:
+def _error_page(error: Exception) -> Any:
     # The host names its log file (DESKWORK_LOG_FILE), so the page can say where to look.
     log_file = current_app.config.get("DESKWORK_LOG_FILE")
     if isinstance(error, DeskworkError):
@@ -151,6 +160,10 @@ def _error_page(error: Exception) -> tuple[str, int]:
         # The log gets the traceback; the person gets a plain page and no internals.
         log.exception("Unexpected error while serving a page")
         status, message = 500, "Something went wrong. The details are in the log file."
+    if security.is_api(request):
+        from deskwork.views.api import answer_error
+
+        return answer_error(error)
     try:
         shown = log_file if status >= 500 else None  # a 400's message says all there is
         page = render_template("error.html", message=message, status=status, log_file=shown)

@@ -52,6 +52,12 @@ class Options:
     #: The native window's save dialog, for exports (it drops downloads); None where
     #: a browser downloads them.
     save_as: SaveAs | None = None
+    #: The launch's API token, which a program on the desk sends (the host writes it to
+    #: ``api_file``); None: only the pages' own protection lets API calls in.
+    api_token: str | None = None
+    api_file: Path | None = None
+    #: Other sites' origins (``https://intranet.example``) the API answers, with the token.
+    api_origins: tuple[str, ...] = ()
     #: Anything else for the app's config (a mounted tool's cookie name, tests' options).
     config: dict[str, Any] = field(default_factory=dict)
 
@@ -98,6 +104,12 @@ def assemble(
         config["DESKWORK_LOG_FILE"] = str(options.log_file)
     if options.mounted:
         config["DESKWORK_MOUNTED"] = True
+    if options.api_token is not None:
+        config["DESKWORK_API_TOKEN"] = options.api_token
+    if options.api_file is not None:
+        config["DESKWORK_API_FILE"] = str(options.api_file)
+    if options.api_origins:
+        config["DESKWORK_API_ORIGINS"] = tuple(options.api_origins)
     app = create_app(
         tool, storage, secret=secret, port=port, locale=options.locale,
         user_locale=options.user_locale, config={**config, **options.config},

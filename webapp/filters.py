@@ -92,6 +92,42 @@ def filter_kind(f: Field) -> str:
     return "text"
 
 
+#: The words of a column's filters in an address, by its kind (``filter_kind``).
+FILTER_WORDS = {
+    "yesno": ("",),
+    "values": ("",),
+    "range": (".min", ".max"),
+    "dates": (".in", ".from", ".to"),
+    "text": (".has",),
+    "file": (),
+}
+
+
+def filter_words(page: TablePage) -> dict[str, tuple[str, Field]]:
+    """Every filter word ``page``'s address may hold: word -> (column, its field)."""
+    words: dict[str, tuple[str, Field]] = {}
+    for name, f in page.table.fields.items():
+        for end in (*FILTER_WORDS[filter_kind(f)], ".empty"):
+            words[name + end] = (name, f)
+    return words
+
+
+def unknown_words(
+    page: TablePage, args: Mapping[str, Any], *, also: tuple[str, ...] = ()
+) -> str | None:
+    """What to say of words in ``args`` that are no filter, sort or search of ``page``
+    (and not in ``also``); None if there are none. A script must not get every row for
+    a filter mistyped."""
+    known = {"sort", "q", "cols", *also, *filter_words(page)}
+    unknown = [word for word in args if word not in known]
+    if not unknown:
+        return None
+    return (
+        f"{', '.join(unknown)}: not a filter of the {page.title} page (its columns: "
+        f"{', '.join(page.table.fields)})."
+    )
+
+
 def totalled(f: Field) -> bool:
     """Whether the table shows a column's total: money and numbers, not identifiers."""
     return isinstance(f, Number) or (isinstance(f, Integer) and not f.unique)

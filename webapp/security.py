@@ -11,6 +11,13 @@ once, with the same cookie. Besides that:
 * unsafe methods from another origin get 403 (cookies do not isolate by port);
 * every response forbids framing and MIME sniffing, and none allows CORS.
 
+The JSON API (``/api/``) is behind the same checks, and also lets in a program on the
+same desk that sends the launch's API token (``Authorization: Bearer TOKEN``): the host
+writes it to a file only the user can read, and a new one each launch. A wrong token is
+401, never a fall back to the cookie. Cross-origin access to the API is for the origins
+whoever installs the tool lists (``DESKWORK_API_ORIGINS``), and only with the token: the
+cookie is SameSite=Strict, so another site's page never carries it.
+
 A tool mounted in a host Flask app (``tool.init_app``, see ``deskwork.mount``) runs with
 ``DESKWORK_MOUNTED``: who gets in is the host's to decide, so there is no secret and no
 Host check; unsafe methods from another origin are still refused and the headers still set.
@@ -88,22 +95,56 @@ def cross_origin(request: Request, own_origin: str) -> bool:
 
 @dataclass(frozen=True)
 class Admission:
-    """What to do with a request: refuse it (``refused`` says why, for a 403), send it to
-    a clean address (``redirect_to``, the cookie set), or serve it (setting the cookie
-    with the response if ``new_cookie``)."""
+    """What to do with a request: refuse it (``refused`` says why, for a ``status``), send
+    it to a clean address (``redirect_to``, the cookie set), or serve it (setting the
+    cookie with the response if ``new_cookie``)."""
 
     refused: str | None = None
     redirect_to: str | None = None
     new_cookie: bool = False
+    status: int = 403
 
 
-def admit(request: Request, secret: str, port: str) -> Admission:
-    """The threat model's checks for one request: Host, origin, then the secret."""
+API_PREFIX = "/api/"
+WRONG_TOKEN = (
+    "The API token is wrong or out of date: read it again from the tool's API file (each "
+    "launch writes a new one)."
+)
+
+
+def is_api(request: Request) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def allowed_origin(request: Request, origins: Iterable[str]) -> bool:
+    """Whether ``request`` comes from a page of an origin the API is opened to."""
+    origin = request.headers.get("Origin")
+    return is_api(request) and origin is not None and origin in origins
+
+
+def admit(
+    request: Request, secret: str, port: str, *, api_token: str | None = None,
+    api_origins: Iterable[str] = (),
+) -> Admission:  # fmt: skip
+    """The threat model's checks for one request: Host, origin, then the secret (or,
+    for the API, the token)."""
     if request.host not in _allowed_hosts(port):
         return Admission(refused="This address is not this tool's.")
 
-    if cross_origin(request, f"http://{request.host}"):
+    opened = allowed_origin(request, api_origins)
+    if not opened and cross_origin(request, f"http://{request.host}"):
         return Admission(refused=CROSS_ORIGIN_REFUSED)
+
+    if is_api(request) and (opened or "Authorization" in request.headers):
+        token = _bearer(request)
+        if api_token and token is not None and _same(token, api_token):
+            return Admission()
+        return Admission(refused=WRONG_TOKEN, status=401)
 
     for param in (TOKEN_PARAM, WINDOW_TOKEN_PARAM):
         token = request.args.get(param)
@@ -136,9 +177,13 @@ def check_request() -> Response | None:
         return None
     port = _port()
     secret: str = current_app.config["DESKWORK_SECRET"]
-    admission = admit(request, secret, port)
+    origins = current_app.config.get("DESKWORK_API_ORIGINS") or ()
+    if request.method == "OPTIONS" and allowed_origin(request, origins):
+        return _preflight()
+    admission = admit(request, secret, port, api_origins=origins,
+                      api_token=current_app.config.get("DESKWORK_API_TOKEN"))  # fmt: skip
     if admission.refused is not None:
-        abort(403, admission.refused)
+        abort(admission.status, admission.refused)
     if admission.redirect_to is not None:
         response = redirect(admission.redirect_to, code=303)
         set_secret_cookie(response, port, secret)
@@ -148,10 +193,23 @@ def check_request() -> Response | None:
     return None
 
 
+def _preflight() -> Response:
+    """A configured origin's page asking whether it may call the API (CORS)."""
+    response = current_app.make_response(("", 204))
+    response.headers["Access-Control-Allow-Methods"] = "GET, POST, PATCH, DELETE"
+    response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, If-Match"
+    response.headers["Access-Control-Max-Age"] = "600"
+    return response
+
+
 def add_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     response.headers.pop("Access-Control-Allow-Origin", None)
+    if allowed_origin(request, current_app.config.get("DESKWORK_API_ORIGINS") or ()):
+        response.headers["Access-Control-Allow-Origin"] = request.headers["Origin"]
+        response.headers["Access-Control-Expose-Headers"] = "ETag, Location"
+        response.vary.add("Origin")
     new_cookie = g.pop("deskwork_new_cookie", None)
     if new_cookie is not None:
         set_secret_cookie(response, *new_cookie)

@@ -388,7 +388,16 @@ def references(
 
 
 def summary(db: sqlite_utils.Database, view: View) -> dict[str, Any]:
-    """How many rows the view holds, and the totals of its money and number columns."""
+    """How many rows the view holds, and the totals of its money and number columns, as
+    the page shows them."""
+    found = summary_values(db, view)
+    totals = {c: view.fields[c].display(v) for c, v in found["totals"].items()}
+    return {"count": found["count"], "totals": totals}
+
+
+def summary_values(db: sqlite_utils.Database, view: View) -> dict[str, Any]:
+    """How many rows the view holds, and the totals of its money and number columns, as
+    stored (cents for money)."""
     query = Query(db, view)
     where, params = query._filters(False)
     shown = [c for c in view.columns if totalled(view.fields[c])]
@@ -397,11 +406,9 @@ def summary(db: sqlite_utils.Database, view: View) -> dict[str, Any]:
     if where:
         sql += " WHERE " + " AND ".join(where)
     found = db.execute(sql, params).fetchone()
-    totals = {}
-    for c, value in zip(shown, found[1:], strict=True):
-        f = view.fields[c]
-        totals[c] = f.display(int(value)) if isinstance(value, float) and value.is_integer() else (
-            f.display(value))  # fmt: skip
+    # total() is a float: exact for whole numbers (cents) up to 2**53.
+    totals = {c: int(v) if isinstance(v, float) and v.is_integer() else v
+              for c, v in zip(shown, found[1:], strict=True)}  # fmt: skip
     return {"count": int(found[0]), "totals": totals}
 
 

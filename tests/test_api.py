@@ -197,7 +197,7 @@ def test_a_program_needs_the_token(api: FlaskClient) -> None:
     assert api.get("/api/tables/expenses").status_code == 200
     del api.environ_base["HTTP_AUTHORIZATION"]
     bare = api.get("/api/tables/expenses")
-    assert bare.status_code == 403 and bare.is_json
+    assert bare.status_code == 401 and "API file" in bare.json["error"]
     wrong = api.get("/api/tables/expenses", headers={"Authorization": "Bearer guess"})
     assert wrong.status_code == 401 and "out of date" in wrong.json["error"]
     assert wrong.headers["WWW-Authenticate"].startswith("Bearer")

@@ -55,12 +55,12 @@ ID, VERSION = "id", "_version"
 
 def value_out(f: Field | None, stored: Any, files: Mapping[int, str] | None = None) -> Any:
     """A stored value as the API sends it (``files``: attached files' names by id)."""
+    if isinstance(f, MultiChoice):
+        return f.from_db(stored)  # none chosen is an empty list
     if stored is None or f is None:
         return _plain(stored)
     if isinstance(f, YesNo):
         return bool(stored)
-    if isinstance(f, MultiChoice):
-        return f.from_db(stored)
     if isinstance(f, Number):
         value = f.from_db(stored)
         return None if value is None else f"{value:.{f.places}f}"
@@ -167,16 +167,24 @@ def schema_out(f: Field) -> dict[str, Any]:
     return _nullable({**schema, "description": f.label})
 
 
-def schema_in(f: Field) -> dict[str, Any]:
-    """The JSON Schema of what the API takes for a field (a number may also be text)."""
+def schema_in(f: Field, *, new: bool = False) -> dict[str, Any]:
+    """The JSON Schema of what the API takes for a field (a number may also be text);
+    for a ``new`` record a required field can't be null or blank."""
     schema = _schema(f)
     if isinstance(f, Number):
         schema = {"type": ["string", "number"]}
     elif isinstance(f, Lookup):
         schema = {"type": ["integer", "string"]}
+    schema["description"] = f.label
     if isinstance(f, MultiChoice):
-        return {**schema, "description": f.label}
-    return _nullable({**schema, "description": f.label})
+        return {**schema, "minItems": 1} if f.required and new else schema
+    if not f.required:
+        return _nullable(schema)
+    if isinstance(f, YesNo):
+        schema["enum"] = [True]  # required: it must be ticked
+    elif schema["type"] == "string" and "enum" not in schema and "format" not in schema:
+        schema["pattern"] = schema.get("pattern", r"\S")  # not blank
+    return schema
 
 
 def _schema(f: Field) -> dict[str, Any]:

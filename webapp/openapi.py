@@ -53,7 +53,8 @@ def document(tool: Tool, server: str) -> dict[str, Any]:
     for table in tool.tables.values():
         page = tool.listing_for(table) or TablePage(table.name, table, table.name)
         schemas[_name(table)] = record_schema(table)
-        schemas[_name(table) + "Input"] = input_schema(table)
+        schemas[_name(table) + "Input"] = input_schema(table, new=True)
+        schemas[_name(table) + "Change"] = input_schema(table, new=False)
         paths.update(table_paths(table, page))
     for report in tool.pages.values():
         if isinstance(report, ReportPage):
@@ -112,11 +113,17 @@ def record_schema(table: Table) -> dict[str, Any]:
     }
 
 
-def input_schema(table: Table) -> dict[str, Any]:
-    """What a new record or a change may send (a change sends only what changes)."""
-    properties = {n: api.schema_in(f) for n, f in table.editable.items() if f.widget != "file"}
-    properties[api.VERSION] = {"type": "string", "description": "For a change: the version read."}
-    return {"type": "object", "properties": properties}
+def input_schema(table: Table, *, new: bool) -> dict[str, Any]:
+    """What a ``new`` record sends (its required fields), or a change (only what
+    changes, and the version it was made from)."""
+    fields = {n: f for n, f in table.editable.items() if f.widget != "file"}
+    properties = {n: api.schema_in(f, new=new) for n, f in fields.items()}
+    if new:
+        required = [n for n, f in fields.items() if f.required]
+        return {"type": "object", "properties": properties, "required": required,
+                "additionalProperties": False}  # fmt: skip
+    properties[api.VERSION] = {"type": "string", "description": "The version read."}
+    return {"type": "object", "properties": properties, "additionalProperties": False}
 
 
 def table_paths(table: Table, page: TablePage) -> dict[str, Any]:
@@ -131,6 +138,10 @@ def table_paths(table: Table, page: TablePage) -> dict[str, Any]:
         "totals": {"type": "object", "additionalProperties": {"type": ["string", "integer"]}},
     }}  # fmt: skip
     body = {"required": True, "content": {"application/json": {"schema": _ref(name + "Input")}}}
+    change = {"required": True, "content": {"application/json": {"schema": _ref(name + "Change")}}}
+    links = {verb: {"operationId": f"{verb}_{table.name}",
+                    "parameters": {"record_id": "$response.body#/id"}}
+             for verb in ("get", "change", "delete")}  # fmt: skip
     one_id = [{"name": "record_id", "in": "path", "required": True,
                "schema": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}}]  # fmt: skip
     words = list_parameters(page)
@@ -143,7 +154,8 @@ def table_paths(table: Table, page: TablePage) -> dict[str, Any]:
                                   **_failures()}},
             "post": {"summary": f"Add a {record}", "operationId": f"create_{table.name}",
                      "requestBody": body,
-                     "responses": {"201": _json(_ref(name), f"The {record} saved."),
+                     "responses": {"201": {**_json(_ref(name), f"The {record} saved."),
+                                           "links": links},
                                    **_failures("415")}},
         },
         f"{base}/count": {
@@ -158,7 +170,7 @@ def table_paths(table: Table, page: TablePage) -> dict[str, Any]:
                     "responses": {"200": _json(_ref(name), f"The {record}."),
                                   **_failures("404")}},
             "patch": {"summary": f"Change a {record}", "operationId": f"change_{table.name}",
-                      "requestBody": body,
+                      "requestBody": change,
                       "responses": {"200": _json(_ref(name), f"The {record} as saved."),
                                     **_failures("404", "409", "415", "428")}},
             "delete": {"summary": f"Delete a {record} (to the bin)",

@@ -112,6 +112,12 @@ WRONG_TOKEN = (
 )
 
 
+NO_TOKEN = (
+    "Send the API token (Authorization: Bearer TOKEN): it is in the tool's API file while "
+    "the tool is open."
+)
+
+
 def is_api(request: Request) -> bool:
     return request.path.startswith(API_PREFIX)
 
@@ -158,6 +164,8 @@ def admit(
         return Admission(redirect_to=request.path + (f"?{urlencode(rest)}" if rest else ""))
 
     if not _same(request.cookies.get(cookie_name(port)), secret):
+        if is_api(request):
+            return Admission(refused=NO_TOKEN, status=401)
         return Admission(
             refused="Open this tool from its own window or from the address it printed."
         )

@@ -71,7 +71,7 @@ def test_the_table_benchmark_runs_deskwork_datasette_and_sqlite_side_by_side(ben
     assert "2,000 expenses, median of 2 requests" in output
     assert "datasette, version" in output  # Datasette really ran
     pages = table(output, "page")
-    assert list(pages) == [
+    kinds = [
         "first page (newest first)",
         "a page half-way down",
         "the last page",
@@ -81,6 +81,8 @@ def test_the_table_benchmark_runs_deskwork_datasette_and_sqlite_side_by_side(ben
         "search, few matches (“leeds”)",
         "search, many matches (“travel”)",
     ]
+    # The table pages, then the JSON API's list of the same rows, asked with its token.
+    assert list(pages) == [*kinds, *[f"JSON: {kind}" for kind in kinds]]
     for deskwork, datasette, sqlite, *ratios in pages.values():
         assert deskwork > 0 and datasette > 0 and sqlite > 0
         assert len(ratios) == 2

@@ -11,6 +11,7 @@ the user's.
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import signal
@@ -33,10 +34,12 @@ class Connection:
     server sets, as a browser does: the tool's secret cookie and Flask's session (where
     the forms' one-time tokens live) are sent back with every request after."""
 
-    def __init__(self, port: int, timeout: float = 120) -> None:
+    def __init__(self, port: int, timeout: float = 120, token: str | None = None) -> None:
+        """``token``: a program's, sent as ``Authorization: Bearer`` (no cookie then)."""
         self.port = port
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
         self.cookies: dict[str, str] = {}
+        self.token = token
 
     def get(self, path: str, ok: tuple[int, ...] = (200,)) -> tuple[float, bytes]:
         """GET ``path``: the seconds from sending to the last byte read, and the body."""
@@ -57,6 +60,8 @@ class Connection:
         ok: tuple[int, ...] = (200,),
     ) -> tuple[float, bytes]:
         headers = {}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         body = None
@@ -104,6 +109,7 @@ class Launched:
         backup and tidy of a big database come first, as on the first launch of a day)."""
         data = work / "deskwork-data"
         data.mkdir(parents=True, exist_ok=True)
+        self.data = data
         env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
         env["DESKWORK_DATA_DIR"] = str(data)
         self.command = [str(DESKWORK), *arguments]
@@ -155,6 +161,13 @@ class Launched:
     def get(self, path: str, ok: tuple[int, ...] = (200,)) -> tuple[float, bytes]:
         """GET ``path`` on the kept-alive connection: (seconds, body)."""
         return self.connection.get(path, ok=ok)
+
+    def program(self, tool_name: str) -> Connection:
+        """A kept-alive connection as a script on the desk makes one: the address and
+        token read from the API file the tool wrote, no cookie."""
+        found = json.loads((self.data / "api" / f"{tool_name}.json").read_text(encoding="utf-8"))
+        port = int(urlsplit(found["url"]).port or 0)
+        return Connection(port, token=found["token"])
 
     def post(
         self, path: str, form: dict[str, object], ok: tuple[int, ...] = (303,)

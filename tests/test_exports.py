@@ -40,6 +40,7 @@ from deskwork import (
 from deskwork.db import listing
 from deskwork.db.storage import Storage
 from deskwork.desktop.server import ServerThread
+from deskwork.errors import Cancelled
 from deskwork.testing import TEST_PORT, tool_client
 from fixture_tool import tool as expenses_tool
 
@@ -298,8 +299,13 @@ def test_write_file_is_renamed_only_when_complete(tmp_path: Path) -> None:
         exports.write_file(failing(), target)
     assert target.read_text(encoding="utf-8") == "yesterday's export"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export.csv"]
-    with pytest.raises(exports.Cancelled):
-        exports.write_file(iter([b"a", b"b"]), target, cancelled=lambda: True)
+
+    def cancelled():
+        yield b"ID\r\n"
+        raise Cancelled("Cancelled.")
+
+    with pytest.raises(Cancelled):
+        exports.write_file(cancelled(), target)
     assert target.read_text(encoding="utf-8") == "yesterday's export"
     assert exports.write_file(iter([b"ID\r\n", b"1\r\n"]), target) == 7
     assert target.read_bytes() == b"ID\r\n1\r\n"

@@ -25,7 +25,6 @@ import io
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -37,7 +36,7 @@ import sqlite_utils
 from deskwork import xlsx
 from deskwork.db.listing import Query
 from deskwork.db.storage import Storage
-from deskwork.errors import Cancelled, TooManyRows
+from deskwork.errors import TooManyRows
 from deskwork.fields import (
     Choice,
     Date,
@@ -51,6 +50,7 @@ from deskwork.fields import (
     YesNo,
 )
 from deskwork.filters import View, named_view, read_view
+from deskwork.jobs import Job
 from deskwork.model import TablePage, Tool
 from deskwork.names import ascii_name
 from deskwork.xlsx import SERIAL_OF_ORDINAL
@@ -146,20 +146,17 @@ def file_name(title: str, fmt: Format, today: dt.date | None = None) -> str:
     return f"{ascii_name(title) or 'export'}-{day}.{fmt.extension}"
 
 
-def write_file(
-    chunks: Iterator[bytes], path: str | Path, *, cancelled: Callable[[], bool] | None = None
-) -> int:
+def write_file(chunks: Iterator[bytes], path: str | Path) -> int:
     """Write ``chunks`` to ``path`` under a temporary name beside it, renamed at the end:
-    an export that fails or is cancelled half-way leaves no file that looks complete
-    (and an existing file at ``path`` as it was). Returns the bytes written."""
+    an export that fails or is cancelled half-way (``chunks`` raising ``Cancelled``)
+    leaves no file that looks complete (and an existing file at ``path`` as it was).
+    Returns the bytes written."""
     path = Path(path)
     part = path.with_name(f".{path.name}.part")
     written = 0
     try:
         with open(part, "wb") as out:
             for chunk in chunks:
-                if cancelled is not None and cancelled():
-                    raise Cancelled("The export was cancelled: no file was written.")
                 out.write(chunk)
                 written += len(chunk)
             out.flush()
@@ -174,21 +171,20 @@ def write_file(
 #: What the window's save dialog is: given a file name to suggest, the kind of file
 #: ("CSV file") and its extension, the path picked, or None if the person cancelled.
 SaveAs = Callable[[str, str, str], "str | Path | None"]
-#: How long a finished export's outcome is still told to the pages that ask.
-TOLD_FOR_S = 15.0
 
 
 class Saving:
     """Exports written to files where a page can't download (the native window drops
     downloads): the window's save dialog says where (``save_as``, the host's), and one
-    export at a time is written there on a thread of its own, under a temporary name
-    renamed at the end, while the pages keep answering. ``status()`` says how far it is,
-    for the pages' progress bar; ``cancel()`` stops it, leaving nothing behind."""
+    export at a time is written there as a ``Job`` (``deskwork.jobs``), under a temporary
+    name renamed at the end, while the pages keep answering. ``status()`` says how far it
+    is, for the pages' progress bar; ``cancel()`` stops it, leaving nothing behind."""
 
     def __init__(self, save_as: SaveAs) -> None:
         self.save_as = save_as
         self._lock = threading.Lock()
-        self._job: _Job | None = None
+        self._job: Job | None = None
+        self._path = Path()
 
     def start(
         self, name: str, fmt: Format, storage: Storage, make: Callable[[Any], Sheet]
@@ -196,8 +192,8 @@ class Saving:
         """Ask where to save ``name`` (waits for the dialog), then write what ``make(db)``
         gives there; the status after starting."""
         with self._lock:
-            if self._job is not None and self._job.state == "running":
-                return {**self._job.status(), "text": "An export is under way: wait for it "
+            if self._job is not None and self._job.running:
+                return {**self.status(), "text": "An export is under way: wait for it "
                         "to finish, or cancel it, before starting another."}  # fmt: skip
         kind = "Excel workbook" if fmt is EXCEL else "CSV file"
         chosen = self.save_as(name, kind, fmt.extension)
@@ -206,71 +202,51 @@ class Saving:
         path = Path(chosen)
         if path.suffix.lower() != f".{fmt.extension}":
             path = path.with_name(f"{path.name}.{fmt.extension}")
-        job = _Job(path, fmt, storage, make)
+
+        def work(job: Job) -> None:
+            with storage.open() as db:
+                sheet = make(db)
+                job.step(0, sheet.count)
+                chunks = encode(sheet, fmt)
+                write_file(_counted(chunks, sheet, job), path)
+
         with self._lock:  # another export may have started while the dialog was open
-            if self._job is not None and self._job.state == "running":
-                return {**self._job.status(), "text": "Another export started meanwhile: "
+            if self._job is not None and self._job.running:
+                return {**self.status(), "text": "Another export started meanwhile: "
                         "wait for it to finish, or cancel it, first."}  # fmt: skip
-            self._job = job
-        threading.Thread(target=job.run, name="deskwork-export", daemon=True).start()
-        return job.status()
+            self._job, self._path = Job(f"Exporting to {path}", work).start(), path
+        return self.status()
 
     def status(self) -> dict[str, Any]:
-        with self._lock:
-            job = self._job
-        if job is None or (job.finished and time.monotonic() - job.finished > TOLD_FOR_S):
+        job, path = self._job, self._path
+        if job is None or job.stale:
             return {"state": "idle", "text": ""}
-        return job.status()
+        name = path.name
+        if job.running:
+            text = (f"Exporting {name}: {job.done:,} of {job.count:,} rows"
+                    if job.count is not None else f"Exporting {name}…")  # fmt: skip
+        elif job.state == "done":
+            text = f"Saved {job.done:,} rows in {path}."
+        elif job.state == "cancelled":
+            text = f"Export cancelled: {name} was not saved."
+        else:
+            text = f"The export failed, and {name} was not saved: {job.reason}"
+        return {"state": job.state, "name": name, "path": str(path), "done": job.done,
+                "count": job.count, "text": text}  # fmt: skip
 
     def cancel(self) -> dict[str, Any]:
-        with self._lock:
-            job = self._job
-        if job is not None and job.state == "running":
-            job.cancelled.set()
+        if self._job is not None:
+            self._job.cancel()
         return self.status()
 
 
-class _Job:
-    def __init__(
-        self, path: Path, fmt: Format, storage: Storage, make: Callable[[Any], Sheet]
-    ) -> None:
-        self.path, self.fmt, self.storage, self.make = path, fmt, storage, make
-        self.state = "running"
-        self.sheet: Sheet | None = None
-        self.error = ""
-        self.finished = 0.0
-        self.cancelled = threading.Event()
-
-    def run(self) -> None:
-        try:
-            with self.storage.open() as db:
-                self.sheet = self.make(db)
-                chunks = encode(self.sheet, self.fmt)
-                write_file(chunks, self.path, cancelled=self.cancelled.is_set)
-            self.state = "done"
-        except Cancelled:
-            self.state = "cancelled"
-        except Exception as error:  # told on the page; the traceback goes to the log
-            log.exception("Exporting to %s failed", self.path)
-            self.state, self.error = "failed", str(error) or type(error).__name__
-        finally:
-            self.finished = time.monotonic()
-
-    def status(self) -> dict[str, Any]:
-        done = self.sheet.done if self.sheet else 0
-        count = self.sheet.count if self.sheet else None
-        name = self.path.name
-        if self.state == "running":
-            text = f"Exporting {name}: {done:,} of {count:,} rows" if count is not None else (
-                f"Exporting {name}…")  # fmt: skip
-        elif self.state == "done":
-            text = f"Saved {done:,} rows in {self.path}."
-        elif self.state == "cancelled":
-            text = f"Export cancelled: {name} was not saved."
-        else:
-            text = f"The export failed, and {name} was not saved: {self.error}"
-        return {"state": self.state, "name": name, "path": str(self.path), "done": done,
-                "count": count, "text": text}  # fmt: skip
+def _counted(chunks: Iterator[bytes], sheet: Sheet, job: Job) -> Iterator[bytes]:
+    """``chunks``, telling ``job`` how many rows are written before each (and stopping
+    there once it is cancelled)."""
+    for chunk in chunks:
+        job.step(sheet.done)
+        yield chunk
+    job.step(sheet.done)
 
 
 # -- rows made in Python (a report's) ------------------------------------------------------

@@ -515,3 +515,36 @@ def test_an_import_with_a_bad_row_adds_nothing_then_fixed_adds_all_and_undo_take
     page.get_by_role("button", name="Undo").click()
     assert "Undone: 3 records" in page.get_by_role("status").first.inner_text()
     assert count() == 0
+
+
+def test_a_large_import_shows_its_progress_then_its_preview_then_what_it_saved(
+    page, live_server, tmp_path
+):
+    with Storage(live_server.database).open() as db:
+        name = db.execute("SELECT name FROM employees WHERE id = 1").fetchone()[0]
+    lines = [f"2026-02-{n % 28 + 1:02d},{n % 90 + 1}.75,Office,{name},Progress test {n}"
+             for n in range(20_000)]  # fmt: skip
+    big = tmp_path / "supplies.csv"
+    big.write_text("Date,Amount,Category,Employee,Note\n" + "\n".join(lines) + "\n",
+                   encoding="utf-8")  # fmt: skip
+
+    def count() -> int:
+        with Storage(live_server.database).open() as db:
+            return db.execute("SELECT count(*) FROM expenses WHERE note LIKE "
+                              "'Progress test %'").fetchone()[0]  # fmt: skip
+
+    page.get_by_role("navigation", name="Pages").get_by_role("link", name="Expenses").click()
+    page.get_by_role("link", name="Import", exact=True).click()
+    page.get_by_label("File to import").set_input_files(big)
+    page.get_by_role("button", name="Upload").click()
+    # The progress page first (with its Cancel), then the page moves on by itself.
+    page.get_by_role("heading", name=re.compile("^Checking the file")).wait_for()
+    assert page.get_by_role("button", name="Cancel import").is_visible()
+    page.get_by_role("heading", name="Import supplies.csv into Expenses").wait_for(timeout=60_000)
+    assert "20,000 rows: 20,000 new" in page.get_by_role("status").inner_text()
+    page.get_by_role("button", name="Import 20,000 rows").click()
+    page.get_by_text("Imported 20,000 expenses from supplies.csv").wait_for(timeout=60_000)
+    assert count() == 20_000
+    page.get_by_role("button", name="Undo").click()
+    assert "Undone: 20,000 records" in page.get_by_role("status").first.inner_text()
+    assert count() == 0

@@ -320,3 +320,97 @@ def test_importing_saves_what_the_preview_checked_without_checking_it_all_again(
             "col2": "category", "col3": "employee"}  # fmt: skip
     assert seeded_client.post(sent.headers["Location"], data=form).status_code == 303
     assert checks == [1, 1]  # the preview's, and the import's own
+
+
+def large_csv(db, rows: int = 8_000) -> bytes:
+    """A CSV file over ``AT_ONCE`` bytes (a progress page's import), under the 500 KB
+    over which the test client would spool it to a file."""
+    name = db.execute("SELECT name FROM employees WHERE id = 1").fetchone()[0]
+    lines = ["Date,Amount,Category,Employee,Note"]
+    lines += [f"2026-01-{n % 28 + 1:02d},{n % 900 + 1}.25,Meals,{name},Lunch number {n}"
+              for n in range(rows)]  # fmt: skip
+    data = ("\r\n".join(lines) + "\r\n").encode()
+    from deskwork.views.imports import AT_ONCE
+
+    assert len(data) > AT_ONCE
+    return data
+
+
+def job_of(client, file_id: int):
+    return client.application.extensions["deskwork.import_jobs"][file_id]
+
+
+def test_a_large_import_is_checked_and_saved_with_its_progress_shown(seeded_client):
+    storage = seeded_client.application.extensions["deskwork.storage"]
+    with storage.open() as db:
+        data, count = large_csv(db), db.execute("SELECT count(*) FROM expenses").fetchone()[0]
+    sent = upload(seeded_client, "lunches.csv", data)
+    preview_url = sent.headers["Location"]
+    file_id = int(preview_url.rsplit("/", 1)[1])
+    waiting = text(seeded_client.get(preview_url))
+    assert "Cancel import" in waiting and "data-job-status" in waiting and "<progress" in waiting
+    job = job_of(seeded_client, file_id)
+    assert job.wait(120) and job.state == "done"
+    told = seeded_client.get(f"/tables/expenses/import/{file_id}/status").json
+    assert told["state"] == "done" and told["count"] == 8_000
+    assert told["text"].startswith("Checking row ")
+    page = text(seeded_client.get(preview_url))
+    assert "8,000 rows: 8,000 new" in page
+    token = re.search(r'name="_once" value="([^"]+)"', page)[1]
+    saving = seeded_client.post(preview_url, data={"_once": token})
+    assert saving.status_code == 303 and saving.headers["Location"].endswith("/saving")
+    assert job_of(seeded_client, file_id).wait(120)
+    done = seeded_client.get(saving.headers["Location"])
+    assert done.status_code == 303 and done.headers["Location"] == "/tables/expenses"
+    shown = text(seeded_client.get("/tables/expenses"))
+    assert "Imported 8,000 expenses from lunches.csv: 8,000 new, 0 changed." in shown
+    assert "Undo" in shown
+    with storage.open() as db:
+        assert db.execute("SELECT count(*) FROM expenses").fetchone()[0] == count + 8_000
+
+
+def test_cancel_stops_a_large_import_half_saved_with_nothing_saved_and_no_file_kept(
+    seeded_client, monkeypatch
+):
+    """Cancel pressed while the save is half-way through its transaction: the pages
+    answer meanwhile, and the transaction rolls back."""
+    import threading
+
+    from deskwork.jobs import Job
+
+    storage = seeded_client.application.extensions["deskwork.storage"]
+    with storage.open() as db:
+        data = large_csv(db)
+        count = db.execute("SELECT count(*) FROM expenses").fetchone()[0]
+        kept = db.execute("SELECT count(*) FROM _deskwork_files").fetchone()[0]
+    sent = upload(seeded_client, "lunches.csv", data)
+    preview_url = sent.headers["Location"]
+    file_id = int(preview_url.rsplit("/", 1)[1])
+    seeded_client.get(preview_url)
+    assert job_of(seeded_client, file_id).wait(120)
+    token = re.search(r'name="_once" value="([^"]+)"', text(seeded_client.get(preview_url)))[1]
+
+    half_way = threading.Event()
+    real_step = Job.step
+
+    def step(job, done, count=None, phase=None):
+        if phase == "Saving" and done > 0 and not half_way.is_set():
+            half_way.set()  # rows are written, uncommitted: wait for Cancel
+            job.cancelled.wait(60)
+        real_step(job, done, count, phase)
+
+    monkeypatch.setattr(Job, "step", step)
+    seeded_client.post(preview_url, data={"_once": token})
+    assert half_way.wait(60)
+    assert seeded_client.get("/tables/expenses").status_code == 200  # still answering
+    told = seeded_client.get(f"/tables/expenses/import/{file_id}/status").json
+    assert told["state"] == "running" and told["text"].startswith("Saving row ")
+    cancelled = seeded_client.post(f"/tables/expenses/import/{file_id}/cancel")
+    assert cancelled.status_code == 303
+    assert "Import cancelled: nothing was saved." in text(seeded_client.get("/tables/expenses"))
+    with storage.open() as db:
+        assert db.execute("SELECT count(*) FROM expenses").fetchone()[0] == count
+        assert db.execute("SELECT count(*) FROM _deskwork_files").fetchone()[0] == kept
+        assert db.execute("SELECT count(*) FROM _deskwork_actions WHERE kind = 'import'"
+                          ).fetchone()[0] == 0  # fmt: skip
+    assert seeded_client.get(preview_url).status_code == 404

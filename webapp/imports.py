@@ -28,7 +28,7 @@ import datetime as dt
 import re
 import sqlite3
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -50,6 +50,11 @@ from deskwork.reading import Read
 ID = "id"
 #: How many bad rows a refusal lists before "and N more".
 SHOWN = 5
+#: What a caller is told as rows are checked or saved: how many so far (a job's
+#: progress; raising there, as Cancel does, stops the work with nothing saved).
+Step = Callable[[int], None]
+#: Rows checked between two steps (five times as many saved).
+STEP = 1000
 _SLASHED = re.compile(
     r"\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?:[ T](\d{1,2}):(\d{2}))?\s*"
 )
@@ -146,9 +151,11 @@ def check(
     mapping: Mapping[int, str] | None = None,
     *,
     day_first: bool | None = None,
+    step: Step | None = None,
 ) -> Checked:
     """Every row of ``found`` read into ``page.table`` as ``mapping`` (file column ->
-    field, default ``match_columns``) says; ``day_first`` decides dates the columns don't."""
+    field, default ``match_columns``) says; ``day_first`` decides dates the columns don't.
+    ``step(rows checked)`` is told every ``STEP`` rows (a job's progress, and its Cancel)."""
     table = page.table
     mapping = dict(match_columns(found.header, table) if mapping is None else mapping)
     checked = Checked(table, mapping, [])
@@ -176,7 +183,9 @@ def check(
     orders = _date_orders(found, mapping, table, day_first)
     checked.ask_dates = [table.fields[n].label for n, order in orders.items() if order is None]
     reader = _Reader(db, page, mapping, orders)
-    for number, cells in found.rows:
+    for n, (number, cells) in enumerate(found.rows):
+        if step is not None and n % STEP == 0:
+            step(n)
         checked.rows.append(reader.row(number, cells))
     return checked
 
@@ -419,11 +428,13 @@ def _text(cell: Any, fmt: locales.NumberFormat) -> Any:
 
 
 def commit(
-    db: sqlite_utils.Database, checked: Checked, *, label: str | None = None
-) -> tuple[int | None, int, int]:
+    db: sqlite_utils.Database, checked: Checked, *, label: str | None = None,
+    step: Step | None = None,
+) -> tuple[int | None, int, int]:  # fmt: skip
     """Save the checked rows in one transaction, as one action; returns (the action's id,
     None if nothing changed; how many new; how many changed). ``NotDone`` if any row is
-    wrong, or a record changed since it was checked: then nothing is saved."""
+    wrong, or a record changed since it was checked: then nothing is saved. ``step(rows
+    saved)`` is told as it goes; if it raises (Cancel), nothing is saved either."""
     if not checked.ready:
         raise NotDone(checked.refusal())
     table = checked.table
@@ -444,8 +455,13 @@ def commit(
                     "since the file was checked. Check the file again."
                 )
         try:
-            _insert(conn, table, new, action)
-            for row in changed:
+            for start in range(0, len(new), STEP * 5):
+                if step is not None:
+                    step(start)
+                _insert(conn, table, new[start : start + STEP * 5], action)
+            for n, row in enumerate(changed):
+                if step is not None and n % STEP == 0:
+                    step(len(new) + n)
                 assignments = ", ".join(f"[{c}] = ?" for c in row.changes)
                 conn.execute(f"UPDATE [{table.name}] SET {assignments} WHERE id = ?",
                              [*(v for _, v in row.changes.values()), row.record_id])  # fmt: skip

@@ -272,6 +272,28 @@
     askExport();
   }
 
+  // A large import's check or save: how far it is, then on to what it found or did.
+  var job = document.querySelector("[data-job-status]");
+  if (job) {
+    var jobText = job.querySelector("[data-job-text]");
+    var jobProgress = job.querySelector("progress");
+    var askJob = function () {
+      fetch(job.dataset.jobStatus, { headers: { Accept: "application/json" } })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+        .then(function (status) {
+          if (status.state !== "running") { window.location.replace(job.dataset.jobNext); return; }
+          jobText.textContent = status.text;
+          if (status.count) {
+            jobProgress.max = Math.max(status.count, 1);
+            jobProgress.value = status.done;
+          }
+          window.setTimeout(askJob, 300);
+        })
+        .catch(function () { window.setTimeout(askJob, 1000); });
+    };
+    askJob();
+  }
+
   var summary = document.querySelector("[data-summary]");
   if (summary) {
     fetch(summary.dataset.summary, { headers: { Accept: "application/json" } })

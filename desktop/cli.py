@@ -344,12 +344,15 @@ def export(
 @click.option("--sheet", help="A workbook's sheet to read (default: the first).")
 @click.option("--day-first/--month-first", "day_first", default=None,
               help="How to read dates such as 03/04/2025 where the file doesn't tell.")  # fmt: skip
+@click.option("--unknown-ids-as-new", "unknown_ids_new", is_flag=True,
+              help="Import rows whose ID is no record here (a file from another copy of "
+              "the tool) as new records, instead of refusing them.")  # fmt: skip
 @click.option("--dry-run", is_flag=True,
               help="Check every row and say what would change; save nothing.")  # fmt: skip
 @database_option
 def import_file(
     target: str, file: Path, name: str, sheet: str | None, day_first: bool | None,
-    dry_run: bool, database: Path | None,
+    unknown_ids_new: bool, dry_run: bool, database: Path | None,
 ) -> None:  # fmt: skip
     """Import FILE (CSV or an Excel workbook) into a table of the tool at TARGET: every
     row checked as the table's form checks it, then all saved in one transaction (one
@@ -371,7 +374,8 @@ def import_file(
         raise NotDone(f"{tool.title} has no data yet: {path} does not exist (open it once).")
     # While the tool is open too: the import is one write transaction, as a save is.
     with Storage(path).open() as db, locales.using(locales.for_locale(locale)):
-        checked = imports.check(db, page, found, day_first=day_first)
+        checked = imports.check(db, page, found, day_first=day_first,
+                                unknown_ids_new=unknown_ids_new)  # fmt: skip
         for note in found.notes:
             _echo(note)
         if checked.ignored:

@@ -218,6 +218,13 @@ def test_deskwork_import_checks_saves_and_says_so_with_exit_codes(database, tmp_
     assert done.returncode == 0 and "Imported 2 expenses from new.csv: 2 new" in done.stdout
     with Storage(database).open() as db:
         assert db.execute("SELECT count(*) FROM expenses").fetchone()[0] == count + 2
+    elsewhere = tmp_path / "elsewhere.csv"
+    elsewhere.write_bytes(f"ID,Date,Amount,Category,Employee\r\n99999,2026-01-07,2.00,Travel,"
+                          f"{name}\r\n".encode())  # fmt: skip
+    unknown = run(str(elsewhere))
+    assert unknown.returncode == 12 and "There is no expense #99999 to update." in unknown.stdout
+    as_new = run(str(elsewhere), "--unknown-ids-as-new")
+    assert as_new.returncode == 0 and "1 new" in as_new.stdout
     photo = tmp_path / "photo.csv"
     photo.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
     unreadable = run(str(photo))
@@ -414,3 +421,28 @@ def test_cancel_stops_a_large_import_half_saved_with_nothing_saved_and_no_file_k
         assert db.execute("SELECT count(*) FROM _deskwork_actions WHERE kind = 'import'"
                           ).fetchone()[0] == 0  # fmt: skip
     assert seeded_client.get(preview_url).status_code == 404
+
+
+def test_rows_whose_id_is_no_record_here_may_be_imported_as_new(seeded_client):
+    storage = seeded_client.application.extensions["deskwork.storage"]
+    with storage.open() as db:
+        name = db.execute("SELECT name FROM employees WHERE id = 1").fetchone()[0]
+        count = db.execute("SELECT count(*) FROM expenses").fetchone()[0]
+        top = db.execute("SELECT max(id) FROM expenses").fetchone()[0]
+    data = (f"ID,Date,Amount,Category,Employee\r\n{top + 500},2026-01-05,3.00,Travel,{name}\r\n"
+            f"{top + 501},2026-01-06,4.00,Meals,{name}\r\n").encode()  # fmt: skip
+    preview_url = upload(seeded_client, "from-another-copy.csv", data).headers["Location"]
+    refused = text(seeded_client.get(preview_url))
+    assert f"There is no expense #{top + 500} to update." in refused
+    assert "Import rows whose ID is no record here as new records" in refused
+    form = {"matched": "1", "col0": "id", "col1": "date", "col2": "amount",
+            "col3": "category", "col4": "employee", "unknown_ids": "new"}  # fmt: skip
+    page = text(seeded_client.get(preview_url, query_string=form))
+    assert "2 rows: 2 new, 0 changing a record" in page
+    token = re.search(r'name="_once" value="([^"]+)"', page)[1]
+    assert seeded_client.post(preview_url, data={**form, "_once": token}).status_code == 303
+    with storage.open() as db:
+        assert db.execute("SELECT count(*) FROM expenses").fetchone()[0] == count + 2
+        # Ids of their own: never the other copy's, which may be a deleted record's here.
+        assert db.execute("SELECT count(*) FROM expenses WHERE id >= ?", [top + 500]
+                          ).fetchone()[0] == 0  # fmt: skip

@@ -99,6 +99,7 @@ class Row:
     record_id: int | None = None  # the record it updates
     version: str | None = None  # of that record, when checked
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # field -> (was, is)
+    unknown_id: bool = False  # its ID is no record here
 
 
 @dataclass
@@ -152,10 +153,13 @@ def check(
     *,
     day_first: bool | None = None,
     step: Step | None = None,
+    unknown_ids_new: bool = False,
 ) -> Checked:
     """Every row of ``found`` read into ``page.table`` as ``mapping`` (file column ->
     field, default ``match_columns``) says; ``day_first`` decides dates the columns don't.
-    ``step(rows checked)`` is told every ``STEP`` rows (a job's progress, and its Cancel)."""
+    ``step(rows checked)`` is told every ``STEP`` rows (a job's progress, and its Cancel).
+    ``unknown_ids_new``: a row whose ID is no record here (a file from another copy of the
+    tool) is a new record, with an ID of its own, instead of an error."""
     table = page.table
     mapping = dict(match_columns(found.header, table) if mapping is None else mapping)
     checked = Checked(table, mapping, [])
@@ -182,7 +186,7 @@ def check(
                                 "record needs.")  # fmt: skip
     orders = _date_orders(found, mapping, table, day_first)
     checked.ask_dates = [table.fields[n].label for n, order in orders.items() if order is None]
-    reader = _Reader(db, page, mapping, orders)
+    reader = _Reader(db, page, mapping, orders, unknown_ids_new)
     for n, (number, cells) in enumerate(found.rows):
         if step is not None and n % STEP == 0:
             step(n)
@@ -223,8 +227,9 @@ class _Reader:
     """Reads rows as the form does, with what every row needs looked up once."""
 
     def __init__(self, db: sqlite_utils.Database, page: FormPage, mapping: Mapping[int, str],
-                 orders: Mapping[str, bool | None]) -> None:  # fmt: skip
+                 orders: Mapping[str, bool | None], unknown_ids_new: bool) -> None:  # fmt: skip
         self.db, self.page, self.table = db, page, page.table
+        self.unknown_ids_new = unknown_ids_new
         self.mapping, self.orders = mapping, orders
         self.fields = {n: f for n, f in self.table.editable.items() if n in mapping.values()}
         self.fmt = locales.current()
@@ -264,10 +269,12 @@ class _Reader:
             record_id = as_row_id(str(cells[self.id_column]).strip().lstrip("#"))
             current = None if record_id is None else history.get_row(
                 self.db.conn, self.table.name, record_id)  # fmt: skip
-            if current is None or record_id is None:
+            if (current is None or record_id is None) and not self.unknown_ids_new:
                 row.errors[ID] = (f"There is no {self.table.record_name} "
                                   f"#{cells[self.id_column]} to update.")  # fmt: skip
-                current = None
+                current, row.unknown_id = None, True
+            elif current is None or record_id is None:
+                current = None  # a new record, with an ID of its own
             elif record_id in self.ids_seen:
                 what = f"{self.table.record_name.capitalize()} #{record_id}"
                 row.errors[ID] = (f"{what} is in row {self.ids_seen[record_id]} too: one row "

@@ -147,7 +147,8 @@ def _check(app: Flask, db: sqlite_utils.Database, form: FormPage, file_id: int,
     if job is not None:
         total = len(read.rows)
         step = lambda done: job.step(done, total, "Checking")  # noqa: E731
-    checked = imports.check(db, form, read, mapping, day_first=day_first, step=step)
+    checked = imports.check(db, form, read, mapping, day_first=day_first, step=step,
+                            unknown_ids_new=args.get("unknown_ids") == "new")  # fmt: skip
     app.extensions["deskwork.last_import"] = (_asked(file_id, args), attachment.name,
                                               read, checked)  # fmt: skip
     return attachment.name, read, checked
@@ -257,7 +258,7 @@ def _preview_page(page: TablePage, file_id: int, name: str, read: Any, checked: 
     html = render_template(
         "import_preview.html", page=page, nav_current=page.slug, name=name, read=read,
         checked=checked, choices=choices, file_id=file_id, error=error,
-        bad=checked.bad[:LISTED], changes=[r for r in checked.rows if r.kind == "change"][:LISTED],
+        bad=checked.bad[:LISTED], unknown_ids=any(r.unknown_id for r in checked.bad), changes=[r for r in checked.rows if r.kind == "change"][:LISTED],
         label=lambda column: table.fields[column].label if column in table.fields else (
             "ID" if column == imports.ID else "The row"),
         shown=lambda column, value: table.fields[column].display(value)

@@ -446,3 +446,22 @@ def test_rows_whose_id_is_no_record_here_may_be_imported_as_new(seeded_client):
         # Ids of their own: never the other copy's, which may be a deleted record's here.
         assert db.execute("SELECT count(*) FROM expenses WHERE id >= ?", [top + 500]
                           ).fetchone()[0] == 0  # fmt: skip
+
+
+def test_an_imported_records_history_holds_the_record_as_saved(database):
+    """The history of an import's new records is written by SQLite (json_object), not
+    row by row in Python: it must read back as the rows themselves."""
+    import json
+
+    with Storage(database).open() as db:
+        name = db.execute("SELECT name FROM employees WHERE id = 1").fetchone()[0]
+        found = csv_file("Date,Amount,Category,Employee,Note",
+                         f"2026-01-05,12.50,Travel,{name},Café “Zoë” 🚆")  # fmt: skip
+        checked = imports.check(db, FORM, found)
+        action, new, _changed = imports.commit(db, checked)
+        assert new == 1
+        after, kind = db.execute("SELECT after, kind FROM _deskwork_history WHERE action_id = ?",
+                                 [action]).fetchone()  # fmt: skip
+        row = history.get_row(db.conn, "expenses", json.loads(after)["id"])
+    assert kind == "create" and json.loads(after) == row
+    assert row["note"] == "Café “Zoë” 🚆" and row["amount"] == 1250

@@ -252,6 +252,13 @@ class _Reader:
         self.id_column = next((i for i, n in mapping.items() if n == ID), None)
         self.ids_seen: dict[int, int] = {}  # record id -> the row that updates it
         self.readers = [(n, c.from_db) for n, c in self.table.fields.items()]
+        # A new record's fields no column gives: their defaults, worked out once (the
+        # rows of one import are made at one moment, as by one form).
+        self.left_out: list[tuple[str, Field, Any, Any]] = []
+        for name, f in self.table.editable.items():
+            if name not in self.fields and not isinstance(f, File):
+                value = f.default()
+                self.left_out.append((name, f, value, f.to_db(value)))
         self.computed = {n: c for n, c in self.table.fields.items() if c.compute is not None}
 
     @staticmethod
@@ -294,13 +301,11 @@ class _Reader:
             except ValidationError as error:
                 row.errors[name] = str(error)
         if current is None and row.record_id is None:  # new: the fields left out get defaults
-            for name, f in self.table.editable.items():
-                if name not in self.fields and not isinstance(f, File):
-                    value = f.default()
-                    if f.required and value in (None, "", []):
-                        row.errors[name] = f"{f.label} is required, and no column gives it."
-                    python[name] = value
-                    row.values[name] = f.to_db(value)
+            for name, f, value, stored in self.left_out:
+                if f.required and value in (None, "", []):
+                    row.errors[name] = f"{f.label} is required, and no column gives it."
+                python[name] = value
+                row.values[name] = stored
         if not row.errors:
             self._whole(row, python, current)
         if row.errors:
@@ -492,7 +497,4 @@ def _insert(conn: Any, table: Table, rows: Sequence[Row], action: int) -> None:
     marks = ", ".join("?" for _ in columns)
     sql = f"INSERT INTO [{table.name}] ({', '.join(f'[{c}]' for c in columns)}) VALUES ({marks})"
     conn.executemany(sql, ([first + n, *r.values.values()] for n, r in enumerate(rows)))
-    cursor = conn.execute(f"SELECT * FROM [{table.name}] WHERE id >= ? ORDER BY id", [first])
-    names = [d[0] for d in cursor.description]
-    made = (dict(zip(names, values, strict=True)) for values in cursor)
-    history.log_many(conn, action, table, ((None, row) for row in made))
+    history.log_created(conn, action, table, first)

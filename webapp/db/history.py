@@ -119,6 +119,19 @@ def log_many(
     )  # fmt: skip
 
 
+def log_created(conn: sqlite3.Connection, action_id: int, table: Table, first: int) -> None:
+    """Note the records just made with ids from ``first`` on (an import's): each row as
+    it is, written as JSON by SQLite itself, with no row read into Python."""
+    columns = [row[1] for row in conn.execute(f"PRAGMA table_info([{table.name}])")]
+    pairs = ", ".join(f"'{c}', [{c}]" for c in columns)
+    conn.execute(
+        f"INSERT INTO {HISTORY} (action_id, at, table_name, row_id, kind, before, after) "
+        f"SELECT ?, ?, ?, id, 'create', NULL, json_object({pairs}) FROM [{table.name}] "
+        "WHERE id >= ? ORDER BY id",
+        [action_id, now(), table.name, first],
+    )
+
+
 def _json(row: Mapping[str, Any] | None) -> str | None:
     return None if row is None else json.dumps(dict(row), ensure_ascii=False, default=str)
 

@@ -428,11 +428,29 @@ def settings(target: str) -> None:
     default=Path("."),
     help="Folder to create the project in.",
 )
-def new(name: str, parent: Path) -> None:
-    """Write a small working tool project called NAME."""
-    from deskwork.desktop.scaffold import write_project
+@click.option("--from", "source", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A spreadsheet (.xlsx, .xls, .ods) or CSV file: the tool gets a table "
+              "typed from its columns, and its rows as first data.")  # fmt: skip
+@click.option("--sheet", help="With --from: the workbook's sheet to read (default: the first).")
+@click.option("--day-first/--month-first", "day_first", default=None,
+              help="With --from: how to read dates such as 03/04/2025 where the file "
+              "doesn't tell.")  # fmt: skip
+def new(
+    name: str, parent: Path, source: Path | None, sheet: str | None, day_first: bool | None
+) -> None:
+    """Write a small working tool project called NAME; with --from FILE, a tool made from
+    a spreadsheet or CSV file, its rows imported into the tool's database."""
+    if source is not None:
+        from deskwork.desktop.from_sheet import make_project
 
-    folder = write_project(name, parent)
+        folder = make_project(name, parent, source, sheet=sheet, day_first=day_first,
+                              echo=_echo)  # fmt: skip
+    elif sheet is not None or day_first is not None:
+        raise click.UsageError("--sheet, --day-first and --month-first go with --from FILE.")
+    else:
+        from deskwork.desktop.scaffold import write_project
+
+        folder = write_project(name, parent)
     _echo(f"Created {folder}. Open it with:  deskwork run {folder}")
     _echo(f"Package it with:  deskwork build {folder}")
 

@@ -67,8 +67,9 @@ def test_a_note_needs_a_title(deskwork_client) -> None:
 '''
 
 
-def write_project(name: str, parent: Path) -> Path:
-    """Write NAME/ (tool.py, templates/, icon.png, test_tool.py) below ``parent``."""
+def project_folder(name: str, parent: Path) -> Path:
+    """Where project NAME goes below ``parent``: a ``ToolError`` if the name can't be a
+    folder's and a tool's, or if the folder is there already."""
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,63}", name):
         raise ToolError(
             f"{name!r} can't be a project name: use letters, digits, - and _, "
@@ -77,13 +78,29 @@ def write_project(name: str, parent: Path) -> Path:
     folder = parent / name
     if folder.exists():
         raise ToolError(f"{folder} already exists: choose another name or remove it.")
-    title = re.sub(r"[-_]+", " ", name).strip().capitalize()
+    return folder
+
+
+def project_title(name: str) -> str:
+    """The tool's title made from the project's name: ``stock-room`` -> ``Stock room``."""
+    return re.sub(r"[-_]+", " ", name).strip().capitalize()
+
+
+def copy_icon(folder: Path) -> None:
+    """deskwork's icon as the project's ``icon.png`` (its window's and executable's)."""
+    icon = default_icon()
+    if icon:
+        shutil.copyfile(icon, folder / "icon.png")
+
+
+def write_project(name: str, parent: Path) -> Path:
+    """Write NAME/ (tool.py, templates/, icon.png, test_tool.py) below ``parent``."""
+    folder = project_folder(name, parent)
+    title = project_title(name)
     folder.mkdir(parents=True)
     (folder / "tool.py").write_text(TOOL.format(title=title), encoding="utf-8")
     (folder / "test_tool.py").write_text(TEST.format(title=title), encoding="utf-8")
     (folder / "templates").mkdir()
     (folder / "templates" / "summary.html").write_text(SUMMARY, encoding="utf-8")
-    icon = default_icon()
-    if icon:
-        shutil.copyfile(icon, folder / "icon.png")
+    copy_icon(folder)
     return folder

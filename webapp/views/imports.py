@@ -258,7 +258,8 @@ def _preview_page(page: TablePage, file_id: int, name: str, read: Any, checked: 
     html = render_template(
         "import_preview.html", page=page, nav_current=page.slug, name=name, read=read,
         checked=checked, choices=choices, file_id=file_id, error=error,
-        bad=checked.bad[:LISTED], unknown_ids=any(r.unknown_id for r in checked.bad), changes=[r for r in checked.rows if r.kind == "change"][:LISTED],
+        bad=checked.bad[:LISTED], unknown_ids=any(r.unknown_id for r in checked.bad),
+        changes=[r for r in checked.rows if r.kind == "change"][:LISTED],
         label=lambda column: table.fields[column].label if column in table.fields else (
             "ID" if column == imports.ID else "The row"),
         shown=lambda column, value: table.fields[column].display(value)

@@ -181,3 +181,5 @@ def test_the_import_benchmark_imports_csv_and_excel_through_the_pages_beside_sql
     assert count >= 7000 and into_table >= 0 and into_bare >= 0
     ours, theirs = figures_in(output, "Reading the workbook: ")
     assert ours > 0 and theirs > 0
+    page, alone, pieces, one = figures_in(output, "Searching right after the import ")
+    assert page > 0 and alone > 0 and one > 0 and pieces >= 1

@@ -36,7 +36,7 @@ from typing import Any
 import sqlite_utils
 
 from deskwork import locales
-from deskwork.db import history
+from deskwork.db import history, search
 from deskwork.db.connection import refusal, write_transaction
 from deskwork.db.history import version_of
 from deskwork.errors import NotDone, ValidationError
@@ -485,6 +485,7 @@ def commit(
             before = {**(after or {}), **{c: was for c, (was, _) in row.changes.items()}}
             edits.append((before, after or {}))
         history.log_many(conn, action, table, edits)
+        search.tidy_after_write(conn, [table.name], len(new) + len(changed))
     return action, len(new), len(changed)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlite_utils
 
-from deskwork.db import history, listing, tokens
+from deskwork.db import history, listing, search, tokens
 from deskwork.db.connection import refusal, write_transaction
 from deskwork.db.records import _resolve_lookup
 from deskwork.errors import StillReferenced, ValidationError
@@ -114,6 +114,7 @@ def delete(
             except StillReferenced as refused:  # looked up a moment ago
                 raise ValidationError(f"Nothing was deleted: {refused}") from None
             done += 1
+        search.tidy_after_write(conn, [table.name], done)
         return action, done
 
 
@@ -206,4 +207,5 @@ def set_field(
         except sqlite3.IntegrityError as error:
             raise ValidationError(f"Nothing was changed: {refusal(error)}.") from None
         history.log_many(conn, action, table, changes)
+        search.tidy_after_write(conn, [table.name], len(changes))
         return action, len(changes)

@@ -31,6 +31,7 @@ from typing import Any
 
 import sqlite_utils
 
+from deskwork.db import search
 from deskwork.db.connection import refusal, write_transaction
 from deskwork.db.migrations import ACTIONS, BIN, HISTORY
 from deskwork.errors import ChangedSince, Conflict, NothingToUndo, StillReferenced, ValidationError
@@ -331,6 +332,7 @@ def undo(db: sqlite_utils.Database, tool: Tool, action_id: int) -> list[tuple[Ta
             back = put(conn, tool, undoing, table, int(row_id), _row(after), _row(before))
             conn.execute(f"DELETE FROM {BIN} WHERE change_id = ?", [change_id])  # if a delete
             done.append((table, back))
+        search.tidy_after_write(conn, [t.name for t, _ in done], len(done))
         return done
 
 

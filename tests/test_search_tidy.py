@@ -1,0 +1,158 @@
+"""A write of many rows tidies the full-text indexes it filled (``search.tidy_after_write``):
+the index is left in few pieces, and it finds the same rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from pathlib import Path
+
+import pytest
+
+from deskwork import imports, reading
+from deskwork.db import bulk, history, lookups, search
+from deskwork.db.storage import Storage
+from fixture_tool import CATEGORIES, FIRST, LAST, NOTES, tool
+
+FORM = tool.pages["new-expense"]
+MANY = search.TIDY_AFTER_ROWS + 500  # as many pieces as any count near it: 17 untidied
+
+
+def pieces(db, index: str = "expenses_fts") -> int:
+    """How many segments (b-trees) the index is in: each has its own ``segid``."""
+    return int(db.execute(f"SELECT count(DISTINCT segid) FROM [{index}_idx]").fetchone()[0])
+
+
+def found(db, word: str) -> list[int]:
+    """The expenses the search index finds for ``word``, checked whole by FTS5 first."""
+    db.execute("INSERT INTO expenses_fts (expenses_fts, rank) VALUES ('integrity-check', 1)")
+    query = "SELECT rowid FROM expenses_fts WHERE expenses_fts MATCH ? ORDER BY rowid"
+    return [r[0] for r in db.execute(query, [search.phrase(word)])]
+
+
+def starting(db, word: str) -> list[int]:
+    """The expenses with a word of their note or category starting with ``word``."""
+    rows = db.execute("SELECT id, coalesce(note, '') || ' ' || category FROM expenses")
+    return sorted(i for i, text in rows if any(w.casefold().startswith(word) for w in text.split()))
+
+
+@pytest.fixture
+def db(tmp_path: Path):
+    """The tests' tool on a file with its 50 employees and no expenses."""
+    path = tmp_path / "tidy.sqlite3"
+    Storage(path).prepare(tool, seed=False)
+    with Storage(path).open() as opened:
+        with opened.conn:
+            opened.table("employees").insert_all(
+                {"id": i + 1, "name": f"{FIRST[i % 10]} {LAST[i // 10]}"} for i in range(50)
+            )
+        yield opened
+
+
+def expenses_file(count: int) -> reading.Read:
+    rng = random.Random(7)
+    rows = []
+    for n in range(count):
+        category = rng.choice([c for c in CATEGORIES if c != "Hardware"])
+        day = dt.date(2025, 6, 30) - dt.timedelta(days=rng.randrange(365))
+        i = rng.randrange(50)
+        rows.append((n + 2, [day.isoformat(), f"{rng.randrange(100, 40_000) / 100:.2f}",
+                             category, f"{FIRST[i % 10]} {LAST[i // 10]}",
+                             rng.choice(NOTES[category])]))  # fmt: skip
+    return reading.Read(["Date", "Amount", "Category", "Employee", "Note"], rows)
+
+
+def import_expenses(db, count: int) -> int:
+    checked = imports.check(db, FORM, expenses_file(count))
+    assert checked.ready, checked.refusal()
+    action, new, _ = imports.commit(db, checked)
+    assert new == count
+    assert action is not None
+    return action
+
+
+def untidied(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writes as they were before the tidy: the call does nothing."""
+    monkeypatch.setattr(search, "tidy_after_write", lambda conn, tables, rows: [])
+
+
+def test_an_import_of_many_rows_leaves_the_index_in_few_pieces(db, tmp_path, monkeypatch):
+    import_expenses(db, MANY)
+    assert pieces(db) <= 3
+    assert found(db, "train") == starting(db, "train") != []
+
+    with monkeypatch.context() as patched:
+        untidied(patched)
+        path = tmp_path / "untidied.sqlite3"
+        Storage(path).prepare(tool, seed=False)
+        with Storage(path).open() as other:
+            db.conn.execute("ATTACH DATABASE ? AS other", [str(path)])
+            with db.conn:
+                db.conn.execute("INSERT INTO other.employees SELECT * FROM employees")
+            db.conn.execute("DETACH DATABASE other")
+            import_expenses(other, MANY)
+            assert pieces(other) >= 10  # each row its own piece, merged four at a time
+            assert found(other, "train") == found(db, "train")
+
+
+def test_a_bulk_delete_of_many_rows_tidies_the_index(db, monkeypatch):
+    with monkeypatch.context() as patched:
+        untidied(patched)
+        import_expenses(db, MANY)
+    assert pieces(db) >= 10
+    ids = [r[0] for r in db.execute("SELECT id FROM expenses WHERE category != 'Travel'")]
+    assert len(ids) >= search.TIDY_AFTER_ROWS
+    _, done = bulk.delete(db, tool, tool.tables["expenses"], ids, "once")
+    assert done == len(ids)
+    assert pieces(db) <= 3  # a DELETE a row: untidied, 16 pieces
+    assert found(db, "travel") == starting(db, "travel") != []
+    assert found(db, "train") == starting(db, "train") != []
+
+
+def test_a_bulk_change_of_many_rows_finds_the_same_rows_after_its_tidy(db):
+    import_expenses(db, MANY)
+    ids = [r[0] for r in db.execute("SELECT id FROM expenses WHERE category != 'Travel'")]
+    assert len(ids) >= search.TIDY_AFTER_ROWS
+    action, changed = bulk.set_field(db, FORM, ids, "category", "Travel", "once")
+    assert action is not None and changed == len(ids)
+    # One UPDATE for all the rows: FTS5's own merging leaves it in few pieces already.
+    assert pieces(db) <= 3
+    assert found(db, "travel") == starting(db, "travel") == list(range(1, MANY + 1))
+    assert found(db, "train") == starting(db, "train") != []
+
+
+def test_undoing_an_import_tidies_the_index_too(db, monkeypatch):
+    with monkeypatch.context() as patched:
+        untidied(patched)
+        import_expenses(db, 300)
+        action = import_expenses(db, MANY)
+    assert pieces(db) >= 10
+    history.undo(db, tool, action)
+    assert db.execute("SELECT count(*) FROM expenses").fetchone()[0] == 300
+    assert pieces(db) <= 3
+    assert found(db, "train") == starting(db, "train") != []
+
+
+def test_a_write_of_few_rows_is_left_to_the_days_tidy(db):
+    import_expenses(db, 20)
+    before = pieces(db)
+    assert before > 3
+    with db.conn:
+        assert search.tidy_after_write(db.conn, ["expenses"], search.TIDY_AFTER_ROWS - 1) == []
+    assert pieces(db) == before
+
+
+def test_a_lookups_trigram_index_is_tidied_with_its_tables_search_index(db):
+    assert search.indexes_of(db.conn, "expenses") == ["expenses_fts"]
+    indexes = search.indexes_of(db.conn, "employees")
+    assert sorted(indexes) == ["_deskwork_lookup_employees_name", "employees_fts"]
+    with db.conn:
+        db.conn.executemany("INSERT INTO employees (name) VALUES (?)",
+                            [(f"Person {n:05d}",) for n in range(MANY)])  # fmt: skip
+    assert all(pieces(db, index) >= 10 for index in indexes)
+    wanted = lookups.matches(db, "employees", "name", "son 0012")
+    with db.conn:
+        assert search.tidy_after_write(db.conn, ["employees"], MANY) == indexes
+    assert all(pieces(db, index) <= 3 for index in indexes)
+    assert lookups.matches(db, "employees", "name", "son 0012") == wanted
+    assert [name for _, name in wanted] == [f"Person 0012{n}" for n in range(10)]

@@ -76,13 +76,22 @@ class SourceFilter:
     """Which changed paths are the tool's code: a ``watch_filter`` for watchfiles.
 
     Paths are judged below the folder watched, so a tool kept in ``~/.tools/build/`` is
-    still watched while its own ``build/`` is not.
+    still watched while its own ``build/`` is not. Nothing in the folders ``apart`` is
+    code (the user data folder, where a running tool writes its API file, its logs and
+    its database when the tool's folder holds it), unless one of them holds a watched
+    folder.
     """
 
-    def __init__(self, folders: Sequence[Path]) -> None:
+    def __init__(self, folders: Sequence[Path], apart: Sequence[Path] = ()) -> None:
         self.folders = list(folders)
+        self.apart = [
+            a for a in (Path(f).resolve() for f in apart)
+            if not any(Path(f).resolve().is_relative_to(a) for f in self.folders)
+        ]  # fmt: skip
 
     def __call__(self, change: watchfiles.Change, path: str) -> bool:
+        if any(Path(path).is_relative_to(a) for a in self.apart):
+            return False
         for folder in self.folders:
             try:
                 parts = Path(path).relative_to(folder).parts
@@ -170,9 +179,10 @@ def _nothing() -> None:
 
 
 def watch(tool_file: Path, child: ChildServer, stop: threading.Event,
-          on_restart: Callable[[], None], echo: Echo,
+          on_restart: Callable[[], None], echo: Echo, apart: Sequence[Path] = (),
           on_ready: Callable[[], None] = _nothing) -> None:  # fmt: skip
-    """Restart ``child`` after each change to the code until ``stop`` is set.
+    """Restart ``child`` after each change to the code until ``stop`` is set; changes in
+    the folders ``apart`` are not code (``SourceFilter``).
 
     ``on_ready`` is called once the watcher is in place: a change from then on is seen.
     """
@@ -180,7 +190,7 @@ def watch(tool_file: Path, child: ChildServer, stop: threading.Event,
     ready = False
     for changes in watchfiles.watch(
         *folders,
-        watch_filter=SourceFilter(folders),
+        watch_filter=SourceFilter(folders, apart),
         step=STEP_MS,
         debounce=DEBOUNCE_MS,
         stop_event=stop,
@@ -227,6 +237,7 @@ def _serve_with_reload(text: str, target: Target, database: Path | None, claim: 
                        title: str, icon: Path, settings: Settings, echo: Echo) -> int:  # fmt: skip
     secret = secrets.token_urlsafe(32)
     focus_key = single.new_key()
+    apart = [paths.data_dir(settings)]  # the children write their API file there
     with listening_socket() as sock:
         port = sock.getsockname()[1]
         claim.announce(port, focus_key)
@@ -239,17 +250,17 @@ def _serve_with_reload(text: str, target: Target, database: Path | None, claim: 
                 check_display(settings)
             except NoDisplay as reason:
                 echo(f"No window can open here: {reason}; serving for a browser instead.")
-                return _browser(target.file, child, stop, first_url, echo)
+                return _browser(target.file, child, stop, first_url, echo, apart)
             window_url = f"http://127.0.0.1:{port}/?window_token={secret}"  # no redirect
             shown = icon if icon.is_file() else None
-            return _window(title, shown, target.file, child, stop, window_url, echo)
+            return _window(title, shown, target.file, child, stop, window_url, echo, apart)
         finally:
             stop.set()
             child.stop()
 
 
 def _browser(tool_file: Path, child: ChildServer, stop: threading.Event, url: str,
-             echo: Echo) -> int:  # fmt: skip
+             echo: Echo, apart: Sequence[Path]) -> int:  # fmt: skip
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
 
@@ -259,7 +270,7 @@ def _browser(tool_file: Path, child: ChildServer, stop: threading.Event, url: st
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        watch(tool_file, child, stop, _nothing, echo, on_ready=say_ready)
+        watch(tool_file, child, stop, _nothing, echo, apart, on_ready=say_ready)
         echo("Stopped.")
         return 0
     finally:
@@ -268,10 +279,11 @@ def _browser(tool_file: Path, child: ChildServer, stop: threading.Event, url: st
 
 
 def _window(title: str, icon: Path | None, tool_file: Path, child: ChildServer,
-            stop: threading.Event, url: str, echo: Echo) -> int:  # fmt: skip
+            stop: threading.Event, url: str, echo: Echo,
+            apart: Sequence[Path]) -> int:  # fmt: skip
     def watch_in_background(window: Any) -> None:
         window.events.closed += stop.set
-        watch(tool_file, child, stop, lambda: window.run_js("location.reload()"), echo)
+        watch(tool_file, child, stop, lambda: window.run_js("location.reload()"), echo, apart)
 
     run_window(f"{title} (development)", url, icon=icon, background=watch_in_background)
     return 0

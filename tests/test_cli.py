@@ -471,6 +471,19 @@ def test_reload_watches_code_in_every_subfolder_but_not_data_caches_or_builds(tm
     assert not watched(watchfiles.Change.modified, str(tmp_path / "elsewhere.py"))
 
 
+def test_reload_never_takes_what_a_running_tool_writes_in_the_data_folder_for_code(tmp_path):
+    folder = tmp_path / "notes"
+    data = folder / "données"  # DESKWORK_DATA_DIR inside the tool's folder
+    watched = reload.SourceFilter([folder], apart=[data])
+    assert watched(watchfiles.Change.modified, str(folder / "notes.py"))
+    assert watched(watchfiles.Change.modified, str(folder / "api" / "notes.json"))
+    for written in ["api/notes.json", "running/notes.json", "notes/notes.sqlite3"]:
+        assert not watched(watchfiles.Change.added, str(data / written)), written
+    # A data folder that holds the tool's folder keeps it watched.
+    around = reload.SourceFilter([folder], apart=[tmp_path])
+    assert around(watchfiles.Change.modified, str(folder / "notes.py"))
+
+
 def test_reload_watches_deskworks_own_folder_once_for_the_demo():
     import deskwork
     import deskwork.demo

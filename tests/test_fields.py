@@ -279,6 +279,10 @@ def test_yes_no_is_a_tick_box_stored_as_one_or_zero():
         bound(YesNo(required=True), "agree").parse(None)
     with pytest.raises(ValidationError, match="yes or no"):
         paid.parse("maybe")
+    # A workbook's TRUE and FALSE cells, and its numbers 1 and 0, are yes and no.
+    assert [paid.parse(v) for v in (True, False, 1, 0, 1.0)] == [True, False, True, False, True]
+    with pytest.raises(ValidationError, match="yes or no"):
+        paid.parse(2)
 
 
 def test_choices_may_store_a_code_and_show_a_label():

@@ -465,3 +465,24 @@ def test_an_imported_records_history_holds_the_record_as_saved(database):
         row = history.get_row(db.conn, "expenses", json.loads(after)["id"])
     assert kind == "create" and json.loads(after) == row
     assert row["note"] == "Café “Zoë” 🚆" and row["amount"] == 1250
+
+
+def test_a_workbooks_true_and_false_cells_fill_a_yes_no_field(database):
+    from test_reading import workbook
+
+    data = workbook(("Cards", [
+        ["Date", "Amount", "Category", "Employee", "Note", "Paid with the company card"],
+        ["2026-01-05", 12.5, "Travel", "Ada Okafor", "card 1", True],
+        ["2026-01-06", 7.2, "Meals", "Ada Okafor", "card 2", False],
+        ["2026-01-07", 3, "Meals", "Ada Okafor", "card 3", 1],
+    ]))  # fmt: skip
+    with Storage(database).open() as db:
+        db.execute("UPDATE employees SET name = 'Ada Okafor' WHERE id = 1")
+        db.conn.commit()
+        checked = imports.check(db, FORM, reading.read("cards.xlsx", data))
+        assert checked.ready, checked.refusal()
+        imports.commit(db, checked)
+        found = db.execute(
+            "SELECT paid_by_card FROM expenses WHERE note LIKE 'card _' ORDER BY note"
+        ).fetchall()
+    assert [r[0] for r in found] == [1, 0, 1]

@@ -33,6 +33,8 @@ class YesNo(Field):
         return "yesno"
 
     def parse(self, raw: Any) -> bool:
+        if isinstance(raw, bool | int | float) and raw in (0, 1):  # a workbook's TRUE, 1.0
+            raw = str(int(raw))
         text = (raw or "").strip().lower() if isinstance(raw, str) else raw
         if text in (None, "") or text in FALSE:
             value = False

@@ -39,6 +39,28 @@ def test_csv_in_the_encodings_and_separators_programs_write(encoding, told, deli
     assert ("Read as cp1252 text (not UTF-8)." in found.notes) == (told == "cp1252")
 
 
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        # Short Western texts that read without a fault in cp775 or cp1250 as well:
+        ("Nom,Prénom\nLefèvre,Hélène\nGarçon,Zoé\n", "cp1252"),
+        ("Datum;Betrag;Notiz\n03.01.2025;1.234,56;Büromaterial für Müller\n", "cp1252"),
+        ("Fecha,Importe,Nota\n2025-01-03,12.50,Almuerzo en México ¿sí?\n", "cp1252"),
+        # and texts that only their own encoding reads:
+        ("Data;Kwota;Notatka\n2025-01-03;12,50;Zażółć gęślą jaźń, Łódź\n", "cp1250"),
+        ("Datum;Částka;Poznámka\n2025-01-03;12,50;Příliš žluťoučký kůň úpěl\n", "cp1250"),
+        ("Дата;Сумма;Заметка\n2025-01-03;12,50;Обед в гостинице\n", "cp1251"),
+    ],
+)
+def test_a_short_file_in_a_windows_encoding_is_read_in_the_one_meant(text, encoding):
+    found = reading.read("list.csv", text.encode(encoding))
+    assert found.encoding == encoding
+    lines = text.splitlines()
+    assert [found.header, *(cells for _, cells in found.rows)] == [
+        line.split(found.delimiter) for line in lines
+    ]
+
+
 def test_excel_unicode_text_is_utf16_with_tabs_and_old_mac_line_ends_are_lines():
     found = reading.read("export.txt", csv_bytes("\t", "utf-16", end="\n"))
     assert found.delimiter == "\t" and found.rows[1][1][2] == "Übernachtung"

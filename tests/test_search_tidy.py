@@ -3,14 +3,17 @@ the index is left in few pieces, and it finds the same rows."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import random
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from deskwork import imports, reading
 from deskwork.db import bulk, history, lookups, search
+from deskwork.db.connection import write_transaction
 from deskwork.db.storage import Storage
 from fixture_tool import CATEGORIES, FIRST, LAST, NOTES, tool
 
@@ -72,11 +75,24 @@ def import_expenses(db, count: int) -> int:
 
 
 def untidied(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Writes as they were before the tidy: the call does nothing."""
+    """Writes as they were before the tidy, rows indexed one by one by the triggers (as
+    another program's inserts are): neither call does anything."""
     monkeypatch.setattr(search, "tidy_after_write", lambda conn, tables, rows: [])
+    one_by_one(monkeypatch)
 
 
-def test_an_import_of_many_rows_leaves_the_index_in_few_pieces(db, tmp_path, monkeypatch):
+def one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows indexed one by one by the triggers, as another program's inserts are."""
+    monkeypatch.setattr(search, "indexed_at_end", lambda conn, table: contextlib.nullcontext())
+
+
+def triggers(db) -> list[tuple[str, str]]:
+    return db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                      "ORDER BY name").fetchall()  # fmt: skip
+
+
+def test_many_rows_indexed_one_by_one_are_tidied_into_few_pieces(db, tmp_path, monkeypatch):
+    one_by_one(monkeypatch)
     import_expenses(db, MANY)
     assert pieces(db) <= 3
     assert found(db, "train") == starting(db, "train") != []
@@ -93,6 +109,66 @@ def test_an_import_of_many_rows_leaves_the_index_in_few_pieces(db, tmp_path, mon
             import_expenses(other, MANY)
             assert pieces(other) >= 10  # each row its own piece, merged four at a time
             assert found(other, "train") == found(db, "train")
+
+
+def test_an_import_fills_the_index_in_one_go_and_puts_the_triggers_back_as_they_were(
+    db, monkeypatch
+):
+    with db.conn:  # another program's own trigger on the table runs as ever
+        db.conn.execute("CREATE TABLE counted (n INTEGER)")
+        db.conn.execute("CREATE TRIGGER [counting] AFTER INSERT ON [expenses] BEGIN "
+                        "INSERT INTO counted VALUES (new.id); END")  # fmt: skip
+    before = triggers(db)
+    assert {"expenses_ai", "counting"} <= {name for name, _ in before}
+    monkeypatch.setattr(search, "tidy_after_write", lambda conn, tables, rows: [])
+    import_expenses(db, 300)
+    import_expenses(db, MANY)
+    assert triggers(db) == before
+    assert pieces(db) <= 3  # untidied and row by row: 13 or more
+    assert db.execute("SELECT count(*) FROM counted").fetchone()[0] == 300 + MANY
+    assert found(db, "train") == starting(db, "train") != []
+    with db.conn:  # the trigger indexes a row saved later, as before
+        db.conn.execute("INSERT INTO expenses (date, amount, category, employee, note) "
+                        "VALUES ('2025-07-01', 100, 'Travel', 1, 'Zeppelin ride')")  # fmt: skip
+    assert found(db, "zeppelin") == starting(db, "zeppelin") == [300 + MANY + 1]
+
+
+def test_rows_indexed_at_the_end_leave_nothing_when_the_write_fails(db):
+    import_expenses(db, 20)
+    before, indexed = triggers(db), found(db, "train")
+    # Outside a transaction the triggers' drops would be saved on their own: refused.
+    with (
+        pytest.raises(RuntimeError, match="write transaction"),
+        search.indexed_at_end(db.conn, "expenses"),
+    ):
+        pass
+    with (
+        pytest.raises(sqlite3.IntegrityError),
+        write_transaction(db) as conn,
+        search.indexed_at_end(conn, "expenses"),
+    ):
+        assert "expenses_ai" not in {name for name, _ in triggers(db)}
+        conn.execute("INSERT INTO expenses (date, amount, category, employee, note) "
+                     "VALUES ('2025-07-01', 100, 'Travel', 1, 'train')")  # fmt: skip
+        conn.execute("INSERT INTO expenses (id) VALUES (1)")  # taken
+    assert triggers(db) == before
+    assert db.execute("SELECT count(*) FROM expenses").fetchone()[0] == 20
+    assert found(db, "train") == indexed == starting(db, "train")
+
+
+def test_a_lookups_trigram_index_is_filled_at_the_end_too(db):
+    before = triggers(db)
+    wanted = lookups.matches(db, "employees", "name", "son 0012")
+    assert wanted == []
+    with write_transaction(db) as conn, search.indexed_at_end(conn, "employees"):
+        conn.executemany("INSERT INTO employees (name) VALUES (?)",
+                            [(f"Person {n:05d}",) for n in range(MANY)])  # fmt: skip
+    assert triggers(db) == before
+    for index in search.indexes_of(db.conn, "employees"):
+        assert pieces(db, index) <= 2  # the 50 employees' piece, and the new rows'
+        db.execute(f"INSERT INTO [{index}] ([{index}], rank) VALUES ('integrity-check', 1)")
+    found = lookups.matches(db, "employees", "name", "son 0012")
+    assert [name for _, name in found] == [f"Person 0012{n}" for n in range(10)]
 
 
 def test_a_bulk_delete_of_many_rows_tidies_the_index(db, monkeypatch):
@@ -133,7 +209,8 @@ def test_undoing_an_import_tidies_the_index_too(db, monkeypatch):
     assert found(db, "train") == starting(db, "train") != []
 
 
-def test_a_write_of_few_rows_is_left_to_the_days_tidy(db):
+def test_a_write_of_few_rows_is_left_to_the_days_tidy(db, monkeypatch):
+    one_by_one(monkeypatch)  # a piece a row, merged four at a time
     import_expenses(db, 20)
     before = pieces(db)
     assert before > 3

@@ -467,10 +467,11 @@ def commit(
                     "since the file was checked. Check the file again."
                 )
         try:
-            for start in range(0, len(new), STEP * 5):
-                if step is not None:
-                    step(start)
-                _insert(conn, table, new[start : start + STEP * 5], action)
+            with search.indexed_at_end(conn, table.name):
+                for start in range(0, len(new), STEP * 5):
+                    if step is not None:
+                        step(start)
+                    _insert(conn, table, new[start : start + STEP * 5], action)
             for n, row in enumerate(changed):
                 if step is not None and n % STEP == 0:
                     step(len(new) + n)

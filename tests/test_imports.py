@@ -18,6 +18,7 @@ from deskwork import exports, imports, locales, reading
 from deskwork.db import history
 from deskwork.db.storage import Storage
 from deskwork.errors import NotDone
+from deskwork.views import imports as views_imports
 from fixture_tool import tool
 
 FORM = tool.pages["new-expense"]
@@ -327,6 +328,39 @@ def test_importing_saves_what_the_preview_checked_without_checking_it_all_again(
             "col2": "category", "col3": "employee"}  # fmt: skip
     assert seeded_client.post(sent.headers["Location"], data=form).status_code == 303
     assert checks == [1, 1]  # the preview's, and the import's own
+
+
+def test_a_file_is_read_once_from_its_upload_to_its_import_unless_another_sheet_is_asked(
+    seeded_client, monkeypatch
+):
+    from test_reading import workbook
+
+    with seeded_client.application.extensions["deskwork.storage"].open() as db:
+        name = db.execute("SELECT name FROM employees WHERE id = 1").fetchone()[0]
+        count = db.execute("SELECT count(*) FROM expenses").fetchone()[0]
+    reads = []
+    real = reading.read
+    monkeypatch.setattr(reading, "read", lambda *a, **k: reads.append(k.get("sheet")) or real(
+        *a, **k))  # fmt: skip
+    header = ["Date", "Amount", "Category", "Employee"]
+    data = workbook(("First", [header, ["2026-01-05", 1, "Travel", name]]),
+                    ("Second", [header, ["2026-01-06", 2, "Meals", name],
+                                ["2026-01-07", 3, "Meals", name]]))  # fmt: skip
+    sent = upload(seeded_client, "two.xlsx", data)
+    assert "1 row: 1 new" in text(seeded_client.get(sent.headers["Location"]))
+    matching = {"matched": "1", "col0": "date", "col1": "amount", "col2": "category",
+                "col3": "employee"}  # fmt: skip
+    again = seeded_client.get(sent.headers["Location"], query_string=matching)
+    assert "1 row: 1 new" in text(again)
+    assert reads == [None]  # the upload's read served both checks
+    page = text(seeded_client.get(sent.headers["Location"], query_string={"sheet": "Second"}))
+    assert "2 rows: 2 new" in page and reads == [None, "Second"]
+    token = re.search(r'name="_once" value="([^"]+)"', page)[1]
+    done = seeded_client.post(sent.headers["Location"], data={"_once": token, "sheet": "Second"})
+    assert done.status_code == 303 and reads == [None, "Second"]
+    assert seeded_client.application.extensions.get(views_imports.READ) is None  # let go
+    with seeded_client.application.extensions["deskwork.storage"].open() as db:
+        assert db.execute("SELECT count(*) FROM expenses").fetchone()[0] == count + 2
 
 
 def large_csv(db, rows: int = 8_000) -> bytes:

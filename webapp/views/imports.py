@@ -45,6 +45,10 @@ bp = Blueprint("imports", __name__)
 
 #: Bad rows the preview lists, and changes it shows.
 LISTED = 50
+#: Where the app keeps the last check made: (what was asked, the file's name, read, checked).
+CHECKED = "deskwork.last_import"
+#: Where the app keeps the file last uploaded, as read: (its id, ``reading.Read``).
+READ = "deskwork.last_read"
 #: A file this large or smaller is checked and saved while the page waits (about
 #: 5,000 rows of CSV: under a second); a larger one gets a progress page and Cancel.
 AT_ONCE = 256 * 1024
@@ -80,7 +84,7 @@ def upload(slug: str) -> Any:
     else:
         data = sent.read()
         try:
-            reading.read(sent.filename, data, max_rows=_most_rows())
+            read = reading.read(sent.filename, data, max_rows=_most_rows())
         except UnreadableFile as refused:
             error = str(refused)
     if error:
@@ -89,6 +93,7 @@ def upload(slug: str) -> Any:
         return html, 400
     assert sent is not None and sent.filename
     file_id = attachments.store_pending(get_db(), sent.filename, sent.content_type, data)
+    current_app.extensions[READ] = (file_id, read)  # for its first check, read once
     return redirect(url_for("imports.preview", slug=slug, file_id=file_id), code=303)
 
 
@@ -99,7 +104,7 @@ def _asked(file_id: int, args: MultiDict[str, str]) -> tuple[Any, ...]:
 
 def _last(file_id: int, args: MultiDict[str, str]) -> tuple[Any, ...] | None:
     """The last check made, if it was of this file as ``args`` say: (name, read, checked)."""
-    last = current_app.extensions.get("deskwork.last_import")
+    last = current_app.extensions.get(CHECKED)
     if last is not None and last[0] == _asked(file_id, args):
         return tuple(last[1:])
     return None
@@ -131,9 +136,13 @@ def _check(app: Flask, db: sqlite_utils.Database, form: FormPage, file_id: int,
     attachment, data = _kept_file(db, file_id)
     if job is not None:
         job.step(0, None, "Reading")
-    read = reading.read(attachment.name, data, sheet=args.get("sheet") or None,
-                        max_rows=int(app.config.get("DESKWORK_IMPORT_ROWS",
-                                                    reading.IMPORT_ROWS)))  # fmt: skip
+    uploaded = app.extensions.get(READ)
+    if uploaded is not None and uploaded[0] == file_id and not args.get("sheet"):
+        read = uploaded[1]  # as the upload read it (the first sheet): no need to again
+    else:
+        read = reading.read(attachment.name, data, sheet=args.get("sheet") or None,
+                            max_rows=int(app.config.get("DESKWORK_IMPORT_ROWS",
+                                                        reading.IMPORT_ROWS)))  # fmt: skip
     mapping: dict[int, str] | None = None
     if "matched" in args:  # the person's own matching, from the form on the page
         mapping = {}
@@ -149,7 +158,7 @@ def _check(app: Flask, db: sqlite_utils.Database, form: FormPage, file_id: int,
         step = lambda done: job.step(done, total, "Checking")  # noqa: E731
     checked = imports.check(db, form, read, mapping, day_first=day_first, step=step,
                             unknown_ids_new=args.get("unknown_ids") == "new")  # fmt: skip
-    app.extensions["deskwork.last_import"] = (_asked(file_id, args), attachment.name,
+    app.extensions[CHECKED] = (_asked(file_id, args), attachment.name,
                                               read, checked)  # fmt: skip
     return attachment.name, read, checked
 
@@ -244,7 +253,8 @@ def cancel(slug: str, file_id: int) -> Any:
         db = get_db()
         with db.conn:
             db.conn.execute(f"DELETE FROM {FILES} WHERE id = ? AND pending = 1", [file_id])
-        current_app.extensions.pop("deskwork.last_import", None)
+        current_app.extensions.pop(CHECKED, None)
+        current_app.extensions.pop(READ, None)
         flash("Import cancelled: nothing was saved.")
     return redirect(url_for("tables.listing", slug=slug), code=303)
 
@@ -304,7 +314,8 @@ def _save(db: sqlite_utils.Database, file_id: int, name: str, checked: imports.C
 
 def _finish(page: TablePage, result: tuple[Any, ...]) -> None:
     """Say what the import did, with its Undo."""
-    current_app.extensions.pop("deskwork.last_import", None)
+    current_app.extensions.pop(CHECKED, None)
+    current_app.extensions.pop(READ, None)
     action, new, changed, total, name = result
     if action is None:
         flash(f"Nothing to import: the {total:,} rows of {name} are there already.")

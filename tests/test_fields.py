@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from hypothesis import given
@@ -210,6 +212,29 @@ def test_number_garbage_only_ever_raises_a_validation_error(text, locale):
             assert str(error).startswith("Weight ")
         else:
             assert value is None or value == value.quantize(Decimal("0.001"))
+
+
+@given(
+    text=st.from_regex(r"\A[+-]?[0-9]{0,14}([.,][0-9]{0,4})?\Z")
+    | st.text("0123456789+-., ", max_size=12),
+    places=st.sampled_from([None, 0, 1, 2, 3]),
+    locale=st.sampled_from(["en", "de", "fr", "de_CH"]),
+)
+def test_plain_numbers_are_read_quickly_to_the_same_value_as_the_full_reading(text, places, locale):
+    fmt = locales.FORMATS[locale]
+    quick = fmt.parse(text, places)
+    never = re.compile("(?!)")  # the quick path never taken: the full reading
+    with mock.patch.object(locales, "_plain_pattern", lambda decimal, places: never):
+        full = fmt.parse(text, places)
+    assert quick == full and str(quick) == str(full)
+
+
+def test_the_quick_reading_takes_only_plain_numbers_with_the_users_decimal_mark():
+    assert locales._plain_pattern(".", 2).fullmatch("-1234.56")
+    assert locales._plain_pattern(",", 2).fullmatch("1234,56")
+    for text in ("1,234.56", "1234.567", "1.234", "12 345", "١٢"):
+        assert not locales._plain_pattern(".", 2).fullmatch(text)
+    assert not locales._plain_pattern(",", 0).fullmatch("12,5")
 
 
 def test_numbers_never_pass_through_binary_floating_point():

@@ -254,11 +254,18 @@ class _Reader:
         self.readers = [(n, c.from_db) for n, c in self.table.fields.items()]
         # A new record's fields no column gives: their defaults, worked out once (the
         # rows of one import are made at one moment, as by one form).
-        self.left_out: list[tuple[str, Field, Any, Any]] = []
+        self.left_python: dict[str, Any] = {}
+        self.left_stored: dict[str, Any] = {}
+        self.left_required: dict[str, str] = {}  # field -> why, for a new record
         for name, f in self.table.editable.items():
             if name not in self.fields and not isinstance(f, File):
-                value = f.default()
-                self.left_out.append((name, f, value, f.to_db(value)))
+                value = self.left_python[name] = f.default()
+                self.left_stored[name] = f.to_db(value)
+                if f.required and value in (None, "", []):
+                    self.left_required[name] = f"{f.label} is required, and no column gives it."
+        # Each column read by its field's own kind of reading, chosen once.
+        self.columns = [(i, name, self.fields[name], self._reading(name, self.fields[name]))
+                        for i, name in mapping.items() if name != ID]  # fmt: skip
         self.computed = {n: c for n, c in self.table.fields.items() if c.compute is not None}
 
     @staticmethod
@@ -290,22 +297,19 @@ class _Reader:
                 row.record_id, row.version = record_id, version_of(current)
                 self.ids_seen[record_id] = number
         python: dict[str, Any] = {}
-        for i, name in self.mapping.items():
-            if name == ID:
-                continue
-            f = self.fields[name]
+        values, width = row.values, len(cells)
+        for i, name, f, read in self.columns:
             try:
-                value = self._value(name, f, cells[i] if i < len(cells) else "")
-                python[name] = value
-                row.values[name] = f.to_db(value)
+                value = read(cells[i] if i < width else "")
             except ValidationError as error:
                 row.errors[name] = str(error)
+                continue
+            python[name] = value
+            values[name] = f.to_db(value)
         if current is None and row.record_id is None:  # new: the fields left out get defaults
-            for name, f, value, stored in self.left_out:
-                if f.required and value in (None, "", []):
-                    row.errors[name] = f"{f.label} is required, and no column gives it."
-                python[name] = value
-                row.values[name] = stored
+            row.errors.update(self.left_required)
+            python.update(self.left_python)
+            values.update(self.left_stored)
         if not row.errors:
             self._whole(row, python, current)
         if row.errors:
@@ -351,20 +355,26 @@ class _Reader:
                            if current.get(n) != v}  # fmt: skip
             row.kind = "change" if row.changes else "same"
 
-    def _value(self, name: str, f: Field, cell: Any) -> Any:
+    def _reading(self, name: str, f: Field) -> Callable[[Any], Any]:
+        """How ``f`` reads a cell into its value (``ValidationError`` if it can't)."""
+        fmt = self.fmt
         if isinstance(f, Lookup):
-            return self._looked_up(name, f, cell)
+            return lambda cell: self._looked_up(name, f, cell)
         if isinstance(f, YesNo):
-            return f.parse(_text(cell, self.fmt) if not isinstance(cell, bool) else cell)
+            return lambda cell: f.parse(cell if isinstance(cell, bool) else _text(cell, fmt))
         if isinstance(f, MultiChoice):
-            text = _text(cell, self.fmt)
-            picked = [self._choice(f, p) for p in re.split(r"[,;\n]", text) if p.strip()]
-            return f.parse(picked)
+            several = f
+
+            def picked(cell: Any) -> Any:
+                parts = re.split(r"[,;\n]", _text(cell, fmt))
+                return several.parse([self._choice(several, p) for p in parts if p.strip()])
+
+            return picked
         if isinstance(f, Choice):
-            return f.parse(self._choice(f, _text(cell, self.fmt)))
+            return lambda cell: f.parse(self._choice(f, _text(cell, fmt)))
         if isinstance(f, Date):
-            return f.parse(self._date(name, f, cell))
-        return f.parse(_text(cell, self.fmt))
+            return lambda cell: f.parse(self._date(name, f, cell))
+        return lambda cell: f.parse(_text(cell, fmt))
 
     @staticmethod
     def _choice(f: Choice, text: str) -> str:

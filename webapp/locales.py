@@ -79,6 +79,8 @@ class NumberFormat:
         text = text.strip()
         if len(text) > 60:  # before any work on it: a form field may be megabytes long
             return None
+        if _plain_pattern(self.decimal, max_places).fullmatch(text):  # most are: 1234.56
+            return Decimal(text if self.decimal == "." else text.replace(self.decimal, "."))
         text = ascii_digits(text).replace(MINUS, "-")
         text = text.replace(ARABIC_DECIMAL, self.decimal).replace(ARABIC_GROUP, self.group)
         # What people type for the separators they read: a space for a (narrow)
@@ -109,6 +111,15 @@ class NumberFormat:
         if self.decimal != "." and self.decimal not in text:
             readings.append((".", ""))
         return readings
+
+
+@lru_cache(maxsize=64)
+def _plain_pattern(decimal: str, max_places: int | None) -> re.Pattern[str]:
+    """A number as most are written, ungrouped ASCII digits: what ``_number_pattern``
+    reads too, to the same value, only quicker (an import reads 100,000 of them)."""
+    digits = r"[0-9]+" if max_places is None else rf"[0-9]{{1,{max_places}}}"
+    fraction = "" if max_places == 0 else rf"(?:{re.escape(decimal)}{digits})?"
+    return re.compile(rf"[+-]?[0-9]+{fraction}")
 
 
 @lru_cache(maxsize=64)

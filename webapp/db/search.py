@@ -15,22 +15,27 @@ Testing a row looks in every piece (b-tree segment) of the index, and the trigge
 it a row at a time: SQLite (3.40 and 3.51 alike) writes each row a trigger indexes as a
 piece of its own, and merges them four at a time, so an index is in a dozen pieces or
 more, of all sizes. Once a day the first launch merges them into one (``optimize``,
-``deskwork.db.schema.tidy_search``). A write of many rows (an import, a bulk change or
-delete, the undo of one) tidies what it wrote in its own transaction (``tidy_after_write``):
-FTS5's ``merge`` with ``usermerge`` 2, until each level of the index is one piece, within
-a budget of pages that grows with the rows written, not with the table.
+``deskwork.db.schema.tidy_search``). An import fills the index at the end instead, in
+one statement (``indexed_at_end``): a few large pieces, at a third of the cost. A write of
+many rows (an import, a bulk change or delete, the undo of one) tidies what it wrote in
+its own transaction (``tidy_after_write``): FTS5's ``merge`` with ``usermerge`` 2, until
+each level of the index is one piece, within a budget of pages that grows with the rows
+written, not with the table.
 
-Measured through ``imports.commit``, ``bulk`` and ``history.undo`` (2026-12-03, 2 cores,
-SQLite 3.40.1, the demo's expenses; the search is the table page's for "travel", each of
-the newest rows tested):
+Measured through ``imports.commit``, ``bulk`` and ``history.undo`` (2026-12-03, and for
+imports 2026-12-06; 2 cores, SQLite 3.40.1, the demo's expenses; the search is the table
+page's for "travel", each of the newest rows tested):
 
-- 100,000 rows imported into an empty table: the index in 9 pieces, the table page's
-  search 44 ms. The merge adds 0.09 to 0.14 s to the 8.7 s import: 5 pieces, 4.5 ms.
-- The same into a table of 1,000,000 rows tidied the day before (2.9 ms): 10 pieces,
-  16 ms; the merge adds 0.08 s of 9.4 s: 6 pieces, 6.0 ms. ``optimize`` would leave one
-  piece and 2.9 ms, but adds 1.15 s, growing with the table whatever the size of the
-  write: hence ``merge``, whose cost follows the write. Undoing that import (15 s): 10
-  pieces and 7.8 ms without the merge, 3 pieces and 4.4 ms with it (0.14 s).
+- 100,000 rows imported into an empty table, the index filled by the triggers: 9 pieces,
+  the table page's search 44 ms; the merge added 0.09 to 0.14 s to the 8.7 s import: 5
+  pieces, 4.5 ms. Filled at the end: the save takes 1.6 s in all, and leaves 2 pieces
+  (SQLite alone's search 1.2 ms; 1.0 ms in one piece).
+- The same into a table of 1,000,000 rows tidied the day before (2.3 ms): by the
+  triggers, 10 pieces, 16 ms; the merge added 0.08 s of 9.4 s: 6 pieces, 6.0 ms. Filled
+  at the end, 2.3 s in all: 3 pieces, 3.1 ms. ``optimize`` would leave one piece, but adds
+  1.15 s, growing with the table whatever the size of the write: hence ``merge``, whose
+  cost follows the write. Undoing that import (15 s): 10 pieces and 7.8 ms without the
+  merge, 3 pieces and 4.4 ms with it (0.14 s).
 - A bulk change of 66,667 rows is one UPDATE, which SQLite's own merging already leaves
   in 3 or 4 pieces; the merge (0.09 s of 3.4 s) makes it 2 or 3 (SQLite alone: 7.1 ms to
   2.8 ms in a table of 100,000 rows, 4.4 to 4.1 ms in 1,100,000).

@@ -71,10 +71,14 @@ class Connection:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
             headers["Origin"] = f"http://127.0.0.1:{self.port}"
         start = time.perf_counter()
-        self.conn.request(method, path, body=body, headers=headers)
-        if self.conn.sock is not None:  # as browsers do: no Nagle delay on small writes
-            self.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        response = self.conn.getresponse()
+        try:
+            response = self._ask(method, path, body, headers)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # The server let a connection idle for long go (cheroot, after its timeout):
+            # as browsers do, ask again on a new one.
+            self.conn.close()
+            start = time.perf_counter()
+            response = self._ask(method, path, body, headers)
         data = response.read()
         took = time.perf_counter() - start
         for value in response.headers.get_all("Set-Cookie") or []:
@@ -82,6 +86,13 @@ class Connection:
         if response.status not in ok:
             raise RuntimeError(f"{method} {path}: {response.status} {data[:300]!r}")
         return took, data
+
+    def _ask(self, method: str, path: str, body: bytes | None,
+             headers: dict[str, str]) -> http.client.HTTPResponse:  # fmt: skip
+        self.conn.request(method, path, body=body, headers=headers)
+        if self.conn.sock is not None:  # as browsers do: no Nagle delay on small writes
+            self.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return self.conn.getresponse()
 
     def keep_cookie(self, header: str) -> None:
         """Keep (or, if it is cleared, forget) the cookie a Set-Cookie header sets."""

@@ -548,3 +548,28 @@ def test_a_large_import_shows_its_progress_then_its_preview_then_what_it_saved(
     page.get_by_role("button", name="Undo").click()
     assert "Undone: 20,000 records" in page.get_by_role("status").first.inner_text()
     assert count() == 0
+
+
+def test_summarise_a_filtered_view_by_category_then_a_bar_opens_its_rows(page, live_server):
+    page.goto(f"{live_server.url}tables/expenses?date.in=last-year")
+    page.get_by_role("link", name="Summarise", exact=True).click()
+    page.get_by_label("Group by").select_option(label="Category")
+    page.get_by_role("button", name="Summarise").click()
+    last_year = dt.date.today().year - 1
+    with Storage(live_server.database).open() as db:
+        wanted = db.execute(
+            "SELECT category, count(*), sum(amount) FROM expenses WHERE date LIKE ? "
+            "GROUP BY category ORDER BY category", [f"{last_year}-%"]).fetchall()  # fmt: skip
+    shown = [row.inner_text().split("\t") for row in page.locator("table.groups tbody tr").all()]
+    assert shown == [[c, f"{n:,}", f"{cents / 100:,.2f}"] for c, n, cents in wanted]
+    assert page.locator("table.groups tfoot").inner_text().split("\t") == [
+        "Total", f"{sum(n for _, n, _ in wanted):,}",
+        f"{sum(cents for _, _, cents in wanted) / 100:,.2f}"]  # fmt: skip
+    travel = next(row for row in wanted if row[0] == "Travel")
+    page.get_by_role("link", name=re.compile(r"^Travel: ")).click()  # its bar in the chart
+    page.wait_for_url(re.compile(r".*/tables/expenses\?.*category=Travel"))
+    counted = page.locator("[data-summary]")
+    counted.get_by_text(re.compile(r"expenses match")).wait_for()
+    assert f"{travel[1]:,} expenses match" in counted.inner_text()
+    assert f"{travel[2] / 100:,.2f}" in counted.inner_text()
+    assert page.locator("tbody tr").count() == min(travel[1], 50)

@@ -377,8 +377,12 @@ def _value_condition(name: str, f: Field, values: list[str]) -> Condition:
     return Condition(name, f"{f.label} is {shown}", f"{col} IN ({marks})", list(values), (name,))
 
 
-def _date_conditions(name: str, f: Field, args: Any, today: dt.date) -> list[Condition]:
-    col = f"t.[{name}]"
+def date_range(name: str, f: Field, args: Any, today: dt.date) -> tuple[
+    dt.date | None, dt.date | None, str
+]:  # fmt: skip
+    """The days a date column's filter keeps, first and last (None: open), and how it
+    reads ("Date: this month"); ``(None, None, "")`` if none. ``ValidationError`` if it
+    can't be read."""
     preset = str(args.get(f"{name}.in", "")).strip()
     start = str(args.get(f"{name}.from", "")).strip()[:40]
     end = str(args.get(f"{name}.to", "")).strip()[:40]
@@ -386,8 +390,7 @@ def _date_conditions(name: str, f: Field, args: Any, today: dt.date) -> list[Con
         if preset not in PRESETS:
             raise ValidationError(f"{f.label}: there is no date range {preset[:40]!r}.")
         since, until = preset_range(preset, today)
-        text = f"{f.label}: {PRESETS[preset].lower()}"
-        return [_between(name, col, since, until, text, (f"{name}.in",))]
+        return since, until, f"{f.label}: {PRESETS[preset].lower()}"
     day = Date()
     day.bind(name)
     # Parsed as a form would (days 1900 to 2200): a far day can't overflow the next day.
@@ -395,13 +398,21 @@ def _date_conditions(name: str, f: Field, args: Any, today: dt.date) -> list[Con
     last = day.parse(end) if end else None
     if first and last and first > last:
         raise ValidationError(f"{f.label}: the first day is after the last.")
+    if first and last:
+        return first, last, f"{f.label} {first.isoformat()} to {last.isoformat()}"
+    if first or last:
+        text = f"{f.label} from {first.isoformat()}" if first else f"{f.label} up to {last}"
+        return first, last, text
+    return None, None, ""
+
+
+def _date_conditions(name: str, f: Field, args: Any, today: dt.date) -> list[Condition]:
+    first, last, text = date_range(name, f, args, today)
     if not (first or last):
         return []
-    if first and last:
-        text = f"{f.label} {first.isoformat()} to {last.isoformat()}"
-    else:
-        text = f"{f.label} from {first.isoformat()}" if first else f"{f.label} up to {last}"
-    return [_between(name, col, first, last, text, (f"{name}.from", f"{name}.to"))]
+    words = (f"{name}.in",) if str(args.get(f"{name}.in", "")).strip() else (
+        f"{name}.from", f"{name}.to")  # fmt: skip
+    return [_between(name, f"t.[{name}]", first, last, text, words)]
 
 
 def _between(

@@ -18,12 +18,13 @@ it for a block of code, such as a test.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -58,10 +59,29 @@ def ascii_digits(text: str) -> str:
 
 @dataclass(frozen=True)
 class NumberFormat:
-    """A decimal mark and a thousands separator, e.g. ``NumberFormat(",", ".")`` for German."""
+    """A decimal mark and a thousands separator, e.g. ``NumberFormat(",", ".")`` for German;
+    and how weeks are counted there (``sunday_weeks``)."""
 
     decimal: str = "."
     group: str = ","
+    #: Weeks start on Sunday and week 1 holds 1 January (the US, Canada, Japan …);
+    #: otherwise ISO 8601's: Monday first, week 1 holds the year's first Thursday.
+    sunday_weeks: bool = False
+
+    def week_start(self, day: dt.date) -> dt.date:
+        """The first day of ``day``'s week."""
+        back = (day.weekday() + 1) % 7 if self.sunday_weeks else day.weekday()
+        return day - dt.timedelta(days=back)
+
+    def week_number(self, day: dt.date) -> tuple[int, int]:
+        """(year, week) of ``day``'s week, as the week is counted here."""
+        if not self.sunday_weeks:
+            year, week, _ = day.isocalendar()
+            return year, week
+        start = self.week_start(day)
+        year = (start + dt.timedelta(days=6)).year  # the week holding 1 January is week 1
+        first = self.week_start(dt.date(year, 1, 1))
+        return year, (start - first).days // 7 + 1
 
     def format(self, value: Decimal | int, places: int, *, grouping: bool = True) -> str:
         """``value`` with exactly ``places`` decimals, grouped by thousands if asked."""
@@ -175,6 +195,13 @@ FORMATS: dict[str, NumberFormat] = {
 }
 
 DEFAULT = FORMATS["en"]
+#: Countries whose weeks start on Sunday, with week 1 holding 1 January (CLDR's first
+#: day of the week; the rest count ISO 8601 weeks).
+SUNDAY_WEEKS = frozenset([
+    "US", "CA", "MX", "BR", "JP", "KR", "TW", "HK", "MO", "PH", "IL", "SA", "IN", "ZA",
+    "CO", "PE", "VE", "GT", "HN", "SV", "NI", "PA", "DO", "PR", "PY", "TH", "ID", "SG",
+    "KE", "PK", "BD",
+])  # fmt: skip
 
 
 def for_locale(name: str | None) -> NumberFormat:
@@ -186,11 +213,14 @@ def for_locale(name: str | None) -> NumberFormat:
         return DEFAULT
     base = re.split(r"[.@]", name.strip())[0].replace("-", "_")
     language, _, country = base.partition("_")
-    return (
+    found = (
         FORMATS.get(f"{language.lower()}_{country.upper()}")
         or FORMATS.get(language.lower())
         or DEFAULT
     )
+    if country.upper() in SUNDAY_WEEKS:
+        return replace(found, sunday_weeks=True)
+    return found
 
 
 def chosen_locale(

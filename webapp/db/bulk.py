@@ -38,7 +38,7 @@ def settable(table: Table) -> dict[str, Field]:
 def matching_ids(db: sqlite_utils.Database, view: listing.View) -> list[int]:
     """The ids of every row the view holds (its filters and search), in id order."""
     query = listing.Query(db, view)
-    where, params = query._filters(False)
+    where, params = query.filters(False)
     sql = f"SELECT t.id FROM [{query.table.name}] t"
     if where:
         sql += " WHERE " + " AND ".join(where)

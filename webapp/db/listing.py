@@ -179,7 +179,7 @@ class Query:
                 return True
         return False
 
-    def _filters(self, per_row: bool) -> tuple[list[str], list[Any]]:
+    def filters(self, per_row: bool = False) -> tuple[list[str], list[Any]]:
         """The view's filters and search as SQL. ``per_row``: as tests of each row met
         while walking the sort's index (no other index is used for them: unary ``+``),
         rather than as conditions SQLite may look up first."""
@@ -200,7 +200,7 @@ class Query:
         """Up to ``limit`` rows of segment ``index``, after (or before) ``key``'s values."""
         segment = self.segments[index]
         select, joins = self.select()
-        where, params = self._filters(per_row)
+        where, params = self.filters(per_row)
         where = [*where, segment.cond]
         ascending = forward != self.view.descending
         if key is not None:
@@ -227,7 +227,7 @@ class Query:
 
     def count(self) -> int:
         """How many rows the view holds (its filters and search)."""
-        where, params = self._filters(False)
+        where, params = self.filters(False)
         sql = f"SELECT count(*) FROM [{self.table.name}] t"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -238,7 +238,7 @@ class Query:
         and the lookups the view shows, ``j_NAME``; ``params`` are its own): a cursor per
         segment of the sort, each walking its index."""
         _, joins = self.select()
-        where, where_params = self._filters(False)
+        where, where_params = self.filters(False)
         for segment in self.segments:
             direction = "DESC" if self.view.descending else "ASC"
             order = ", ".join(f"{k} {direction}" for k in segment.keys)
@@ -268,7 +268,7 @@ class Query:
 
     def key_of(self, row_id: int) -> list[Any] | None:
         """The key of row ``row_id`` in this sort, if the view shows it."""
-        where, params = self._filters(False)
+        where, params = self.filters(False)
         for index, segment in enumerate(self.segments):
             keys = ", ".join(segment.keys)
             sql = (
@@ -399,7 +399,7 @@ def summary_values(db: sqlite_utils.Database, view: View) -> dict[str, Any]:
     """How many rows the view holds, and the totals of its money and number columns, as
     stored (cents for money)."""
     query = Query(db, view)
-    where, params = query._filters(False)
+    where, params = query.filters(False)
     shown = [c for c in view.columns if totalled(view.fields[c])]
     sums = ", ".join(f"total(t.[{c}])" for c in shown)
     sql = f"SELECT count(*){', ' + sums if sums else ''} FROM [{query.table.name}] t"
@@ -425,7 +425,7 @@ def facets(db: sqlite_utils.Database, view: View, limit: int = 30) -> dict[str, 
         others = [c for c in view.conditions if c.column != name]
         sub = View(view.page, view.sort, view.descending, view.q, others)
         query = Query(db, sub)
-        where, params = query._filters(False)
+        where, params = query.filters(False)
         col = f"t.[{name}]"
         if isinstance(f, MultiChoice):
             source = (

@@ -52,10 +52,20 @@ def row_id_arg(text: str) -> int:
 
 
 def init_app(app: Flask) -> None:
-    from deskwork.views import api, changes, forms, functions, home, imports, reports, tables
+    from deskwork.views import (
+        api,
+        changes,
+        forms,
+        functions,
+        home,
+        imports,
+        reports,
+        summaries,
+        tables,
+    )
 
     app.url_map.converters["row_id"] = RowIdConverter
-    for module in (home, forms, tables, imports, reports, functions, changes, api):
+    for module in (home, forms, tables, summaries, imports, reports, functions, changes, api):
         app.register_blueprint(module.bp)
     for blueprint in current_tool(app).blueprints:
         app.register_blueprint(blueprint)

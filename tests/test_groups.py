@@ -190,3 +190,55 @@ def test_a_table_with_nothing_to_group_by_says_so(tmp_path):
     client = tool_client(notes, tmp_path / "notes.sqlite3")
     page = text(client.get("/tables/notes/summarise"))
     assert "have no column to group them by" in page
+
+
+def test_a_yes_no_group_within_a_view_of_filled_values_opens_exactly_its_rows(db):
+    with db.conn:
+        db.execute("UPDATE expenses SET paid_by_card = NULL WHERE id % 4 = 0")
+    for g in grouped(db, "paid_by_card", "paid_by_card.empty=no").groups:
+        assert_opens_its_rows(db, g)
+
+
+def assert_opens_its_rows(db, g: groups.Group) -> None:
+    pairs = [(k, v) for k, vs in g.address.items() for v in (vs if isinstance(vs, list) else [vs])]
+    shown = listing.read_view(PAGE, MultiDict(pairs), TODAY)
+    assert shown.problems == []
+    summary = listing.summary_values(db, shown)
+    assert (summary["count"], summary["totals"]["amount"]) == (g.count, g.sums["amount"])
+
+
+def test_values_no_filter_can_name_are_groups_without_an_address(db):
+    with db.conn:  # as another program, or a choice since taken out of the tool, leaves them
+        db.execute("UPDATE expenses SET category = 'Legacy' WHERE id <= 5")
+        db.execute("UPDATE expenses SET paid_by_card = 2 WHERE id BETWEEN 6 AND 8")
+        db.execute("UPDATE expenses SET date = '2460000' WHERE id = 9")
+        db.execute("UPDATE expenses SET date = '9999-12-31' WHERE id = 10")
+    legacy = next(g for g in grouped(db, "category").groups if g.key == "Legacy")
+    assert (legacy.label, legacy.count, legacy.address) == ("Legacy", 5, None)
+    by_card = grouped(db, "paid_by_card")
+    assert [(g.label, g.address is None) for g in by_card.groups] == [
+        ("2 (not yes or no)", True), ("No", False), ("Yes", False)]  # fmt: skip
+    for g in by_card.groups[1:]:
+        assert_opens_its_rows(db, g)
+    for part in groups.PARTS:
+        found = grouped(db, f"date.{part}").groups
+        odd = [g for g in found if g.key == "2460000"]
+        assert [(g.label, g.count, g.address) for g in odd] == [("2460000 (not a date)", 1, None)]
+        assert sum(g.count for g in found) == 10_000  # nothing lost, nothing counted twice
+    last = grouped(db, "date.year").groups[-1]  # past the days a date filter takes
+    assert (last.label, last.count, last.address) == ("9999", 1, None)
+
+
+def test_a_column_called_k_does_not_change_the_groups(tmp_path):
+    from deskwork import Choice, Integer, Tool
+
+    odd = Tool("Odd")
+    table = odd.table("things", k=Integer(), kind=Choice(["a", "b"]))
+    page = odd.table_page("Things", table)
+    path = tmp_path / "odd.sqlite3"
+    Storage(path).prepare(odd, seed=False)
+    with Storage(path).open() as db:
+        with db.conn:
+            db.table("things").insert_all({"k": n, "kind": "ab"[n % 2]} for n in range(10))
+        found = groups.group(db, listing.read_view(page, MultiDict()), groups.By("kind"))
+        assert [(g.key, g.count) for g in found.groups] == [("a", 5), ("b", 5)]

@@ -348,6 +348,21 @@ def test_a_file_is_read_once_from_its_upload_to_its_import_unless_another_sheet_
                                 ["2026-01-07", 3, "Meals", name]]))  # fmt: skip
     sent = upload(seeded_client, "two.xlsx", data)
     assert "1 row: 1 new" in text(seeded_client.get(sent.headers["Location"]))
+    assert reads == [None]
+    file_id = int(sent.headers["Location"].rsplit("/", 1)[1])
+    other = upload(seeded_client, "other.csv", b"Date,Amount,Category,Employee\r\n"
+                                               b"2026-01-05,1.00,Travel,Nobody\r\n")  # fmt: skip
+    other_id = int(other.headers["Location"].rsplit("/", 1)[1])
+    with seeded_client.application.extensions["deskwork.storage"].open() as db, db.conn:
+        # The same id, other bytes (as a database shared with another process could
+        # have): never the rows kept from the upload.
+        db.execute("UPDATE _deskwork_files SET data = (SELECT data FROM _deskwork_files "
+                   "WHERE id = ?) WHERE id = ?", [file_id, other_id])  # fmt: skip
+    assert "1 row: 1 new" in text(seeded_client.get(other.headers["Location"]))
+    assert reads == [None, None, None]  # the upload's, then the other bytes read again
+    reads.clear()
+    sent = upload(seeded_client, "two.xlsx", data)
+    assert "1 row: 1 new" in text(seeded_client.get(sent.headers["Location"]))
     matching = {"matched": "1", "col0": "date", "col1": "amount", "col2": "category",
                 "col3": "employee"}  # fmt: skip
     again = seeded_client.get(sent.headers["Location"], query_string=matching)

@@ -29,6 +29,7 @@ import re
 import sqlite3
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -477,7 +478,7 @@ def commit(
                     "since the file was checked. Check the file again."
                 )
         try:
-            with search.indexed_at_end(conn, table.name):
+            with search.indexed_at_end(conn, table.name) if new else nullcontext():
                 for start in range(0, len(new), STEP * 5):
                     if step is not None:
                         step(start)

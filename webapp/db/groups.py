@@ -124,7 +124,7 @@ def group(db: sqlite_utils.Database, view: View, by: By, today: dt.date | None =
     sql = f"SELECT {key} AS k, count(*){sums} FROM [{view.page.table.name}] t"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    sql += " GROUP BY k"
+    sql += " GROUP BY 1"  # not "k": a column of that name would be taken instead
     found = db.execute(sql, params).fetchall()
     names = labels(db, f, [r[0] for r in found if r[0] is not None])
     grouped = Grouped(by, columns)
@@ -145,9 +145,14 @@ def group(db: sqlite_utils.Database, view: View, by: By, today: dt.date | None =
 def _key_sql(f: Field, by: By, fmt: locales.NumberFormat) -> str:
     """SQL of a row's group: its value, or its period's first day."""
     col = f"nullif(t.[{by.column}], '')"
+    if isinstance(f, YesNo):  # as the filters read it: 1 is yes, nothing or 0 is no
+        raw = f"t.[{by.column}]"
+        return f"CASE WHEN {raw} = 1 THEN 1 WHEN coalesce({raw}, 0) = 0 THEN 0 ELSE {raw} END"
     if not by.part:
-        return f"coalesce(t.[{by.column}], 0)" if isinstance(f, YesNo) else col
-    day = f"substr({col}, 1, 10)"  # a date and time's day
+        return col
+    # Only ISO text is a date here: SQLite's date() would read a number as a Julian day.
+    day = (f"CASE WHEN {col} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*' "
+           f"THEN substr({col}, 1, 10) END")  # fmt: skip
     if by.part == "day":
         period = f"date({day})"
     elif by.part == "week":
@@ -193,12 +198,26 @@ def _label(f: Field, by: By, key: Any, names: dict[Any, str], fmt: locales.Numbe
         return EMPTY
     if by.part:
         first = _day(key)
-        return period_label(by, first, fmt) if first else f"{key} (not a date)"
+        try:
+            return period_label(by, first, fmt) if first else f"{key} (not a date)"
+        except (ValueError, OverflowError):  # a week at the calendar's very ends
+            return first.isoformat() if first else str(key)
     if isinstance(f, YesNo):
-        return "Yes" if key else "No"
+        return {1: "Yes", 0: "No"}.get(key, f"{key} (not yes or no)")
     if isinstance(f, Lookup):
         return names.get(key) or f"#{key}"
     return names.get(key, str(key))
+
+
+def _filter_value(f: Field, key: Any) -> str | None:
+    """The table page's filter value for a group's key, if a filter can name it."""
+    if isinstance(f, YesNo):
+        return {1: "yes", 0: "no"}.get(key)
+    if isinstance(f, Lookup):
+        return str(key) if isinstance(key, int) and not isinstance(key, bool) else None
+    if isinstance(f, Choice):
+        return str(key) if str(key) in f.labels else None
+    return None
 
 
 def _day(key: Any) -> dt.date | None:
@@ -214,19 +233,24 @@ def _address(view: View, f: Field, by: By, key: Any, fmt: locales.NumberFormat,
     group's own filter in place of the view's on that column (the group is within it)."""
     name = by.column
     args = view.arguments()
-    words = [name, f"{name}.empty"] + [f"{name}{end}" for end in (".in", ".from", ".to")]
-    for word in words:
-        args.pop(word, None)
+    for word in [name] + [f"{name}{end}" for end in (".in", ".from", ".to")]:
+        args.pop(word, None)  # the view's own ".empty", if any, holds for the group too
     if key is None:
         args[f"{name}.empty"] = "yes"
         return args
     if not by.part:
-        args[name] = ("yes" if key else "no") if isinstance(f, YesNo) else str(key)
+        value = _filter_value(f, key)
+        if value is None:
+            return None  # a value no filter can name (another program's, or a choice gone)
+        args[name] = value
         return args
     first = _day(key)
-    if first is None:
-        return None  # another program's text in a date column: no filter finds it
-    last = period_end(by, first)
+    try:
+        last = period_end(by, first) if first else None
+    except (ValueError, OverflowError):  # a period past the calendar's end
+        last = None
+    if first is None or last is None or first < Date.earliest or last > Date.latest:
+        return None  # not a date, or one the table page's date filter doesn't take
     try:
         since, until, _ = date_range(name, f, view.raw or {}, today)  # as the view read it
     except ValidationError:  # left out of the view, so out of the group's address too

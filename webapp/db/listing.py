@@ -50,6 +50,8 @@ WALK_BUDGET_S = 0.025
 FACET_BUDGET_S = 0.2
 #: A search word with fewer matches than this is collected, not walked to.
 FEW = 2000
+#: Looked-up names read by one query (SQLite before 3.32 takes 999 variables at most).
+LABELS_AT_ONCE = 900
 
 
 @dataclass
@@ -457,13 +459,15 @@ def facets(db: sqlite_utils.Database, view: View, limit: int = 30) -> dict[str, 
 def labels(db: sqlite_utils.Database, f: Field, values: list[Any]) -> dict[Any, str]:
     """What a lookup's or a choice's values are shown as, by value."""
     if isinstance(f, Lookup):
-        if not values:
-            return {}
-        marks = ", ".join("?" for _ in values)
-        found = db.execute(
-            f"SELECT id, [{f.show}] FROM [{f.table_name}] WHERE id IN ({marks})", values
-        ).fetchall()
-        return {i: "" if s is None else str(s) for i, s in found}
+        out: dict[Any, str] = {}
+        for start in range(0, len(values), LABELS_AT_ONCE):  # within SQLite's variables
+            part = values[start : start + LABELS_AT_ONCE]
+            marks = ", ".join("?" for _ in part)
+            found = db.execute(
+                f"SELECT id, [{f.show}] FROM [{f.table_name}] WHERE id IN ({marks})", part
+            )
+            out.update((i, "" if s is None else str(s)) for i, s in found)
+        return out
     if isinstance(f, Choice):
         return {v: f.labels.get(str(v), str(v)) for v in values}
     return {}

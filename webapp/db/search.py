@@ -200,7 +200,8 @@ def _merge(conn: sqlite3.Connection, name: str, pages: int) -> None:
 
 
 #: A trigger that indexes each new row of a table, as ``prepare`` and
-#: ``deskwork.db.lookups`` write them (sqlite-utils' ``enable_fts`` writes the same).
+#: ``deskwork.db.lookups`` write them (any other, such as sqlite-utils' with its quoted
+#: names, is left to index a row at a time).
 _INDEXING_TRIGGER = re.compile(
     r"CREATE TRIGGER (?:IF NOT EXISTS )?\[[^\]]+\] AFTER INSERT ON \[(?P<table>[^\]]+)\]\s+"
     r"BEGIN\s+INSERT INTO \[(?P<index>[^\]]+)\] \(rowid, (?P<columns>[^()]+)\) "

@@ -13,6 +13,7 @@ transaction rolls back) and the file gone.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, cast
 
 import sqlite_utils
@@ -47,7 +48,8 @@ bp = Blueprint("imports", __name__)
 LISTED = 50
 #: Where the app keeps the last check made: (what was asked, the file's name, read, checked).
 CHECKED = "deskwork.last_import"
-#: Where the app keeps the file last uploaded, as read: (its id, ``reading.Read``).
+#: Where the app keeps the file last uploaded, as read: (its id, its bytes' SHA-256,
+#: ``reading.Read``).
 READ = "deskwork.last_read"
 #: A file this large or smaller is checked and saved while the page waits (about
 #: 5,000 rows of CSV: under a second); a larger one gets a progress page and Cancel.
@@ -93,7 +95,8 @@ def upload(slug: str) -> Any:
         return html, 400
     assert sent is not None and sent.filename
     file_id = attachments.store_pending(get_db(), sent.filename, sent.content_type, data)
-    current_app.extensions[READ] = (file_id, read)  # for its first check, read once
+    # For its first check: the same bytes (the id and their digest), read once.
+    current_app.extensions[READ] = (file_id, hashlib.sha256(data).digest(), read)
     return redirect(url_for("imports.preview", slug=slug, file_id=file_id), code=303)
 
 
@@ -137,8 +140,9 @@ def _check(app: Flask, db: sqlite_utils.Database, form: FormPage, file_id: int,
     if job is not None:
         job.step(0, None, "Reading")
     uploaded = app.extensions.get(READ)
-    if uploaded is not None and uploaded[0] == file_id and not args.get("sheet"):
-        read = uploaded[1]  # as the upload read it (the first sheet): no need to again
+    if (uploaded is not None and uploaded[0] == file_id and not args.get("sheet")
+            and uploaded[1] == hashlib.sha256(data).digest()):  # fmt: skip
+        read = uploaded[2]  # as the upload read it (the first sheet): no need to again
     else:
         read = reading.read(attachment.name, data, sheet=args.get("sheet") or None,
                             max_rows=int(app.config.get("DESKWORK_IMPORT_ROWS",

@@ -91,6 +91,7 @@ def test_the_report_draws_a_bar_per_category_with_a_total(page):
     page.get_by_role("link", name="Spending by category", exact=True).click()
     bars = page.locator("svg.chart rect")
     rows = page.locator("tbody tr")
+    rows.first.wait_for()  # count() does not wait: the report's page may be on its way
     assert bars.count() == rows.count() == 7
     assert page.locator("tfoot").inner_text().startswith("Total")
 
@@ -555,6 +556,8 @@ def test_summarise_a_filtered_view_by_category_then_a_bar_opens_its_rows(page, l
     page.get_by_role("link", name="Summarise", exact=True).click()
     page.get_by_label("Group by").select_option(label="Category")
     page.get_by_role("button", name="Summarise").click()
+    page.wait_for_url(re.compile(r".*/summarise\?.*by=category"))
+    page.locator("table.groups tbody tr").first.wait_for()
     last_year = dt.date.today().year - 1
     with Storage(live_server.database).open() as db:
         wanted = db.execute(

@@ -356,8 +356,8 @@ def test_a_file_is_read_once_from_its_upload_to_its_import_unless_another_sheet_
     with seeded_client.application.extensions["deskwork.storage"].open() as db, db.conn:
         # The same id, other bytes (as a database shared with another process could
         # have): never the rows kept from the upload.
-        db.execute("UPDATE _deskwork_files SET data = (SELECT data FROM _deskwork_files "
-                   "WHERE id = ?) WHERE id = ?", [file_id, other_id])  # fmt: skip
+        db.execute("UPDATE _deskwork_files SET (data, sha256) = (SELECT data, sha256 FROM "
+                   "_deskwork_files WHERE id = ?) WHERE id = ?", [file_id, other_id])  # fmt: skip
     assert "1 row: 1 new" in text(seeded_client.get(other.headers["Location"]))
     assert reads == [None, None, None]  # the upload's, then the other bytes read again
     reads.clear()

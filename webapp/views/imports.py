@@ -13,7 +13,6 @@ transaction rolls back) and the file gone.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, cast
 
 import sqlite_utils
@@ -48,8 +47,8 @@ bp = Blueprint("imports", __name__)
 LISTED = 50
 #: Where the app keeps the last check made: (what was asked, the file's name, read, checked).
 CHECKED = "deskwork.last_import"
-#: Where the app keeps the file last uploaded, as read: (its id, its bytes' SHA-256,
-#: ``reading.Read``).
+#: Where the app keeps the file last uploaded, as read: (its id, the SHA-256 kept with
+#: it, ``reading.Read``).
 READ = "deskwork.last_read"
 #: A file this large or smaller is checked and saved while the page waits (about
 #: 5,000 rows of CSV: under a second); a larger one gets a progress page and Cancel.
@@ -94,9 +93,11 @@ def upload(slug: str) -> Any:
                                error=error)  # fmt: skip
         return html, 400
     assert sent is not None and sent.filename
-    file_id = attachments.store_pending(get_db(), sent.filename, sent.content_type, data)
-    # For its first check: the same bytes (the id and their digest), read once.
-    current_app.extensions[READ] = (file_id, hashlib.sha256(data).digest(), read)
+    db = get_db()
+    file_id = attachments.store_pending(db, sent.filename, sent.content_type, data)
+    # For its first check: the same bytes (the id and the digest kept with them), read once.
+    digest = db.execute(f"SELECT sha256 FROM {FILES} WHERE id = ?", [file_id]).fetchone()[0]
+    current_app.extensions[READ] = (file_id, digest, read)
     return redirect(url_for("imports.preview", slug=slug, file_id=file_id), code=303)
 
 
@@ -141,7 +142,7 @@ def _check(app: Flask, db: sqlite_utils.Database, form: FormPage, file_id: int,
         job.step(0, None, "Reading")
     uploaded = app.extensions.get(READ)
     if (uploaded is not None and uploaded[0] == file_id and not args.get("sheet")
-            and uploaded[1] == hashlib.sha256(data).digest()):  # fmt: skip
+            and uploaded[1] == attachment.sha256):  # fmt: skip
         read = uploaded[2]  # as the upload read it (the first sheet): no need to again
     else:
         read = reading.read(attachment.name, data, sheet=args.get("sheet") or None,

@@ -98,7 +98,7 @@ def run(slug: str) -> str | tuple[str, int]:
         result=result,
         rows=rows,
         columns=columns,
-        bars=bar_chart(rows, page.chart),
+        chart=bar_chart(page, rows),
         show=show,
         once=tokens.issue(form_key) if page.wants_db else None,
     )

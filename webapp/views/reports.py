@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from flask import (
@@ -21,7 +22,7 @@ from flask import (
 from deskwork import exports, locales
 from deskwork.errors import ValidationError
 from deskwork.fields import Field
-from deskwork.model import ReportPage
+from deskwork.model import FunctionPage, ReportPage
 from deskwork.views import find_page, get_db
 from deskwork.views.widgets import controls
 
@@ -55,15 +56,39 @@ def show(f: Field | None, value: Any) -> str:
     return f.display(value)
 
 
-def bar_chart(
-    rows: list[dict[str, Any]], chart: tuple[str, str] | None
-) -> list[tuple[str, Any, float]]:
-    """(label, value, share of the largest) per row, for an SVG bar chart."""
-    if not chart or not rows:
-        return []
-    label, value = chart
-    top = max((abs(r[value] or 0) for r in rows), default=0) or 1
-    return [(str(r[label]), r[value], abs(r[value] or 0) / top) for r in rows]
+@dataclass
+class Bar:
+    label: str
+    shown: str  # the value as the page shows it
+    share: float  # of the largest value's length
+    href: str | None = None  # where clicking it goes
+    negative: bool = False
+
+
+@dataclass
+class Chart:
+    """A bar chart (``_chart.html``): what it shows, and a bar per row."""
+
+    title: str
+    bars: list[Bar]
+
+
+def chart_of(title: str, values: list[tuple[str, Any, str, str | None]]) -> Chart:
+    """A bar chart of (label, value, the value shown, link) rows, each bar's length its
+    share of the largest value (negative ones marked)."""
+    top = max((abs(v or 0) for _, v, _, _ in values), default=0) or 1
+    return Chart(title, [Bar(label, shown, abs(v or 0) / top, href, (v or 0) < 0)
+                         for label, v, shown, href in values])  # fmt: skip
+
+
+def bar_chart(page: ReportPage | FunctionPage, rows: list[dict[str, Any]]) -> Chart | None:
+    """The page's declared chart (``chart=(label column, value column)``) of its rows."""
+    if not page.chart or not rows:
+        return None
+    label, value = page.chart
+    f = (page.columns or {}).get(value)
+    return chart_of(f"Bar chart of {value} by {label}",
+                    [(str(r[label]), r[value], show(f, r[value]), None) for r in rows])  # fmt: skip
 
 
 def as_rows(result: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -153,7 +178,7 @@ def show_report(slug: str) -> tuple[str, int] | str:
         columns=columns,
         rows=rows,
         totals=totals,
-        bars=bar_chart(rows, page.chart),
+        chart=bar_chart(page, rows),
         show=show,
         header=header,
         exports=exports.offered(locales.current().decimal),

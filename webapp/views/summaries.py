@@ -16,7 +16,7 @@ from deskwork.db import groups, listing
 from deskwork.db.connection import time_limit
 from deskwork.errors import TimeUp, ValidationError
 from deskwork.model import TablePage
-from deskwork.views import current_tool, find_page, get_db
+from deskwork.views import current_tool, find_page, get_db, reports
 
 bp = Blueprint("summaries", __name__)
 
@@ -57,6 +57,10 @@ def summary_page(slug: str) -> Any:
         except TimeUp:
             problems.append("Grouping these rows took too long: filter the view first.")
     named = listing.named_view(current_tool(), view)
+
+    def drill(group: groups.Group) -> str:
+        return url_for("tables.listing", slug=slug, **(group.address or {}))
+
     args = view.arguments()
     fields = page.table.fields
     return render_template(
@@ -70,11 +74,11 @@ def summary_page(slug: str) -> Any:
         offered=groups.choices(page.table),
         grouped=grouped,
         fields=fields,
-        bars=_bars(grouped),
+        chart=_chart(grouped, fields, drill),
         charted=CHARTED,
         back=url_for("tables.listing", slug=slug, **args),
         kept=[(k, v) for k, values in args.items() for v in _listed(values)],
-        drill=lambda group: url_for("tables.listing", slug=slug, **group.address),
+        drill=drill,
         empty=groups.EMPTY,
     )
 
@@ -83,15 +87,19 @@ def _listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _bars(grouped: groups.Grouped | None) -> list[tuple[groups.Group, int, float]]:
-    """(group, value, share of the largest) for the chart: the first sum, else the count."""
+def _chart(grouped: groups.Grouped | None, fields: dict[str, Any],
+           drill: Any) -> reports.Chart | None:  # fmt: skip
+    """The groups' chart: of the first sum, else of the count; each bar opens its rows."""
     if grouped is None or not grouped.groups:
-        return []
+        return None
     column = grouped.columns[0] if grouped.columns else None
-    shown = grouped.groups[:CHARTED]
-
-    def value(g: groups.Group) -> int:
-        return g.sums[column] if column else g.count
-
-    top = max(abs(value(g)) for g in shown) or 1
-    return [(g, value(g), abs(value(g)) / top) for g in shown]
+    by = grouped.by
+    what = fields[column].label if column else "the count of rows"
+    title = f"Bar chart of {what} by {fields[by.column].label}" + (
+        f" ({by.part})" if by.part else "")  # fmt: skip
+    values = []
+    for g in grouped.groups[:CHARTED]:
+        value = g.sums[column] if column else g.count
+        shown = fields[column].display(value) if column else f"{value:,}"
+        values.append((g.label, value, shown, drill(g) if g.address else None))
+    return reports.chart_of(title, values)

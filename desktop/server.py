@@ -56,6 +56,48 @@ class _Server(wsgi.Server):
         log.log(level, "server: %s", msg, exc_info=traceback)
 
 
+#: Event streams (live pages) served at once, each on a thread of its own.
+MAX_STREAMS = 200
+
+
+class Streams:
+    """Threads for the responses that last (live pages' event streams,
+    ``deskwork.live``): each is given a thread added to the pool while it lasts, so the
+    pool's own threads stay free for pages and saves however many pages listen, up to
+    ``limit``. Offered to the app as ``environ["deskwork.streams"]``."""
+
+    def __init__(self, server: _Server, limit: int = MAX_STREAMS) -> None:
+        self._server = server
+        self.limit = limit
+        self.count = 0
+        self._lock = threading.Lock()
+        self._on_stop: list[Callable[[], None]] = []
+
+    def open(self, on_stop: Callable[[], None] | None = None) -> bool:
+        """A thread for one more stream, if under the limit; ``on_stop`` ends the
+        streams when the server stops."""
+        with self._lock:
+            if self.count >= self.limit:
+                return False
+            self.count += 1
+            if on_stop is not None and on_stop not in self._on_stop:
+                self._on_stop.append(on_stop)
+        self._server.requests.grow(1)
+        return True
+
+    def close(self) -> None:
+        """A stream has ended: its thread leaves the pool."""
+        with self._lock:
+            self.count -= 1
+        self._server.requests.shrink(1)
+
+    def stop(self) -> None:
+        with self._lock:
+            stopping, self._on_stop = self._on_stop, []
+        for end in stopping:
+            end()
+
+
 class ServerThread:
     """Serve ``app`` from a background thread until ``stop()``.
 
@@ -77,6 +119,7 @@ class ServerThread:
         self.port: int = self._server.bind_addr[1]
         self._thread = threading.Thread(target=self._serve, name="deskwork-server", daemon=True)
         self._stopped = threading.Event()
+        self.streams = Streams(self._server)
 
     def __repr__(self) -> str:
         return f"<ServerThread {self.url}>"
@@ -93,6 +136,7 @@ class ServerThread:
         if self._app is None:
             start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
             return [b"Starting..."]
+        environ["deskwork.streams"] = self.streams
         return self._app(environ, start_response)
 
     def _serve(self) -> None:
@@ -110,7 +154,9 @@ class ServerThread:
         return self._stopped.wait(timeout)
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop accepting, finish the requests under way, close the socket, join threads."""
+        """Stop accepting, end the event streams, finish the requests under way, close the
+        socket, join threads."""
+        self.streams.stop()
         self._server.stop()
         if self._thread.is_alive():
             self._thread.join(timeout)

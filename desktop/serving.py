@@ -119,7 +119,15 @@ class Serving:
 
     def menu(self) -> list[tuple[str, Callable[[], None]]]:
         """The window's File menu: (title, action) pairs."""
-        return []
+        return [("Print…", self.menu_print)]
+
+    def menu_print(self) -> None:
+        """ "Print…": the page shown, through the system's print dialog (which offers a
+        PDF on every system), laid out by the page's print stylesheet."""
+        window = self.window
+        if window is not None:
+            # As is: evaluate_js wraps the script in eval(), which the pages' CSP refuses.
+            window.run_js("window.deskworkPrint ? deskworkPrint() : window.print()")
 
     def close(self) -> None:
         """Let go of what ``build`` took, once the server has stopped."""
@@ -375,7 +383,8 @@ class ToolServing(Serving):
         return made
 
     def menu(self) -> list[tuple[str, Callable[[], None]]]:
-        return [("Back up now", self.menu_back_up), ("Restore…", self.menu_restore)]
+        return [*super().menu(), ("Back up now", self.menu_back_up),
+                ("Restore…", self.menu_restore)]  # fmt: skip
 
     def menu_back_up(self) -> None:
         """ "Back up now": a backup, then where it is (or why not)."""

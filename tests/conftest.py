@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -58,10 +59,20 @@ class LiveServer:
     secret: str
     port: int
     database: Path
+    streams: Any = None  # the server's event streams (deskwork.desktop.server.Streams)
 
     @property
     def first_url(self) -> str:
         return f"{self.url}?token={self.secret}"
+
+
+@pytest.fixture
+def db(tmp_path: Path, seeded_database: Path) -> Iterator[Any]:
+    """A connection (sqlite-utils) to a copy of the sample data."""
+    copy = tmp_path / "seeded.sqlite3"
+    shutil.copyfile(seeded_database, copy)
+    with Storage(copy).open() as opened:
+        yield opened
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +85,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, seeded_database: Path
     secret = "live-secret-for-tests"
     server.set_app(create_app(tool, database, secret=secret, port=server.port))
     with server:
-        yield LiveServer(server.url, secret, server.port, database)
+        yield LiveServer(server.url, secret, server.port, database, server.streams)
 
 
 @pytest.fixture(scope="session")

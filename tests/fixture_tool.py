@@ -23,7 +23,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from deskwork import (
+    Average,
     Choice,
+    Count,
     Date,
     DateTime,
     Email,
@@ -31,9 +33,12 @@ from deskwork import (
     Integer,
     LongText,
     Lookup,
+    Maximum,
+    Minimum,
     Money,
     MultiChoice,
     Number,
+    Sum,
     Text,
     Tool,
     Url,
@@ -134,6 +139,41 @@ def spending_by_category(
     """
     params = {"start": start and start.isoformat(), "end": end and end.isoformat()}
     return db.query(sql, params)
+
+
+category_totals = tool.table_report(
+    "Category totals",
+    expenses_page,
+    by="category",
+    values={
+        "total": Sum("amount"),
+        "expenses": Count(),
+        "average": Average("amount"),
+        "smallest": Minimum("amount"),
+        "largest": Maximum("amount"),
+    },
+    dates="date",
+    period="all",
+    params=["employee"],
+    sort="-total",
+)
+tool.table_report(
+    "Monthly by category",
+    expenses_page,
+    by=("date.month", "category"),
+    values={"total": Sum("amount"), "expenses": Count()},
+    dates="date",
+    period="all",
+    chart="stacked",
+)
+
+tool.dashboard(
+    expenses_page,
+    dates="date",
+    period="this-month",
+    headlines={"spent": Sum("amount", label="Spent"), "expenses": Count(label="Expenses")},
+    charts=[category_totals],
+)
 
 
 PER_KM = Decimal("0.35")

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from conftest import DESKWORK, TOOL_FILE, deskwork_env
+from deskwork import openapi
+from fixture_tool import tool
 
 SCHEMATHESIS = Path(sys.executable).parent / "st"
 
@@ -103,5 +105,8 @@ def test_schemathesis_finds_no_server_error_and_no_answer_off_the_document(
         )  # fmt: skip
     print(done.stdout[-1500:])
     assert done.returncode == 0, done.stdout[-8000:] + done.stderr[-2000:]
-    assert "13/13" in done.stdout  # every operation of the document was tried
+    methods = {"get", "post", "put", "patch", "delete"}
+    paths = openapi.document(tool, "")["paths"].values()
+    operations = sum(len(methods & set(v)) for v in paths)
+    assert f"Tested: {operations}" in done.stdout  # every operation of the document was tried
     assert " passed" in done.stdout

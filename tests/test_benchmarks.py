@@ -101,6 +101,27 @@ def test_the_table_benchmark_runs_deskwork_datasette_and_sqlite_side_by_side(ben
     assert all(len(cells) == 1 for cells in arriving.values())
 
 
+def test_the_report_benchmark_runs_deskwork_datasette_and_sqlite_before_and_after_changes(
+    benchmark_work,
+):
+    output = run_benchmark(
+        "reports.py", "--rows", "2000", "--runs", "2", "--work", str(benchmark_work),
+        timeout=900,
+    )  # fmt: skip
+    assert "median of 2 requests" in output and "datasette, version" in output
+    for title in ("report", "report, after the changes"):
+        found = table(output, title)
+        assert list(found) == ["Spending by category, one year",
+                               "Monthly spending, month × category, all rows"]  # fmt: skip
+        for figures in found.values():
+            assert len(figures) == 8 and all(f >= 0 for f in figures) and figures[0] > 0
+    assert "Totals after them equal SQL's own: yes" in output
+    event, page = figures_in(output, "A save reaching an open dashboard")
+    assert 0 < event <= page
+    kept, bare, ratio = figures_in(output, "A form's save through the server")
+    assert kept > 0 and bare > 0 and ratio > 0
+
+
 def test_the_form_benchmark_saves_edits_and_looks_up_beside_plain_sqlite():
     output = run_benchmark("forms.py", "--runs", "5", "--people", "1000", timeout=300)
     assert "median of 5 interleaved runs" in output

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from werkzeug.datastructures import MultiDict
 
 from conftest import text
-from deskwork import locales
+from deskwork import grouping, locales
 from deskwork.db import groups, listing
 from deskwork.db.storage import Storage
 from deskwork.errors import ValidationError
@@ -24,14 +23,6 @@ PAGE = tool.pages["expenses"]
 TODAY = dt.date(2026, 1, 15)
 
 
-@pytest.fixture
-def db(tmp_path: Path, seeded_database: Path):
-    copy = tmp_path / "seeded.sqlite3"
-    shutil.copyfile(seeded_database, copy)
-    with Storage(copy).open() as opened:
-        yield opened
-
-
 def view(address: str = "") -> listing.View:
     pairs = [tuple(p.split("=", 1)) for p in address.split("&") if p]
     return listing.read_view(PAGE, MultiDict(pairs), TODAY)
@@ -39,7 +30,7 @@ def view(address: str = "") -> listing.View:
 
 def grouped(db, by: str, address: str = "", locale: str = "en") -> groups.Grouped:
     with locales.using(locale):
-        return groups.group(db, view(address), groups.read_by(PAGE.table, by), TODAY)
+        return groups.group(db, view(address), grouping.read_by(PAGE.table, by), TODAY)
 
 
 def test_sums_by_category_are_sqls_own_to_the_cent_and_add_up_to_the_total(db):
@@ -111,10 +102,10 @@ def test_no_rows_make_no_groups(db):
 
 def test_an_unknown_grouping_is_refused_naming_those_offered():
     with pytest.raises(ValidationError, match=r"can't be grouped by 'note'.*category"):
-        groups.read_by(PAGE.table, "note")
+        grouping.read_by(PAGE.table, "note")
     with pytest.raises(ValidationError):
-        groups.read_by(PAGE.table, "date.fortnight")
-    offered = [by.word for by, _ in groups.choices(PAGE.table)]
+        grouping.read_by(PAGE.table, "date.fortnight")
+    offered = [by.word for by, _ in grouping.choices(PAGE.table)]
     assert "tags" not in offered and "date.week" in offered and "submitted_at.day" in offered
 
 
@@ -220,7 +211,7 @@ def test_values_no_filter_can_name_are_groups_without_an_address(db):
         ("2 (not yes or no)", True), ("No", False), ("Yes", False)]  # fmt: skip
     for g in by_card.groups[1:]:
         assert_opens_its_rows(db, g)
-    for part in groups.PARTS:
+    for part in grouping.PARTS:
         found = grouped(db, f"date.{part}").groups
         odd = [g for g in found if g.key == "2460000"]
         assert [(g.label, g.count, g.address) for g in odd] == [("2460000 (not a date)", 1, None)]
@@ -240,5 +231,5 @@ def test_a_column_called_k_does_not_change_the_groups(tmp_path):
     with Storage(path).open() as db:
         with db.conn:
             db.table("things").insert_all({"k": n, "kind": "ab"[n % 2]} for n in range(10))
-        found = groups.group(db, listing.read_view(page, MultiDict()), groups.By("kind"))
+        found = groups.group(db, listing.read_view(page, MultiDict()), grouping.By("kind"))
         assert [(g.key, g.count) for g in found.groups] == [("a", 5), ("b", 5)]

@@ -87,8 +87,8 @@ def test_import_deskwork_pulls_in_only_what_declaring_a_tool_needs():
     assert ours == [
         "deskwork", "deskwork.errors", "deskwork.fields", "deskwork.fields.base",
         "deskwork.fields.choices", "deskwork.fields.dates", "deskwork.fields.files",
-        "deskwork.fields.numbers", "deskwork.fields.text", "deskwork.locales", "deskwork.model",
-        "deskwork.names",
+        "deskwork.fields.numbers", "deskwork.fields.text", "deskwork.locales",
+        "deskwork.measures", "deskwork.model", "deskwork.names",
     ]  # fmt: skip
 
 

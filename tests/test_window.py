@@ -152,6 +152,23 @@ def test_the_file_menu_backs_up_and_restores_in_the_window(tmp_path, data_dir, d
     print(f"\nFile menu in the window: {report}")
 
 
+def test_print_in_the_file_menu_and_a_reports_print_button_ask_for_the_print_dialog(
+    tmp_path, data_dir, display
+):
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).parent / "window_print_driver.py"),
+         str(tmp_path / "ledger.sqlite3")],
+        env=deskwork_env(data_dir, display), capture_output=True, encoding="utf-8", timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "error" not in report, report
+    assert report["menu"][0] == "print requested" and report["menu"][1].startswith("dialog")
+    assert report["button"] == "Print"
+    assert report["report"][0] == "print requested" and report["report"][1].startswith("dialog")
+    print(f"\nPrint in the window: {report}")
+
+
 def test_an_export_is_saved_where_the_save_dialog_says_with_its_progress(
     tmp_path, data_dir, display
 ):

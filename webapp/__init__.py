@@ -32,6 +32,7 @@ from deskwork.fields import (
     Url,
     YesNo,
 )
+from deskwork.measures import Average, Count, Maximum, Minimum, Sum
 from deskwork.model import Tool
 
 if TYPE_CHECKING:
@@ -40,7 +41,9 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "Average",
     "Choice",
+    "Count",
     "Date",
     "DateTime",
     "DeskworkError",
@@ -50,10 +53,13 @@ __all__ = [
     "Integer",
     "LongText",
     "Lookup",
+    "Maximum",
+    "Minimum",
     "Money",
     "MultiChoice",
     "Number",
     "SchemaError",
+    "Sum",
     "Text",
     "Tool",
     "ToolError",

@@ -12,7 +12,7 @@ from flask import Flask, current_app, g, render_template, request
 from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, PrefixLoader
 from werkzeug.exceptions import HTTPException
 
-from deskwork import locales, security, views
+from deskwork import live, locales, security, views
 from deskwork.db.storage import Storage
 from deskwork.errors import DeskworkError
 from deskwork.fields.files import size_text
@@ -97,6 +97,7 @@ def create_app(
     locales.init_app(app, locales.for_locale(app.config["DESKWORK_LOCALE"]))
     security.init_app(app)
     views.init_app(app)
+    live.init_app(app, app.extensions["deskwork.storage"].path)
     app.teardown_appcontext(_close_db)
     # One mapping of errors to pages, the same in --reload's debug mode: a DeskworkError is
     # its status and message there too; only a bug reaches the Werkzeug debugger.

@@ -75,7 +75,8 @@ class Assembled:
 
     def close(self) -> None:
         """Let go of the held connection, once nothing is served any more: the WAL is
-        checkpointed into the database file."""
+        checkpointed into the database file; live pages' streams end."""
+        self.app.extensions["deskwork.changes"].close()
         self.storage.let_go()
 
 

@@ -13,7 +13,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from deskwork import (
+    Average,
     Choice,
+    Count,
     Date,
     DateTime,
     Email,
@@ -24,6 +26,7 @@ from deskwork import (
     Money,
     MultiChoice,
     Number,
+    Sum,
     Text,
     Tool,
     Url,
@@ -103,26 +106,68 @@ tool.table_view(
 )
 
 
-def _year_ago() -> dt.date:
-    return dt.date.today() - dt.timedelta(days=365)
+by_category = tool.table_report(
+    "Spending by category",
+    expenses_page,
+    by="category",
+    values={"total": Sum("amount"), "expenses": Count(), "average": Average("amount")},
+    dates="date",
+    period="this-year",
+    params=["employee"],
+    sort="-total",
+)
+monthly = tool.table_report(
+    "Monthly spending",
+    expenses_page,
+    by=("date.month", "category"),
+    values={"total": Sum("amount"), "expenses": Count()},
+    dates="date",
+    period="last-12-months",
+    params=["category"],
+    chart="stacked",
+)
+
+
+tool.dashboard(
+    expenses_page,
+    dates="date",
+    period="this-month",
+    headlines={
+        "spent": Sum("amount", label="Spent"),
+        "expenses": Count(label="Expenses"),
+        "average": Average("amount", label="Average expense"),
+    },
+    charts=[by_category, monthly],
+)
 
 
 @tool.report(
-    "Spending by category",
-    params={"start": Date("From", default=_year_ago), "end": Date("To", default=dt.date.today)},
-    columns={"category": Text("Category"), "total": Money("Total")},
-    chart=("category", "total"),
-    total=["total"],
+    "Largest expenses",
+    params={
+        "start": Date("From"),
+        "end": Date("To"),
+        "top": Integer("How many", default=20, min=1, max=500),
+    },
+    columns={
+        "date": Date("Date"),
+        "employee": Text("Employee"),
+        "category": Text("Category"),
+        "amount": Money("Amount"),
+    },
+    total=["amount"],
 )
-def spending_by_category(
-    db: sqlite_utils.Database, start: dt.date | None, end: dt.date | None
+def largest_expenses(
+    db: sqlite_utils.Database, start: dt.date | None, end: dt.date | None, top: int | None
 ) -> Iterator[dict[str, Any]]:
+    """SQL of your own, for what a declared report can't say: the largest expenses."""
     sql = """
-        SELECT category, sum(amount) AS total FROM expenses
-        WHERE (:start IS NULL OR date >= :start) AND (:end IS NULL OR date <= :end)
-        GROUP BY category ORDER BY total DESC
+        SELECT e.date, m.name AS employee, e.category, e.amount FROM expenses e
+        LEFT JOIN employees m ON m.id = e.employee
+        WHERE (:start IS NULL OR e.date >= :start) AND (:end IS NULL OR e.date <= :end)
+        ORDER BY e.amount DESC LIMIT :top
     """
-    params = {"start": start and start.isoformat(), "end": end and end.isoformat()}
+    params = {"start": start and start.isoformat(), "end": end and end.isoformat(),
+              "top": top or 20}  # fmt: skip
     return db.query(sql, params)
 
 

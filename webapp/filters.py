@@ -52,25 +52,37 @@ from deskwork.model import SavedView, TablePage, Tool
 PRESETS = {
     "this-month": "This month",
     "last-month": "Last month",
+    "this-quarter": "This quarter",
+    "last-quarter": "Last quarter",
     "this-year": "This year",
     "last-year": "Last year",
+    "last-12-months": "The last 12 months",
 }
 
 
 def preset_range(preset: str, today: dt.date) -> tuple[dt.date, dt.date]:
-    """The first and last day a date preset means, as of ``today``."""
-    if preset == "this-month":
-        first = today.replace(day=1)
-    elif preset == "last-month":
-        first = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
-    elif preset == "this-year":
-        return today.replace(month=1, day=1), today.replace(month=12, day=31)
-    elif preset == "last-year":
-        year = today.year - 1
-        return dt.date(year, 1, 1), dt.date(year, 12, 31)
-    else:
+    """The first and last day a date preset means, as of ``today``. A quarter is three
+    calendar months from January, April, July or October; the last 12 months end with
+    ``today`` and start the day after the same day a year before."""
+    if preset == "last-12-months":
+        year_ago = _months_back(today.replace(day=1), 12)
+        day = min(today.day, calendar.monthrange(year_ago.year, year_ago.month)[1])
+        return year_ago.replace(day=day) + dt.timedelta(days=1), today
+    months = {"this-month": (1, 0), "last-month": (1, 1), "this-quarter": (3, 0),
+              "last-quarter": (3, 1), "this-year": (12, 0), "last-year": (12, 1)}  # fmt: skip
+    if preset not in months:
         raise KeyError(preset)
-    return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
+    length, back = months[preset]
+    start = today.replace(day=1, month=(today.month - 1) // length * length + 1)
+    first = _months_back(start, length * back)
+    last = _months_back(first, -length) - dt.timedelta(days=1)
+    return first, last
+
+
+def _months_back(first: dt.date, months: int) -> dt.date:
+    """The first day of the month ``months`` before the month starting ``first``."""
+    index = first.year * 12 + first.month - 1 - months
+    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def sortable(f: Field) -> bool:

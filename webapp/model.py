@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     import sqlite_utils
     from flask import Blueprint, Flask
 
+    from deskwork.grouping import Dashboard, Grouping
+    from deskwork.measures import Measure
     from deskwork.mount import AccessCheck
 
 ReportFunction = Callable[..., Iterable[Mapping[str, Any]]]
@@ -73,6 +75,9 @@ class Table:
                 )
             f.bind(column)
             self.fields[column] = f
+        #: Summaries of its rows kept by triggers for its reports (``deskwork.db.rollups``),
+        #: as ``(date column, key columns, summed columns)``; reports declare them.
+        self.rollups: set[tuple[str, tuple[str, ...], tuple[str, ...]]] = set()
 
     def __repr__(self) -> str:
         return f"<Table {self.name}>"
@@ -160,8 +165,11 @@ class ReportPage:
     slug: str
     params: dict[str, Field] = field(default_factory=dict)
     columns: dict[str, Field] = field(default_factory=dict)
-    chart: tuple[str, str] | None = None  # (label column, value column) for a bar chart
+    chart: tuple[str, str] | None = None  # (label column, value column)
     total: Sequence[str] = ()
+    chart_type: str = "bar"  # bar, stacked, line, area, pie or donut
+    #: Declared from a table page without SQL (``Tool.table_report``).
+    grouping: Grouping | None = None
 
     kind: ClassVar[PageKind] = "report"
 
@@ -255,6 +263,8 @@ class Tool:
         if not isinstance(bin_days, int) or bin_days < 1:
             raise ToolError(f"bin_days={bin_days!r}: give a number of days, 1 or more.")
         self.bin_days = bin_days
+        #: The home page's dashboard (``Tool.dashboard``), if the tool declares one.
+        self.board: Dashboard | None = None
         self.title = title
         self.name = name or ascii_name(title)
         if not self.name:
@@ -386,8 +396,13 @@ class Tool:
         columns: Mapping[str, Field] | None = None,
         chart: tuple[str, str] | None = None,
         total: Sequence[str] = (),
+        chart_type: str = "bar",
     ) -> Callable[[ReportFunction], ReportFunction]:
-        """Decorate ``function(db, **params)`` returning rows (mappings) as a report page."""
+        """Decorate ``function(db, **params)`` returning rows (mappings) as a report page.
+        ``chart`` is its (label column, value column); ``chart_type`` is ``"bar"``,
+        ``"line"``, ``"area"``, ``"pie"`` or ``"donut"``."""
+
+        _check_chart(title, chart_type)
 
         def register(function: ReportFunction) -> ReportFunction:
             bound = dict(params or {})
@@ -396,12 +411,85 @@ class Tool:
             shown = dict(columns or {})
             for name, f in shown.items():
                 f.bind(name)
-            self._add_page(
-                ReportPage(title, function, slugify(title), bound, shown, chart, tuple(total))
-            )
+            self._add_page(ReportPage(
+                title, function, slugify(title), bound, shown, chart, tuple(total), chart_type
+            ))  # fmt: skip
             return function
 
         return register
+
+    def table_report(
+        self,
+        title: str,
+        page: TablePage,
+        *,
+        by: str | Sequence[str],
+        values: Mapping[str, Measure] | None = None,
+        dates: str | None = None,
+        period: str | None = None,
+        params: Sequence[str] = (),
+        filters: Mapping[str, Any] | None = None,
+        sort: str = "",
+        chart: str | None = "bar",
+    ) -> ReportPage:
+        """Declare a report of ``page``'s rows without SQL::
+
+            tool.table_report("Spending by category", expenses_page, by="category",
+                              values={"total": Sum("amount"), "expenses": Count()},
+                              dates="date", period="this-year", sort="-total")
+
+        ``by``: a column (a choice, a lookup, yes/no) or a date's ``.day``, ``.week``,
+        ``.month``, ``.quarter`` or ``.year``; two of them for rows within rows (with
+        subtotals). ``values``: what each group shows (``Count()``, ``Sum(column)``,
+        ``Average``, ``Minimum``, ``Maximum``; default a count). ``dates`` names the date
+        column the report's Period parameter filters (``period`` is the preset shown
+        first, default ``"this-year"``); ``params`` names choice and lookup columns also
+        offered as parameters; ``filters`` always apply (as ``table_view`` takes them).
+        ``sort`` is a value's name, ``-`` first for largest first. ``chart``: ``"bar"``,
+        ``"stacked"``, ``"line"``, ``"area"``, ``"pie"``, ``"donut"`` or None.
+        """
+        from deskwork.grouping import declare
+
+        _check_chart(title, chart or "bar")
+        grouping = declare(title, page, by=by, values=values, filters=filters, dates=dates,
+                           period=period, params=params, sort=sort)  # fmt: skip
+        columns = grouping.columns()
+        first = grouping.bys[0].column
+        measure = next(iter(grouping.measures))
+        totalled = [n for n, m in grouping.measures.items() if m.additive]
+        report = ReportPage(
+            title, grouping.run, slugify(title), grouping.params, columns,
+            (first, measure) if chart else None, tuple(totalled), chart or "bar", grouping,
+        )  # fmt: skip
+        self._add_page(report)
+        return report
+
+    def dashboard(
+        self,
+        page: TablePage,
+        *,
+        dates: str,
+        period: str = "this-month",
+        headlines: Mapping[str, Measure],
+        filters: Mapping[str, Any] | None = None,
+        charts: Sequence[ReportPage] = (),
+    ) -> None:
+        """Make the home page a dashboard::
+
+            tool.dashboard(expenses_page, dates="date", period="this-month",
+                           headlines={"spent": Sum("amount"), "expenses": Count()},
+                           charts=[spending_by_category])
+
+        ``headlines``: numbers of ``page``'s rows in this period (``"this-month"``,
+        ``"this-quarter"`` or ``"this-year"`` of the ``dates`` column) so far, each with
+        its change against the previous period to the same day; ``filters`` apply to
+        both. ``charts``: reports (with a chart) drawn below, with their first
+        parameters. The page updates itself when the data changes.
+        """
+        from deskwork.grouping import dashboard
+
+        self.board = dashboard(page, dates=dates, period=period, headlines=headlines,
+                              filters=filters, charts=charts)  # fmt: skip
 
     def function_form(
         self,
@@ -529,3 +617,13 @@ def _fields_from_signature(
     if unknown:
         raise ToolError(f"{function.__name__} has no argument {', '.join(sorted(unknown))}.")
     return fields
+
+
+#: The charts a report can draw.
+CHART_TYPES = ("bar", "stacked", "line", "area", "pie", "donut")
+
+
+def _check_chart(title: str, kind: str) -> None:
+    if kind not in CHART_TYPES:
+        raise ToolError(f"{title!r}: there is no chart {kind!r}; draw one of "
+                        f"{', '.join(CHART_TYPES)}.")  # fmt: skip

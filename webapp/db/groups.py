@@ -26,56 +26,18 @@ from typing import Any
 import sqlite_utils
 
 from deskwork import locales
+from deskwork.db import rollups
 from deskwork.db.listing import Query, labels
 from deskwork.errors import ValidationError
-from deskwork.fields import Choice, Date, Field, Lookup, MultiChoice, YesNo
+from deskwork.fields import Choice, Date, Field, Lookup, YesNo
 from deskwork.filters import View, date_range, totalled
-from deskwork.model import Table
+from deskwork.grouping import By
+from deskwork.measures import Measure, Parts, Sum
 
-#: A date's parts rows can be grouped by, with the words a person reads.
-PARTS = {"day": "day", "week": "week", "month": "month", "quarter": "quarter", "year": "year"}
 #: What a group of rows with no value is called.
 EMPTY = "(empty)"
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")  # fmt: skip
-
-
-@dataclass(frozen=True)
-class By:
-    """What rows are grouped by: a column, and a date's part (day, week …) if it is one."""
-
-    column: str
-    part: str = ""
-
-    @property
-    def word(self) -> str:
-        """As the address holds it: ``category``, ``date.month``."""
-        return f"{self.column}.{self.part}" if self.part else self.column
-
-
-def choices(table: Table) -> list[tuple[By, str]]:
-    """What ``table``'s rows can be grouped by, each with its words ("Date, by month")."""
-    out: list[tuple[By, str]] = []
-    for name, f in table.fields.items():
-        if isinstance(f, Date):
-            out += [(By(name, part), f"{f.label}, by {words}") for part, words in PARTS.items()]
-        elif groupable(f):
-            out.append((By(name), f.label))
-    return out
-
-
-def groupable(f: Field) -> bool:
-    """A column whose values make groups (a date's parts aside)."""
-    return isinstance(f, Choice | Lookup | YesNo) and not isinstance(f, MultiChoice)
-
-
-def read_by(table: Table, word: str) -> By:
-    """The grouping an address's ``by`` word names; ``ValidationError`` if none."""
-    for by, _ in choices(table):
-        if by.word == word:
-            return by
-    offered = ", ".join(by.word for by, _ in choices(table)) or "none"
-    raise ValidationError(f"Rows can't be grouped by {word[:40]!r} (they can by: {offered}).")
 
 
 @dataclass
@@ -112,34 +74,141 @@ def summed(view: View) -> list[str]:
 
 
 def group(db: sqlite_utils.Database, view: View, by: By, today: dt.date | None = None) -> Grouped:
-    """``view``'s rows grouped ``by`` a column or a date's part."""
-    today = today or dt.date.today()
-    f = view.fields[by.column]
-    fmt = locales.current()
-    query = Query(db, view)
-    where, params = query.filters()
+    """``view``'s rows grouped ``by`` a column or a date's part, with the sums of its
+    money and number columns ("Summarise")."""
     columns = summed(view)
-    key = _key_sql(f, by, fmt)
-    sums = "".join(f", sum(t.[{c}])" for c in columns)
-    sql = f"SELECT {key} AS k, count(*){sums} FROM [{view.page.table.name}] t"
+    found = measure(db, view, [by], {c: Sum(c) for c in columns}, today)
+    grouped = Grouped(by, columns)
+    grouped.groups = [Group(r.keys[0], r.labels[0], r.count, dict(r.values), r.address)
+                      for r in found.rows]  # fmt: skip
+    return grouped
+
+
+@dataclass
+class Row:
+    """One group of a report's rows: a key (a value or a period) per grouping."""
+
+    keys: tuple[Any, ...]
+    labels: tuple[str, ...]
+    count: int
+    parts: dict[str, Parts]  # measure -> its parts, for subtotals and totals
+    values: dict[str, Any]  # measure -> its value as stored (cents for money)
+    address: dict[str, Any] | None  # the table page's arguments for exactly these rows
+    outer: dict[str, Any] | None = None  # the same for its first key alone
+
+
+@dataclass
+class Measured:
+    """A view's rows grouped by one or more ``By``, with their measures and totals."""
+
+    bys: list[By]
+    measures: dict[str, Measure]
+    rows: list[Row] = field(default_factory=list)
+
+    def combined(self, rows: list[Row], keys: tuple[Any, ...] = (),
+                 labels: tuple[str, ...] = ()) -> Row:  # fmt: skip
+        """``rows`` taken together (a subtotal, or the total), from their parts."""
+        parts = {n: m.combine([r.parts[n] for r in rows]) for n, m in self.measures.items()}
+        values = {n: m.value(parts[n]) for n, m in self.measures.items()}
+        return Row(keys, labels, sum(r.count for r in rows), parts, values, None)
+
+    @property
+    def total(self) -> Row:
+        return self.combined(self.rows)
+
+    def sections(self) -> list[tuple[Row, list[Row]]]:
+        """The rows in runs of the same first key, each with its subtotal (its address
+        the first grouping's alone), in the rows' order."""
+        out: list[tuple[Row, list[Row]]] = []
+        for row in self.rows:
+            if out and out[-1][0].keys == row.keys[:1]:
+                out[-1][1].append(row)
+            else:
+                out.append((Row(row.keys[:1], row.labels[:1], 0, {}, {}, None), [row]))
+        return [(self._subtotal(head, rows), rows) for head, rows in out]
+
+    def _subtotal(self, head: Row, rows: list[Row]) -> Row:
+        sub = self.combined(rows, head.keys, head.labels)
+        sub.address = rows[0].outer
+        return sub
+
+
+def measure(db: sqlite_utils.Database, view: View, bys: list[By], measures: dict[str, Measure],
+            today: dt.date | None = None, sort: str = "", *,
+            kept: bool = True) -> Measured:  # fmt: skip
+    """``view``'s rows grouped by each of ``bys`` in turn, with ``measures`` per group;
+    ``sort`` is a measure's name (``-`` first for largest first), else groups follow
+    their keys (periods in time, values by name). ``kept=False`` reads the table even
+    where a summary kept by triggers would answer."""
+    today = today or dt.date.today()
+    fmt = locales.current()
+    fields = view.fields
+    where, params = Query(db, view).filters()
+    # A summary kept by triggers answers the same (deskwork.db.rollups), if it reads
+    # every column filtered and grouped and every measure: nothing searched.
+    read = {c.column for c in view.conditions} | {by.column for by in bys}
+    rollup = None
+    if kept and not view.q:
+        rollup = rollups.route(view.page.table, read, measures.values())
+    parts_sql: list[str] = []
+    for m in measures.values():
+        parts_sql += (rollups.measure_sql(m) if rollup else
+                      m.sql(f"t.[{m.column}]" if m.column else ""))  # fmt: skip
+    keys = [_key_sql(fields[by.column], by, fmt) for by in bys]
+    source = rollup.name if rollup else view.page.table.name
+    sql = (f"SELECT {''.join(k + ', ' for k in keys)}{'sum(t._n)' if rollup else 'count(*)'}"
+           f"{''.join(', ' + p for p in parts_sql)} FROM [{source}] t")  # fmt: skip
     if where:
         sql += " WHERE " + " AND ".join(where)
-    sql += " GROUP BY 1"  # not "k": a column of that name would be taken instead
+    if bys:  # none: the view's rows as one group (a dashboard's headline)
+        sql += " GROUP BY " + ", ".join(str(i + 1) for i in range(len(bys)))  # not by alias
     found = db.execute(sql, params).fetchall()
-    names = labels(db, f, [r[0] for r in found if r[0] is not None])
-    grouped = Grouped(by, columns)
-    for row in found:
-        k, count = row[0], int(row[1])
-        grouped.groups.append(Group(
-            k, _label(f, by, k, names, fmt), count,
-            {c: int(v or 0) for c, v in zip(columns, row[2:], strict=True)},
-            _address(view, f, by, k, fmt, today),
+    names = [labels(db, fields[by.column], list({r[i] for r in found if r[i] is not None}))
+             for i, by in enumerate(bys)]  # fmt: skip
+    result = Measured(list(bys), dict(measures))
+    n = len(bys)
+    for record in found:
+        key = tuple(record[:n])
+        rest = iter(record[n + 1 :])
+        parts = {name: tuple(next(rest) for _ in m.sql("")) for name, m in measures.items()}
+        result.rows.append(Row(
+            key,
+            tuple(_label(fields[b.column], b, k, names[i], fmt)
+                  for i, (b, k) in enumerate(zip(bys, key, strict=True))),
+            int(record[n] or 0),
+            parts,
+            {name: m.value(parts[name]) for name, m in measures.items()},
+            _address(view, bys, key, fmt, today),
+            _address(view, bys[:1], key[:1], fmt, today),
         ))  # fmt: skip
-    if by.part:
-        grouped.groups.sort(key=lambda g: (g.key is None, str(g.key)))
-    else:
-        grouped.groups.sort(key=lambda g: (g.key is None, g.label.casefold()))
-    return grouped
+    _sort(result, sort)
+    return result
+
+
+def _order(by: By, row: Row, i: int) -> tuple[Any, ...]:
+    key = row.keys[i]
+    return (key is None, str(key) if by.part else row.labels[i].casefold())
+
+
+def _sort(result: Measured, sort: str) -> None:
+    """Groups by their keys (periods in time, values by name, empty last), or by a
+    measure (runs of the first key by their subtotal, when there are two groupings)."""
+    bys = result.bys
+    result.rows.sort(key=lambda r: tuple(x for i, b in enumerate(bys) for x in _order(b, r, i)))
+    name = sort.lstrip("-")
+    if name not in result.measures:
+        return
+    sign = -1 if sort.startswith("-") else 1
+
+    def amount(row: Row) -> tuple[bool, Any]:
+        value = row.values[name]
+        return (value is None, sign * value if isinstance(value, int | float) else 0)
+
+    if len(bys) == 1:
+        result.rows.sort(key=amount)
+        return
+    runs = sorted(result.sections(), key=lambda s: amount(s[0]))
+    result.rows = [r for _, rows in runs for r in sorted(rows, key=amount)]
 
 
 def _key_sql(f: Field, by: By, fmt: locales.NumberFormat) -> str:
@@ -197,7 +266,7 @@ def _label(f: Field, by: By, key: Any, names: dict[Any, str], fmt: locales.Numbe
     if key is None:
         return EMPTY
     if by.part:
-        first = _day(key)
+        first = day_of(key)
         try:
             return period_label(by, first, fmt) if first else f"{key} (not a date)"
         except (ValueError, OverflowError):  # a week at the calendar's very ends
@@ -220,41 +289,52 @@ def _filter_value(f: Field, key: Any) -> str | None:
     return None
 
 
-def _day(key: Any) -> dt.date | None:
+def day_of(key: Any) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(key))
     except ValueError:
         return None
 
 
-def _address(view: View, f: Field, by: By, key: Any, fmt: locales.NumberFormat,
+def _address(view: View, bys: list[By], keys: tuple[Any, ...], fmt: locales.NumberFormat,
              today: dt.date) -> dict[str, Any] | None:  # fmt: skip
-    """The table page's arguments for the rows of the group ``key``: the view's, with the
-    group's own filter in place of the view's on that column (the group is within it)."""
-    name = by.column
+    """The table page's arguments for the rows of the group ``keys``: the view's, with
+    each grouping's own filter in place of the view's on that column (the group is
+    within it); None if a filter can't name one of them."""
     args = view.arguments()
+    for by, key in zip(bys, keys, strict=True):
+        if not _narrow(args, view, by, key, fmt, today):
+            return None
+    return args
+
+
+def _narrow(args: dict[str, Any], view: View, by: By, key: Any, fmt: locales.NumberFormat,
+            today: dt.date) -> bool:  # fmt: skip
+    """Put the filter for ``by``'s group ``key`` into ``args``; False if none can name it."""
+    name = by.column
+    f = view.fields[name]
     for word in [name] + [f"{name}{end}" for end in (".in", ".from", ".to")]:
         args.pop(word, None)  # the view's own ".empty", if any, holds for the group too
     if key is None:
         args[f"{name}.empty"] = "yes"
-        return args
+        return True
     if not by.part:
         value = _filter_value(f, key)
         if value is None:
-            return None  # a value no filter can name (another program's, or a choice gone)
+            return False  # a value no filter can name (another program's, or a choice gone)
         args[name] = value
-        return args
-    first = _day(key)
+        return True
+    first = day_of(key)
     try:
         last = period_end(by, first) if first else None
     except (ValueError, OverflowError):  # a period past the calendar's end
         last = None
     if first is None or last is None or first < Date.earliest or last > Date.latest:
-        return None  # not a date, or one the table page's date filter doesn't take
+        return False  # not a date, or one the table page's date filter doesn't take
     try:
         since, until, _ = date_range(name, f, view.raw or {}, today)  # as the view read it
     except ValidationError:  # left out of the view, so out of the group's address too
         since = until = None
     args[f"{name}.from"] = max(first, since or first).isoformat()
     args[f"{name}.to"] = min(last, until or last).isoformat()
-    return args
+    return True

@@ -27,7 +27,7 @@ import json
 
 import sqlite_utils
 
-from deskwork.db import attachments, history, lookups, migrations, search, tokens
+from deskwork.db import attachments, history, lookups, migrations, rollups, search, tokens
 from deskwork.db.migrations import KINDS, META
 from deskwork.errors import SchemaError
 from deskwork.fields import File, Lookup, Text
@@ -59,6 +59,7 @@ def prepare(db: sqlite_utils.Database, tool: Tool, *, bin_days: int | None = Non
     _sort_indexes(db, tool)
     for table_name, columns in searched(tool).items():
         search.prepare(db, table_name, columns)
+    rollups.prepare(db, tool)
     for table in tool.tables.values():
         for f in table.lookups().values():
             lookups.prepare_index(db, f.table_name, f.show)

@@ -71,12 +71,13 @@ class Storage:
             db.close()
 
     @contextmanager
-    def reading(self, seconds: float = READ_LIMIT_S) -> Iterator[sqlite_utils.Database]:
-        """A read-only connection whose queries stop after ``seconds`` (``TimeUp``):
-        whatever SQL runs there can't write, nor keep the tool busy for long."""
+    def reading(self, seconds: float | None = None) -> Iterator[sqlite_utils.Database]:
+        """A read-only connection whose queries stop after ``seconds`` (``TimeUp``;
+        default ``READ_LIMIT_S``): whatever SQL runs there can't write, nor keep the
+        tool busy for long."""
         db = connection.connect(self.path, read_only=True)
         try:
-            with connection.time_limit(db, seconds):
+            with connection.time_limit(db, READ_LIMIT_S if seconds is None else seconds):
                 yield db
         finally:
             db.close()

@@ -102,6 +102,11 @@ class Choice(Field):
     def form_value(self, stored: Any) -> str:
         return "" if stored is None else str(stored)
 
+    def input_attrs(self) -> dict[str, str]:
+        attrs = super().input_attrs()
+        attrs.pop("placeholder", None)  # a drop-down's blank choice says it instead
+        return attrs
+
 
 class MultiChoice(Choice):
     """Several values from a fixed list (tick boxes), stored as a JSON list in list order.

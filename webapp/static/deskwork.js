@@ -386,6 +386,104 @@
     if (saved.tabIndex === 0) saved.focus({ preventScroll: true });
   }
 
+  var printing = function () {};  // what a live page does before it prints
+
+  // Live pages (deskwork.live): when the data changes, the parts marked data-live are
+  // put in place again from the page as it is now, keeping scroll position and focus.
+  var events = document.body.dataset.events;
+  if (events && document.querySelector("[data-live]") && window.EventSource) {
+    var refreshing = false;
+    var again = false;
+    var keyOf = function (el) {
+      return el.getAttribute("href") || el.id || el.getAttribute("name") || "";
+    };
+    var putInPlace = function (fresh) {
+      document.querySelectorAll("[data-live]").forEach(function (part) {
+        var next = fresh.getElementById(part.id);
+        if (!next || next.innerHTML === part.innerHTML) return;
+        var focused = part.contains(document.activeElement) ? keyOf(document.activeElement) : "";
+        part.innerHTML = next.innerHTML;
+        if (!focused) return;
+        var same = Array.prototype.find.call(part.querySelectorAll("a, button, input, select"),
+                                             function (el) { return keyOf(el) === focused; });
+        if (same) same.focus({ preventScroll: true });
+      });
+    };
+    var refresh = function () {
+      if (refreshing) { again = true; return; }
+      refreshing = true;
+      fetch(window.location.href, { headers: { Accept: "text/html" } })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+        .then(function (html) {
+          putInPlace(new DOMParser().parseFromString(html, "text/html"));
+          document.body.dataset.liveRefreshed = String(Number(document.body.dataset.liveRefreshed || 0) + 1);
+        })
+        .catch(function () {})
+        .then(function () {
+          refreshing = false;
+          if (again) { again = false; refresh(); }
+        });
+    };
+    // One stream for all of the tool's pages in this browser: the page holding the lock
+    // listens and passes each change on to the others (a browser opens at most six
+    // connections to one address; streams must not take them all).
+    var since = document.body.dataset.eventsSince || "";
+    var channel = window.BroadcastChannel ? new BroadcastChannel("deskwork-events") : null;
+    var heard = function (id) {
+      if (id && id === since) return;
+      since = id || since;
+      refresh();
+    };
+    var source = null;
+    var listen = function () {
+      source = new EventSource(events + "?since=" + encodeURIComponent(since));
+      source.addEventListener("change", function (event) {
+        if (channel) channel.postMessage(event.lastEventId);
+        heard(event.lastEventId);
+      });
+    };
+    // WebKit holds a print back while the page is still loading something, and an open
+    // stream counts: it is closed for printing, and opened again afterwards.
+    printing = function () {
+      if (!source) return;
+      source.close();
+      source = null;
+      window.addEventListener("afterprint", listen, { once: true });
+    };
+    if (channel && navigator.locks) {
+      channel.onmessage = function (message) { heard(message.data); };
+      navigator.locks.request("deskwork-events", function () {
+        listen();
+        return new Promise(function () {});  // held while this page is open
+      });
+    } else {
+      listen();
+    }
+  }
+
+  // Print: the system's print dialog (it offers PDF too), with the print stylesheet; the
+  // window's File menu asks for it through deskworkPrint too.
+  window.deskworkPrint = function () {
+    printing();
+    window.print();
+  };
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.addEventListener("click", window.deskworkPrint);
+  });
+
+  // A report's period: choosing a preset clears From and To; typing a day picks Custom.
+  var params = document.querySelector("[data-report-params]");
+  var period = params && params.querySelector("select[name=period]");
+  if (period) {
+    var days = params.querySelectorAll("input[name=start], input[name=end]");
+    period.addEventListener("change", function () {
+      if (period.value) days.forEach(function (input) { input.value = ""; });
+    });
+    days.forEach(function (input) {
+      input.addEventListener("change", function () { if (input.value) period.value = ""; });
+    });
+  }
+
   document.addEventListener("click", onRowClick);
   document.addEventListener("keydown", onRowKey);
   document.addEventListener("keydown", onKeydown);

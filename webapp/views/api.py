@@ -30,7 +30,7 @@ from deskwork.errors import Conflict, DeskworkError
 from deskwork.filters import unknown_words
 from deskwork.model import FormPage, ReportPage, Table, TablePage
 from deskwork.views import current_tool, get_db
-from deskwork.views.reports import as_rows, header, parse_params
+from deskwork.views.reports import ReportFailed, header, report_params, run
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -284,10 +284,13 @@ def report(slug: str) -> Response:
             400, f"{page.title} has no parameter {', '.join(repr(k[:60]) for k in unknown)}."
         )
     with locales.using(api.WIRE):
-        values, _typed, errors = parse_params(page.params, request.args)
+        values, _typed, errors = report_params(page, request.args)
     if errors:
         raise ApiError(400, "Correct the parameters named.", errors=errors)
-    rows = as_rows(page.function(get_db(), **values))
+    try:
+        rows = run(page, values)  # read-only, with a time limit, as the page reads it
+    except ReportFailed as error:
+        raise ApiError(500, str(error)) from error
     columns = list(rows[0]) if rows else list(page.columns)
     fields = page.columns
     return jsonify({

@@ -15,7 +15,7 @@ from deskwork.errors import ValidationError
 from deskwork.fields import Field, Number
 from deskwork.model import FunctionPage
 from deskwork.views import find_page, get_db
-from deskwork.views.reports import bar_chart, parse_params, show
+from deskwork.views.reports import parse_params, rows_chart, show
 from deskwork.views.widgets import controls
 
 bp = Blueprint("functions", __name__)
@@ -98,7 +98,7 @@ def run(slug: str) -> str | tuple[str, int]:
         result=result,
         rows=rows,
         columns=columns,
-        chart=bar_chart(page, rows),
+        chart=rows_chart(page, rows),
         show=show,
         once=tokens.issue(form_key) if page.wants_db else None,
     )

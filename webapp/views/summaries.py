@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
 
+from deskwork import charts, grouping
 from deskwork.db import groups, listing
 from deskwork.db.connection import time_limit
 from deskwork.errors import TimeUp, ValidationError
@@ -26,10 +27,10 @@ TIME_LIMIT_S = 30.0
 CHARTED = 40
 
 
-def default_by(page: TablePage) -> groups.By | None:
+def default_by(page: TablePage) -> grouping.By | None:
     """What a table's rows are grouped by when the address doesn't say: its first
     choice or lookup, else its first date by month."""
-    offered = groups.choices(page.table)
+    offered = grouping.choices(page.table)
     plain = [by for by, _ in offered if not by.part]
     months = [by for by, _ in offered if by.part == "month"]
     found = plain or months
@@ -45,7 +46,7 @@ def summary_page(slug: str) -> Any:
     by = default_by(page)
     if word:
         try:
-            by = groups.read_by(page.table, word)
+            by = grouping.read_by(page.table, word)
         except ValidationError as error:
             problems.append(f"{error} Grouped by {by.word if by else 'nothing'} instead.")
     grouped = None
@@ -71,7 +72,7 @@ def summary_page(slug: str) -> Any:
         heading=named.title if named else page.title,
         problems=problems,
         by=by,
-        offered=groups.choices(page.table),
+        offered=grouping.choices(page.table),
         grouped=grouped,
         fields=fields,
         chart=_chart(grouped, fields, drill),
@@ -80,6 +81,7 @@ def summary_page(slug: str) -> Any:
         kept=[(k, v) for k, values in args.items() for v in _listed(values)],
         drill=drill,
         empty=groups.EMPTY,
+        live=True,
     )
 
 
@@ -88,8 +90,8 @@ def _listed(value: Any) -> list[Any]:
 
 
 def _chart(grouped: groups.Grouped | None, fields: dict[str, Any],
-           drill: Any) -> reports.Chart | None:  # fmt: skip
-    """The groups' chart: of the first sum, else of the count; each bar opens its rows."""
+           drill: Any) -> charts.Figure | None:  # fmt: skip
+    """The groups' bar chart: of the first sum, else of the count; each bar opens its rows."""
     if grouped is None or not grouped.groups:
         return None
     column = grouped.columns[0] if grouped.columns else None
@@ -97,9 +99,10 @@ def _chart(grouped: groups.Grouped | None, fields: dict[str, Any],
     what = fields[column].label if column else "the count of rows"
     title = f"Bar chart of {what} by {fields[by.column].label}" + (
         f" ({by.part})" if by.part else "")  # fmt: skip
-    values = []
-    for g in grouped.groups[:CHARTED]:
-        value = g.sums[column] if column else g.count
-        shown = fields[column].display(value) if column else f"{value:,}"
-        values.append((g.label, value, shown, drill(g) if g.address else None))
-    return reports.chart_of(title, values)
+    shown = grouped.groups[:CHARTED]
+    values = [g.sums[column] if column else g.count for g in shown]
+    write = reports.axis_writer(fields[column] if column else None)
+    series = charts.Series(what, [float(v) for v in values], [
+        fields[column].display(v) if column else f"{v:,}" for v in values
+    ], [drill(g) if g.address else None for g in shown])  # fmt: skip
+    return charts.draw("bar", title, [g.label for g in shown], [series], write)

@@ -86,18 +86,20 @@ def _key(column: str, prefix: str = "") -> str:
 def _triggers(r: Rollup) -> list[str]:
     cols = r.columns
     unique = ", ".join(_key(c) for c in cols)
-    add_cols = ", ".join([*(f"[{c}]" for c in cols), "_n",
-                          *(f"_s_{c}, _c_{c}" for c in r.summed)])  # fmt: skip
-    add_vals = ", ".join([*(f"new.[{c}]" for c in cols), "1",
-                          *(f"coalesce(new.[{c}], 0), new.[{c}] IS NOT NULL" for c in r.summed)])  # fmt: skip
-    add_set = ", ".join(["_n = _n + 1", *(f"_s_{c} = _s_{c} + excluded._s_{c}, "
-                                           f"_c_{c} = _c_{c} + excluded._c_{c}" for c in r.summed)])  # fmt: skip
-    add = (f"INSERT INTO [{r.name}] ({add_cols}) VALUES ({add_vals}) "
-           f"ON CONFLICT ({unique}) DO UPDATE SET {add_set};")  # fmt: skip
+    add_cols = [*(f"[{c}]" for c in cols), "_n"]
+    add_vals = [*(f"new.[{c}]" for c in cols), "1"]
+    add_set = ["_n = _n + 1"]
+    take_set = ["_n = _n - 1"]
+    for c in r.summed:
+        add_cols += [f"_s_{c}", f"_c_{c}"]
+        add_vals += [f"coalesce(new.[{c}], 0)", f"new.[{c}] IS NOT NULL"]
+        add_set += [f"_s_{c} = _s_{c} + excluded._s_{c}", f"_c_{c} = _c_{c} + excluded._c_{c}"]
+        take_set += [f"_s_{c} = _s_{c} - coalesce(old.[{c}], 0)",
+                     f"_c_{c} = _c_{c} - (old.[{c}] IS NOT NULL)"]  # fmt: skip
+    add = (f"INSERT INTO [{r.name}] ({', '.join(add_cols)}) VALUES ({', '.join(add_vals)}) "
+           f"ON CONFLICT ({unique}) DO UPDATE SET {', '.join(add_set)};")  # fmt: skip
     where = " AND ".join(f"{_key(c)} = {_key(c, 'old.')}" for c in cols)
-    take_set = ", ".join(["_n = _n - 1", *(f"_s_{c} = _s_{c} - coalesce(old.[{c}], 0), "
-                                            f"_c_{c} = _c_{c} - (old.[{c}] IS NOT NULL)" for c in r.summed)])  # fmt: skip
-    take = (f"UPDATE [{r.name}] SET {take_set} WHERE {where}; "
+    take = (f"UPDATE [{r.name}] SET {', '.join(take_set)} WHERE {where}; "
             f"DELETE FROM [{r.name}] WHERE {where} AND _n <= 0;")  # fmt: skip
     read = ", ".join(f"[{c}]" for c in (*cols, *r.summed))
     return [
@@ -141,7 +143,7 @@ def prepare(db: sqlite_utils.Database, tool: Tool) -> list[str]:
     """Make the rollups the declarations want and drop the others; the names made."""
     want = {r.name: r for r in wanted(tool) if r.table in db.table_names()}
     have = existing(db.conn)
-    made = []
+    made: list[str] = []
     if set(want) == have:
         return made
     with db.conn:

@@ -159,3 +159,11 @@ def test_the_sums_a_rollup_gives_are_exact_cents(db):
     assert found == report(db, MONTHLY, {"period": "all"}, routed=False)
     board = tool.board.read(db)
     assert [h.now for h in board] == [h.now for h in tool.board.read(db)]
+
+
+def test_a_summary_gone_from_the_file_is_not_missed_the_table_answers(db):
+    before = report(db, MONTHLY, {"period": "all"})
+    with db.conn:
+        for name in rollups.existing(db.conn):
+            rollups.drop(db.conn, name)
+    assert report(db, MONTHLY, {"period": "all"}) == before

@@ -103,7 +103,7 @@ class Changes:
         stays open between watchers: its versions compare only with its own, so a change
         made while nobody listened is still counted (a reconnecting page catches up)."""
         if self._db is None:
-            self._db = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True,
+            self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
                                        check_same_thread=False)  # fmt: skip
         while True:
             version = self._db.execute("PRAGMA data_version").fetchone()[0]

@@ -20,6 +20,7 @@ the group's rows ("Summarise", on every table page).
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,7 +163,13 @@ def measure(db: sqlite_utils.Database, view: View, bys: list[By], measures: dict
         sql += " WHERE " + " AND ".join(where)
     if bys:  # none: the view's rows as one group (a dashboard's headline)
         sql += " GROUP BY " + ", ".join(str(i + 1) for i in range(len(bys)))  # not by alias
-    found = db.execute(sql, params).fetchall()
+    try:
+        found = db.execute(sql, params).fetchall()
+    except sqlite3.OperationalError:
+        if rollup is None or rollup.name in rollups.existing(db.conn):
+            raise
+        # Its summary is gone from the file (a restored backup, a hand's DROP): the table.
+        return measure(db, view, bys, measures, today, sort, kept=False)
     names = [labels(db, fields[by.column], list({r[i] for r in found if r[i] is not None}))
              for i, by in enumerate(bys)]  # fmt: skip
     result = Measured(list(bys), dict(measures))

@@ -62,14 +62,17 @@ MAX_STREAMS = 200
 
 class Streams:
     """Threads for the responses that last (live pages' event streams,
-    ``deskwork.live``): each is given a thread added to the pool while it lasts, so the
-    pool's own threads stay free for pages and saves however many pages listen, up to
-    ``limit``. Offered to the app as ``environ["deskwork.streams"]``."""
+    ``deskwork.live``): while more streams are open than ever before, the pool gets one
+    more thread, so the threads that serve pages and saves stay free however many pages
+    listen, up to ``limit``. The pool keeps those threads after (cheroot's ``shrink`` can't
+    be counted on to take one away at a time): it is as large as the most streams ever
+    open at once, plus its own. Offered to the app as ``environ["deskwork.streams"]``."""
 
     def __init__(self, server: _Server, limit: int = MAX_STREAMS) -> None:
         self._server = server
         self.limit = limit
         self.count = 0
+        self.added = 0  # threads added to the pool for streams
         self._lock = threading.Lock()
         self._on_stop: list[Callable[[], None]] = []
 
@@ -82,14 +85,15 @@ class Streams:
             self.count += 1
             if on_stop is not None and on_stop not in self._on_stop:
                 self._on_stop.append(on_stop)
-        self._server.requests.grow(1)
+            if self.count > self.added:
+                self._server.requests.grow(1)
+                self.added += 1
         return True
 
     def close(self) -> None:
-        """A stream has ended: its thread leaves the pool."""
+        """A stream has ended: its thread is free for the next one."""
         with self._lock:
             self.count -= 1
-        self._server.requests.shrink(1)
 
     def stop(self) -> None:
         with self._lock:

@@ -104,3 +104,20 @@ def test_report_pages_draw_each_declared_chart_type(seeded_client):
         assert svg and svg.group(1) == kind, kind
         assert svg.group(2).startswith(f"{kind.capitalize()} chart of Total by Date")
         assert re.search(r'<a href="/tables/expenses\?[^"]+" aria-label="[^"]+: [\d,.]+', html)
+
+
+def test_a_line_sorted_by_its_values_is_still_drawn_in_time_within_the_chart():
+    days = [dt.date(2026, 3, 1), dt.date(2026, 1, 1), dt.date(2026, 2, 1)]  # by value
+    fig = charts.draw("line", "t", ["March", "January", "February"],
+                      [series([9.0, 1.0, 5.0])], write, days=days)  # fmt: skip
+    xs = [float(m.attrs["cx"]) for m in fig.marks if m.shape == "circle"]
+    assert all(80 <= x <= charts.WIDTH for x in xs)
+    assert xs[1] < xs[2] < xs[0]  # January, February, March from left to right
+    line = next(m for m in fig.marks if "line" in m.css).attrs["d"]
+    firsts = [float(p.split(",")[0]) for p in line.lstrip("M").split(" L")]
+    assert firsts == sorted(firsts)
+
+
+def test_values_that_are_no_length_are_left_out_not_a_failure():
+    assert [charts.as_number(v) for v in ("inf", "nan", "-inf", "12.5", None, True)] == [
+        None, None, None, 12.5, None, None]  # fmt: skip

@@ -167,3 +167,31 @@ def test_sixty_open_streams_while_a_form_saves_and_each_hears_the_save(live_serv
             db.execute("UPDATE expenses SET note = note WHERE id = 1")
         time.sleep(0.3)
     assert live_server.streams.count == 0
+
+
+def test_streams_opened_one_after_another_reuse_their_threads_and_a_head_leaves_none(
+    live_server,
+):
+    streams = live_server.streams
+    for _ in range(5):  # as a window moving from one live page to the next
+        opened: list[http.client.HTTPConnection] = []
+        open_stream(live_server, opened)
+        added = streams.added
+        opened[0].close()
+        deadline = time.monotonic() + 30
+        while streams.count and time.monotonic() < deadline:
+            with Storage(live_server.database).open() as db, db.conn:
+                db.execute("UPDATE expenses SET note = note WHERE id = 1")
+            time.sleep(0.2)
+        assert streams.count == 0 and streams.added == added  # the pool grew no more
+    conn = http.client.HTTPConnection("127.0.0.1", live_server.port, timeout=30)
+    conn.request("HEAD", "/events", headers={
+        "Cookie": f"deskwork_{live_server.port}={live_server.secret}"})  # fmt: skip
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    assert response.status == 200
+    deadline = time.monotonic() + 10  # its slot goes back as the response is closed
+    while streams.count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert streams.count == 0

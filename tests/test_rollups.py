@@ -9,6 +9,8 @@ import datetime as dt
 import sqlite3
 from contextlib import closing
 
+import pytest
+
 from deskwork import Count, Date, Money, Sum, Text, Tool, imports, reading
 from deskwork.db import bulk, groups, history, records, rollups
 from deskwork.db.storage import Storage
@@ -167,3 +169,40 @@ def test_a_summary_gone_from_the_file_is_not_missed_the_table_answers(db):
         for name in rollups.existing(db.conn):
             rollups.drop(db.conn, name)
     assert report(db, MONTHLY, {"period": "all"}) == before
+
+
+def test_a_rollup_left_without_its_triggers_or_table_or_miscounted_is_made_again(tmp_path):
+    storage = Storage(tmp_path / "e.sqlite3")
+    storage.prepare(tool)
+    with storage.open() as db:
+        monthly, board = sorted(rollups.wanted(tool), key=lambda r: len(r.keys), reverse=True)
+        with db.conn:
+            db.execute(f"DROP TABLE [{monthly.name}]")  # by hand: its triggers are left
+            db.execute(f"DROP TRIGGER [{board.name}_ad]")  # as a rebuilt table loses them
+    # The triggers left behind would fail every write: nothing can be written.
+    with storage.open() as db, db.conn, pytest.raises(sqlite3.OperationalError, match="no such"):
+        db.execute("DELETE FROM expenses WHERE id = 1")
+    storage.prepare(tool)  # the next launch
+    with storage.open() as db:
+        assert rollups.prepare(db, tool) == []  # whole again: nothing more to do
+        (last,) = db.execute("SELECT max(id) FROM expenses").fetchone()
+    # Another program (sqlite-utils turns recursive triggers on; a bare sqlite3 does not)
+    with closing(sqlite3.connect(storage.path)) as other, other:
+        other.execute("DELETE FROM expenses WHERE id = 1")
+        other.execute("INSERT OR REPLACE INTO expenses (id, date, amount, category, employee) "
+                      "VALUES (?, '2026-01-01', 1, 'Travel', 1)", [last])  # fmt: skip
+    with storage.open() as db:
+        assert kept(db, monthly) != afresh(db, monthly)  # REPLACE fired no delete trigger
+    storage.prepare(tool)
+    with storage.open() as db:
+        assert_exact(db)
+
+
+def test_another_tools_rollups_in_the_same_file_are_left_alone(tmp_path):
+    storage = Storage(tmp_path / "e.sqlite3")
+    storage.prepare(tool)
+    other = Tool("Ledger", templates=None)
+    other.table("entries", day=Date(), amount=Money())
+    with storage.open() as db:
+        rollups.prepare(db, other)
+        assert {r.name for r in rollups.wanted(tool)} <= rollups.existing(db.conn)

@@ -323,3 +323,18 @@ def test_declaring_a_dashboard_checks_its_words():
         tool.dashboard(expenses_page, dates="date", period="last-week", headlines={"n": Count()})
     with pytest.raises(ToolError, match="charts= takes reports with a chart"):
         tool.dashboard(expenses_page, dates="date", headlines={"n": Count()}, charts=["x"])
+
+
+@pytest.mark.parametrize("today,period,wanted", [
+    (dt.date(2025, 12, 31), "this-year", (dt.date(2024, 1, 1), dt.date(2024, 12, 31))),
+    (dt.date(2025, 3, 1), "this-quarter", (dt.date(2024, 10, 1), dt.date(2024, 12, 1))),
+    (dt.date(2025, 3, 31), "this-month", (dt.date(2025, 2, 1), dt.date(2025, 2, 28))),
+    (dt.date(2024, 2, 29), "this-year", (dt.date(2023, 1, 1), dt.date(2023, 2, 28))),
+    (dt.date(2026, 1, 15), "this-month", (dt.date(2025, 12, 1), dt.date(2025, 12, 15))),
+])  # fmt: skip
+def test_the_previous_period_runs_to_the_same_day_of_it(today, period, wanted):
+    from deskwork.grouping import Dashboard
+
+    board = Dashboard(expenses_page, "date", period, {}, {}, [])
+    now, before = board.spans(today)
+    assert now[1] == today and before == wanted

@@ -184,12 +184,12 @@ def _columns(kind: str, title: str, categories: Sequence[str], series: Sequence[
 
     timed = len(days) == len(categories) and all(days) and kind in ("line", "area")
     ordinals = [d.toordinal() for d in days if d] if timed else []
+    start, end = (min(ordinals), max(ordinals)) if ordinals else (0, 0)
     count = max(len(categories), 1)
 
     def x(i: int) -> float:
-        if timed and ordinals[-1] != ordinals[0]:
-            return left + 20 + (ordinals[i] - ordinals[0]) / (ordinals[-1] - ordinals[0]) * (
-                right - left - 40)  # fmt: skip
+        if timed and end != start:
+            return left + 20 + (ordinals[i] - start) / (end - start) * (right - left - 40)
         return left + (i + 0.5) * (right - left) / count
 
     for value in scale:
@@ -242,7 +242,7 @@ def _lines(
     several = len(series) > 1
     for j, s in enumerate(series):
         css = f"s{j % COLOURS}"
-        points = [(x(i), y(v)) for i, v in enumerate(s.values) if v is not None]
+        points = sorted((x(i), y(v)) for i, v in enumerate(s.values) if v is not None)
         if not points:
             continue
         path = "M" + " L".join(f"{px:.1f},{py:.1f}" for px, py in points)
@@ -302,6 +302,7 @@ def as_number(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         return None
+    return number if math.isfinite(number) else None  # "inf" and "nan" are no length

@@ -23,6 +23,7 @@
 
 from __future__ import annotations
 
+import calendar
 import copy
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
@@ -346,10 +347,16 @@ class Dashboard:
     charts: list[Any]  # ReportPage
 
     def spans(self, today: dt.date) -> tuple[tuple[dt.date, dt.date], tuple[dt.date, dt.date]]:
-        """This period up to ``today``, and the previous one up to the same day of it."""
+        """This period up to ``today``, and the previous one up to the same day of it
+        (the same day of the month, a month, a quarter or a year back; the month's last
+        day where it is shorter)."""
         first, _ = preset_range(self.period, today)
-        before, before_last = preset_range(PREVIOUS[self.period], today)
-        return (first, today), (before, min(before + (today - first), before_last))
+        before, _ = preset_range(PREVIOUS[self.period], today)
+        back = {"this-month": 1, "this-quarter": 3, "this-year": 12}[self.period]
+        index = today.year * 12 + today.month - 1 - back
+        year, month = index // 12, index % 12 + 1
+        same = dt.date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
+        return (first, today), (before, same)
 
     def read(self, db: sqlite_utils.Database, today: dt.date | None = None) -> list[Headline]:
         from werkzeug.datastructures import MultiDict

@@ -14,7 +14,7 @@ without a reload, from whatever wrote it.
   id it saw; a stream that starts behind that id sends a change at once.
 - **Streams never starve the server**: each open stream holds a thread while it lasts.
   The host's server may offer ``environ["deskwork.streams"]`` (``open(on_stop)``,
-  ``close()``),
+  ``close()``, called when the response is closed),
   which gives each stream a thread of its own beside the pool that serves pages and
   saves (``deskwork.desktop.server``); up to ``open()``'s limit, a page beyond it is
   told to try again later, and the page works on without live updates. In the browser,
@@ -25,16 +25,17 @@ without a reload, from whatever wrote it.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 
 bp = Blueprint("live", __name__)
+log = logging.getLogger("deskwork")
 
 #: How often the data's version is read while a page listens, in seconds.
 CHECK_EVERY_S = 0.1
@@ -102,23 +103,32 @@ class Changes:
         """Read ``data_version`` while anyone listens; count each move. The connection
         stays open between watchers: its versions compare only with its own, so a change
         made while nobody listened is still counted (a reconnecting page catches up)."""
-        if self._db is None:
-            self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
-                                       check_same_thread=False)  # fmt: skip
         while True:
-            version = self._db.execute("PRAGMA data_version").fetchone()[0]
+            with self._moved:
+                if self.closed or self._listening <= 0:
+                    self._watcher = None
+                    return
+            try:
+                version = self._version_now()
+            except sqlite3.Error:  # the file busy, or gone for a moment: look again soon
+                log.warning("Could not read the data's version of %s", self.path, exc_info=True)
+                self._poked.wait(1)
+                continue
             with self._moved:
                 if self._version is not None and version != self._version:
                     self.count += 1
                     self._moved.notify_all()
                 self._version = version
-                if self.closed or self._listening <= 0:
-                    self._watcher = None
-                    return
             self._poked.wait(CHECK_EVERY_S)
             self._poked.clear()
 
-    def stream(self, last_id: str, slots: Any = None) -> Iterator[str]:
+    def _version_now(self) -> int:
+        if self._db is None:
+            self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
+                                       check_same_thread=False)  # fmt: skip
+        return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+
+    def stream(self, last_id: str) -> Iterator[str]:
         """A page's events: a change at once if it has missed one, then one per change,
         and a comment when quiet (a closed page's stream ends at the next write)."""
         self.listen()
@@ -138,8 +148,6 @@ class Changes:
                 yield f"id: {self.launch}-{now}\nevent: change\ndata: {now}\n\n"
         finally:
             self.leave()
-            if slots is not None:
-                slots.close()
 
 
 def changes(app: Flask | None = None) -> Changes:
@@ -154,11 +162,14 @@ def events() -> Response:
         return Response("Too many pages are listening for changes; this one is not.\n",
                         503, {"Retry-After": "30"}, mimetype="text/plain")  # fmt: skip
     last = request.headers.get("Last-Event-ID", "") or request.args.get("since", "")
-    return Response(
-        changes().stream(last[:40], slots),
+    response = Response(
+        changes().stream(last[:40]),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+    if slots is not None:  # when the response is closed, even if it never started (HEAD)
+        response.call_on_close(slots.close)
+    return response
 
 
 def init_app(app: Flask, path: Path | str) -> None:

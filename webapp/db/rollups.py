@@ -19,7 +19,13 @@ count and, per summed column, its sum and how many values it has::
   only if every filter, grouping and measure reads columns the rollup has, and nothing
   is searched; anything else reads the table.
 - **Made by ``prepare``** for the tool's declarations (filled by one ``INSERT … SELECT``
-  when new); rollups no declaration wants any more are dropped with their triggers.
+  when new, or made again when not whole: a trigger gone with a table a migration
+  rebuilt, or a count that no longer matches); rollups of the tool's tables that no
+  declaration wants any more are dropped with their triggers.
+- **The exception**: SQLite fires no delete trigger for a row that another program's
+  ``INSERT OR REPLACE`` replaces, unless that program turns ``recursive_triggers`` on
+  (sqlite-utils does, as deskwork's connections); the next launch's count check makes
+  such a rollup again.
 
 Cost: each write to the table updates one row per rollup, inside its transaction.
 """
@@ -112,7 +118,8 @@ def _triggers(r: Rollup) -> list[str]:
 
 def create(conn: sqlite3.Connection, r: Rollup) -> None:
     """Make ``r`` with its triggers and fill it from the table (in the caller's
-    transaction)."""
+    transaction), in place of whatever is left of it."""
+    drop(conn, r.name)
     cols = r.columns
     summed = "".join(f", _s_{c} INTEGER NOT NULL, _c_{c} INTEGER NOT NULL" for c in r.summed)
     conn.execute(f"CREATE TABLE [{r.name}] ({', '.join(f'[{c}]' for c in cols)}, "
@@ -139,20 +146,40 @@ def existing(conn: sqlite3.Connection) -> set[str]:
         [PREFIX.replace("_", "\\_") + "%"])}  # fmt: skip
 
 
+def whole(conn: sqlite3.Connection, r: Rollup) -> bool:
+    """Whether ``r`` is all there and still counts every row: its table and its three
+    triggers (a table rebuilt by a migration loses its triggers), and as many rows in
+    it as in the table (a row another program REPLACEd is taken out by no trigger)."""
+    found = {
+        n
+        for (n,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", [r.table]
+        )
+    }
+    if not {f"{r.name}_{end}" for end in ("ai", "ad", "au")} <= found:
+        return False
+    (kept,) = conn.execute(f"SELECT coalesce(sum(_n), 0) FROM [{r.name}]").fetchone()
+    (rows,) = conn.execute(f"SELECT count(*) FROM [{r.table}]").fetchone()
+    return bool(kept == rows)
+
+
 def prepare(db: sqlite_utils.Database, tool: Tool) -> list[str]:
-    """Make the rollups the declarations want and drop the others; the names made."""
-    want = {r.name: r for r in wanted(tool) if r.table in db.table_names()}
-    have = existing(db.conn)
-    made: list[str] = []
-    if set(want) == have:
-        return made
+    """Make the rollups the declarations want (again, if one is not whole), and drop
+    those of the tool's tables they no longer want; the names made."""
+    tables = set(db.table_names())
+    want = {r.name: r for r in wanted(tool) if r.table in tables}
+    own = tuple(f"{PREFIX}{name}_" for name in tool.tables)
+    have = {n for n in existing(db.conn) if n.startswith(own)}  # not another tool's
+    stale = have - set(want)
+    missing = [r for name, r in want.items() if name not in have or not whole(db.conn, r)]
+    if not stale and not missing:
+        return []
     with db.conn:
-        for name in have - set(want):
+        for name in stale:
             drop(db.conn, name)
-        for name in set(want) - have:
-            create(db.conn, want[name])
-            made.append(name)
-    return made
+        for r in missing:
+            create(db.conn, r)
+    return [r.name for r in missing]
 
 
 def route(table: Table, columns: Iterable[str], measures: Iterable[Measure]) -> Rollup | None:

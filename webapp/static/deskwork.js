@@ -428,7 +428,8 @@
     // listens and passes each change on to the others (a browser opens at most six
     // connections to one address; streams must not take them all).
     var since = document.body.dataset.eventsSince || "";
-    var channel = window.BroadcastChannel ? new BroadcastChannel("deskwork-events") : null;
+    // Named by the stream's address: two tools served from one origin keep apart.
+    var channel = window.BroadcastChannel ? new BroadcastChannel("deskwork " + events) : null;
     var heard = function (id) {
       if (id && id === since) return;
       since = id || since;
@@ -441,6 +442,14 @@
         if (channel) channel.postMessage(event.lastEventId);
         heard(event.lastEventId);
       });
+      source.addEventListener("error", function () {
+        // Refused (too many pages listening, or the tool restarting): the browser gives
+        // up for good, so ask again a little later; dropped ones it retries by itself.
+        if (source && source.readyState === EventSource.CLOSED) {
+          source = null;
+          window.setTimeout(listen, 15000);
+        }
+      });
     };
     // WebKit holds a print back while the page is still loading something, and an open
     // stream counts: it is closed for printing, and opened again afterwards.
@@ -452,7 +461,7 @@
     };
     if (channel && navigator.locks) {
       channel.onmessage = function (message) { heard(message.data); };
-      navigator.locks.request("deskwork-events", function () {
+      navigator.locks.request("deskwork " + events, function () {
         listen();
         return new Promise(function () {});  // held while this page is open
       });

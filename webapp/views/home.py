@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, url_for
 
+from deskwork.errors import TimeUp
 from deskwork.model import ReportPage, ViewPage
 from deskwork.views import current_tool, find_page, reports
 
@@ -21,9 +22,13 @@ def home() -> str:
     board = tool.board
     headlines: list[Any] = []
     figures: list[tuple[ReportPage, Any, str]] = []
+    failed = ""
     if board is not None:
-        with current_app.extensions["deskwork.storage"].reading() as db:
-            headlines = board.read(db)
+        try:
+            with current_app.extensions["deskwork.storage"].reading() as db:
+                headlines = board.read(db)
+        except TimeUp as error:
+            failed = f"{error} The headlines are left out."
         for page in board.charts:
             try:
                 figures.append((page, reports.figure(page), ""))
@@ -40,6 +45,7 @@ def home() -> str:
             if board is not None and address is not None
             else None
         ),
+        failed=failed,
         live=board is not None,
         generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import (
     Blueprint,
@@ -40,6 +40,7 @@ from deskwork.views import find_page
 from deskwork.views.widgets import controls
 
 bp = Blueprint("reports", __name__)
+T = TypeVar("T")
 log = logging.getLogger("deskwork")
 
 #: Categories a bar, stacked bar or pie chart shows (the table shows every row).
@@ -93,12 +94,19 @@ def report_params(page: ReportPage, args: Any) -> tuple[
 def run(page: ReportPage, values: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The report's rows for ``values``, read on a read-only connection with a time
     limit; ``ReportFailed`` with plain words if it can't be made (the log has why)."""
+    if page.grouping is not None:
+        grouping = page.grouping
+        return _reading(page, lambda db: grouping.run(db, **values))
+    return _reading(page, lambda db: as_rows(page.function(db, **values)))
+
+
+def _reading(page: ReportPage, read: Callable[[Any], T]) -> T:
+    """``read(db)`` on a read-only connection with a time limit; ``ReportFailed`` with
+    plain words if it fails (the log has why). A tool's own ``DeskworkError`` passes."""
     storage = current_app.extensions["deskwork.storage"]
     try:
         with storage.reading() as db:
-            if page.grouping is not None:
-                return page.grouping.run(db, **values)
-            return as_rows(page.function(db, **values))
+            return read(db)
     except TimeUp as error:
         raise ReportFailed(f"{error} Narrow the report's parameters (a shorter period) "
                            "and show it again.") from error  # fmt: skip
@@ -299,14 +307,9 @@ def figure(page: ReportPage) -> charts.Figure | None:
 
 def _measured(page: ReportPage, values: Mapping[str, Any]) -> groups.Measured:
     """A declared report's groups (with their addresses), read as ``run`` reads."""
-    assert page.grouping is not None
-    storage = current_app.extensions["deskwork.storage"]
-    try:
-        with storage.reading() as db:
-            return page.grouping.measured(db, values)
-    except TimeUp as error:
-        raise ReportFailed(f"{error} Narrow the report's parameters (a shorter period) "
-                           "and show it again.") from error  # fmt: skip
+    grouping = page.grouping
+    assert grouping is not None
+    return _reading(page, lambda db: grouping.measured(db, values))
 
 
 def _drill(page: ReportPage) -> Callable[[dict[str, Any] | None], str | None]:

@@ -19,7 +19,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from deskwork import Tool, __version__
-from deskwork.errors import AlreadyOpen
+from deskwork.errors import AlreadyOpen, NotAllowed
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -192,11 +192,12 @@ def _tool_and_database(target: str, database: Path | None) -> tuple[Tool, Path]:
     return found.tool, (database or paths.default_database(found.tool.name)).resolve()
 
 
-def _backups_of(database: Path) -> Any:
+def _backups_of(tool: Any, database: Path) -> Any:
     from deskwork.db.backups import Backups
     from deskwork.desktop.settings import Settings
 
-    return Backups(database, keep=Settings.load().backups)
+    settings = Settings.load(name=tool.name)
+    return Backups(database, folder=settings.backup_dir, keep=settings.backups)
 
 
 @cli.command()
@@ -206,7 +207,7 @@ def backup(target: str, database: Path | None) -> None:
     """Back up the database of the tool at TARGET (a tool's file or folder, or demo) now
     (the newest DESKWORK_BACKUPS, 10, are kept, beside it in backups/)."""
     tool, path = _tool_and_database(target, database)
-    made = _backups_of(path).take("manual")
+    made = _backups_of(tool, path).take("manual")
     _echo(f"Backed up {tool.title}: {made.path} ({made.size:,} bytes)")
 
 
@@ -223,7 +224,7 @@ def restore(target: str, backup: str | None, database: Path | None) -> None:
     from deskwork.desktop.settings import Settings
 
     tool, path = _tool_and_database(target, database)
-    backups = _backups_of(path)
+    backups = _backups_of(tool, path)
     found = backups.all()
     if backup is None:
         if not found:
@@ -235,6 +236,11 @@ def restore(target: str, backup: str | None, database: Path | None) -> None:
         again = f" --db {shlex.quote(str(database))}" if database is not None else ""
         _echo(f"Restore one with:  deskwork restore {shlex.quote(target)}{again} NUMBER")
         return
+    said = Settings.load(name=tool.name)
+    if not said.restore:
+        where = (said.found("restore") or ("", "the restore setting"))[1]
+        raise NotAllowed(f"Restoring a backup of {tool.title} is turned off on this desk "
+                         f"(restore = no, from {where}): ask IT. Nothing was changed.")  # fmt: skip
     if backup.isdigit() and not Path(backup).exists():
         if not 1 <= int(backup) <= len(found):
             raise click.BadParameter(f"there are {len(found)} backups: pick 1 to {len(found)}.")
@@ -405,14 +411,15 @@ def settings(target: str) -> None:
     """Print the settings in force for TARGET (a tool, a Flask app, or demo) and where
     each value came from: the environment, the tool file, the user's session, or the
     default. A value that can't be used is an error here, as it is at launch."""
-    from deskwork.desktop.hosting import resolve_folder
+    from deskwork.desktop.hosting import describe, resolve_folder
     from deskwork.desktop.settings import Settings
     from deskwork.loader import load_target
 
     if target == "demo" and not Path(target).exists():
         target = str(demo_file())
     found = load_target(resolve_folder(target))
-    shown = Settings.load().explain(found.tool)
+    name = found.tool.name if found.tool is not None else describe(found)[1]
+    shown = Settings.load(name=name).explain(found.tool)
     width = max(len(s.setting.variable) for s in shown)
     _echo(f"Settings of {found.title}:")
     for item in shown:

@@ -91,15 +91,17 @@ def launch(
     """Open ``target`` (a declared tool, or a plain Flask app called ``title``, logged as
     ``name``, set up as its ``config`` says); return the process exit code once the
     window is closed."""
-    settings = Settings.load()  # once: IT's settings, handed on from here
     if isinstance(target, Tool):
         title, name = target.title, target.name
+    else:
+        title, name = title or "App", name or "app"
+    settings = Settings.load(name=name)  # once: IT's settings, handed on from here
+    if isinstance(target, Tool):
         log_file = setup_logging(name, settings)
         database = database or paths.default_database(name, settings)
         check_database_place(database)  # a network drive, a folder that can't be written
         lock = single.lock_beside(database)
     else:
-        title, name = title or "App", name or "app"
         log_file = setup_logging(name, settings)
         # Its own data is its own; deskwork's (a secret key, a built app's instance
         # folder, the lock) is in the user data folder.

@@ -30,7 +30,8 @@ def log_dir(settings: Settings | None = None) -> Path:
 
 
 def default_database(tool_name: str, settings: Settings | None = None) -> Path:
-    return data_dir(settings) / tool_name / f"{tool_name}.sqlite3"
+    """Where tool ``tool_name`` keeps its data: in the ``data_dir`` its settings give."""
+    return data_dir(settings or Settings.load(name=tool_name)) / tool_name / f"{tool_name}.sqlite3"
 
 
 def api_file(tool_name: str, settings: Settings | None = None) -> Path:

@@ -211,10 +211,10 @@ def run_with_reload(text: str, database: Path | None, *, echo: Echo) -> int:
     restart it on every change."""
     target = load_target(text)  # fail here, with a clear message, if it is broken already
     icon = target.folder / "icon.png"
-    settings = Settings.load()
     title, name = target.title, target.tool.name if target.tool is not None else ""
     if target.tool is None:
         title, name, _config = describe(target)
+    settings = Settings.load(name=name)
     setup_logging(name, settings)
     if target.tool is not None:
         database = database or paths.default_database(name, settings)
@@ -321,7 +321,8 @@ def _serve_child() -> None:
 
     # A target that fails to load ends this process with the reason; the next save restarts.
     target = load_target(options.target)
-    settings = Settings.load()
+    name = target.tool.name if target.tool is not None else describe(target)[1]
+    settings = Settings.load(name=name)
     serving: Serving
     if target.tool is not None:
         serving = ToolServing(target.tool, options.db, settings, **given)

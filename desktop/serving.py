@@ -266,6 +266,7 @@ class ToolServing(Serving):
             debug=self.debug, save_as=self.save_as if self.in_window else None,
             import_rows=settings.import_rows, api_token=self.api_token,
             api_file=self.api_file, api_origins=settings.api_origins,
+            backup_dir=settings.backup_dir, read_only=settings.read_only,
         )  # fmt: skip
 
     @property
@@ -383,8 +384,10 @@ class ToolServing(Serving):
         return made
 
     def menu(self) -> list[tuple[str, Callable[[], None]]]:
-        return [*super().menu(), ("Back up now", self.menu_back_up),
-                ("Restore…", self.menu_restore)]  # fmt: skip
+        items = [*super().menu(), ("Back up now", self.menu_back_up)]
+        if self.settings.restore:  # IT may turn restoring off (the restore setting)
+            items.append(("Restore…", self.menu_restore))
+        return items
 
     def menu_back_up(self) -> None:
         """ "Back up now": a backup, then where it is (or why not)."""

@@ -1,4 +1,4 @@
-"""deskwork's settings: declared once here, read here, handed to the Flask side.
+r"""deskwork's settings: declared once here, read here, handed to the Flask side.
 
 ``SETTINGS`` is the one table of every setting: its name, its kind (how a value is read),
 its default, what it does, and where it can be set. The README's settings table is made
@@ -6,10 +6,22 @@ from it (a test keeps the two equal), ``Settings`` reads every value through one
 (``Setting.read``), and ``deskwork settings TARGET`` prints each value in force with where
 it came from (``Settings.explain``), as ``git config --show-origin`` does.
 
-Where a value comes from, strongest first: the environment (``DESKWORK_<NAME>``, which
-whoever installs a tool sets), the tool file (``Tool(locale=..., bin_days=...)``), the
-user's own session (``LC_ALL``, ``LC_NUMERIC``, ``LANG`` for the locale), then the
-default. (A per-machine file that IT keeps, and can lock, comes with issue 21.)
+Where a value comes from, strongest first, as Firefox's enterprise policies work:
+
+1. what IT **locked** (``locked = [...]`` in the machine's file, or the operating system's
+   policy: the ``HKLM\SOFTWARE\Policies\deskwork\NAME`` registry key group policy sets
+   on Windows, a managed preferences profile on macOS; those lock every value they set);
+2. the environment (``DESKWORK_<NAME>``);
+3. the user's own file (``<user config folder>/deskwork/NAME.toml``);
+4. the machine's file IT keeps (``/etc/deskwork/NAME.toml``,
+   ``%ProgramData%\deskwork\NAME.toml``, ``/Library/Application Support/deskwork/NAME.toml``);
+5. the tool file (``Tool(locale=..., bin_days=...)``);
+6. the user's own session (``LC_ALL``, ``LC_NUMERIC``, ``LANG`` for the locale);
+7. the default.
+
+A file is TOML: ``backups = 20``, ``read_only = true``, ``locale = "de_DE"``. A file that
+can't be read, a key that is no setting, or a value that can't be used stops the launch
+with a message naming the file, the line and the key: never a silent default.
 
 Only ``deskwork.desktop`` reads the environment: the Flask side is handed the values it
 needs (``deskwork.assembly.Options``) and reads no environment variable of its own.
@@ -20,7 +32,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +53,11 @@ USER_LOCALE = ("LC_ALL", "LC_NUMERIC", "LANG")
 ENVIRONMENT = "environment"
 TOOL_FILE = "tool file"
 USER = "user"
+MACHINE_FILE = "machine file"
+USER_FILE = "user file"
+POLICY = "policy"
+#: Everywhere a file or IT's policy can set a value, besides the environment.
+FILES = (MACHINE_FILE, USER_FILE)
 
 
 def _folder(text: str) -> Path:
@@ -75,6 +92,15 @@ def _origins(text: str) -> tuple[str, ...]:
     return found
 
 
+def _yes_no(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "yes", "true", "on"):
+        return True
+    if value in ("0", "no", "false", "off"):
+        return False
+    raise ValueError("is not yes or no (true or false)")
+
+
 def _stamp(text: str) -> float | None:
     try:
         return float(text)
@@ -98,12 +124,14 @@ class Setting:
     def variable(self) -> str:
         return f"DESKWORK_{self.name.upper()}"
 
-    def read(self, text: str) -> Any:
-        """The value ``text`` (as set in the environment) stands for; a ``SettingError``
-        naming the variable if it can't be used."""
+    def read(self, text: str, where: str = "") -> Any:
+        """The value ``text`` stands for; a ``SettingError`` naming the variable (or
+        ``where`` it was set: a file, its line and the key) if it can't be used."""
         try:
             return self.parse(text)
         except ValueError as reason:
+            if where:
+                raise SettingError(f"{where}: {self.name} = {text!r} {reason}.") from None
             raise SettingError(f"{self.variable}={text!r} {reason}, or leave it unset.") from None
 
 
@@ -112,46 +140,65 @@ SETTINGS: tuple[Setting, ...] = (
         "data_dir", "folder",
         "the user data folder (`~/.local/share/deskwork` on Linux)",
         "where each tool keeps `<name>/<name>.sqlite3`, and `logs/`",
-        (ENVIRONMENT,), _folder,
+        (POLICY, ENVIRONMENT, *FILES), _folder,
     ),
     Setting(
         "gui", "backend",
         "`gtk` on Linux, the system's own elsewhere",
         "pywebview backend (`gtk` needs `pip install deskwork[gtk]`, `qt` needs "
         "`pip install deskwork[qt]`)",
-        (ENVIRONMENT,), _backend,
+        (POLICY, ENVIRONMENT, *FILES), _backend,
     ),
     Setting(
         "locale", "locale",
         "the tool's `locale`, else `LC_ALL`, `LC_NUMERIC` or `LANG`",
         "how numbers are written and read: `de_DE` gives `1.234,56`, `fr_FR` gives `1 234,56`",
-        (ENVIRONMENT, TOOL_FILE, USER),
+        (POLICY, ENVIRONMENT, *FILES, TOOL_FILE, USER),
     ),
     Setting(
         "backups", "whole number",
         f"`{BACKUPS_KEPT}`",
         "how many backups of each tool's database are kept (in `<name>/backups/`; one "
         "on the first launch of a day, one before its tables change)",
-        (ENVIRONMENT,), _whole,
+        (POLICY, ENVIRONMENT, *FILES), _whole,
+    ),
+    Setting(
+        "backup_dir", "folder",
+        "`backups` beside the database",
+        "where the tool's backups go (a local folder)",
+        (POLICY, ENVIRONMENT, *FILES), _folder,
+    ),
+    Setting(
+        "restore", "yes or no",
+        "`yes`",
+        "whether staff may restore a backup (the window's Restore… and `deskwork restore`)",
+        (POLICY, ENVIRONMENT, *FILES), _yes_no,
+    ),
+    Setting(
+        "read_only", "yes or no",
+        "`no`",
+        "staff can look but not change: every save, delete, bulk change, import, undo and "
+        "JSON API write is refused, saying so",
+        (POLICY, ENVIRONMENT, *FILES), _yes_no,
     ),
     Setting(
         "bin_days", "whole number",
         f"the tool's `bin_days` ({BIN_DAYS})",
         'how many days deleted records stay restorable in "Recently deleted"',
-        (ENVIRONMENT, TOOL_FILE), _whole,
+        (POLICY, ENVIRONMENT, *FILES, TOOL_FILE), _whole,
     ),
     Setting(
         "import_rows", "whole number",
         f"`{IMPORT_ROWS:,}`",
         "the most rows one import may bring: a larger file is refused, saying so",
-        (ENVIRONMENT,), _whole,
+        (POLICY, ENVIRONMENT, *FILES), _whole,
     ),
     Setting(
         "api_origins", "origins",
         "none",
         "other sites whose pages may call the tool's JSON API with its token "
         "(`https://intranet.example`, separated by spaces or commas); none may by default",
-        (ENVIRONMENT,), _origins,
+        (POLICY, ENVIRONMENT, *FILES), _origins,
     ),
     Setting(
         "launch_stamp", "Unix time",
@@ -162,6 +209,8 @@ SETTINGS: tuple[Setting, ...] = (
 )  # fmt: skip
 
 _BY_NAME = {s.name: s for s in SETTINGS}
+#: The settings a file (or IT's policy) may set.
+_IN_FILES = tuple(s.name for s in SETTINGS if MACHINE_FILE in s.where)
 
 
 def markdown_table() -> str:
@@ -184,25 +233,215 @@ class Shown:
 
 
 @dataclass(frozen=True)
+class Layer:
+    """The values one place sets: IT's policy, the machine's file, the user's file."""
+
+    kind: str  # POLICY, MACHINE_FILE or USER_FILE
+    place: str  # the file's path, or the registry key, or the profile
+    values: dict[str, str]
+    lines: dict[str, int] = field(default_factory=dict)  # key -> its line in the file
+    locked: frozenset[str] = frozenset()  # what IT locked (a policy locks all it sets)
+
+    @property
+    def origin(self) -> str:
+        return f"{self.kind} ({self.place})"
+
+    def where(self, name: str) -> str:
+        line = self.lines.get(name)
+        return f"{self.place}, line {line}" if line else self.place
+
+
+def machine_dir() -> Path:
+    """Where IT keeps the machine's settings files, on this system."""
+    if sys.platform == "win32":
+        return Path(os.environ.get("PROGRAMDATA") or r"C:\ProgramData") / "deskwork"
+    if sys.platform == "darwin":
+        return Path("/Library/Application Support/deskwork")
+    return Path("/etc/deskwork")
+
+
+def user_dir() -> Path:
+    """Where the user's own settings files are (``~/.config/deskwork`` on Linux)."""
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("deskwork", appauthor=False))
+
+
+def _as_text(value: Any) -> str:
+    """A TOML value as the text a setting reads (as if set in the environment)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float | str):
+        return str(value)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return " ".join(value)
+    raise ValueError("is not text, a number, true or false, or a list of texts")
+
+
+def read_file(path: Path, kind: str) -> Layer | None:
+    """The settings file at ``path`` (None if there is none), every key and value checked
+    now: a ``SettingError`` naming the file, the line and the key if one can't be used."""
+    import tomllib
+
+    if not path.is_file():
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise SettingError(f"{path}: {error}. Correct the file or remove it.") from None
+    lines = {key: n for n, line in enumerate(text.splitlines(), 1)
+             if (key := line.split("=", 1)[0].strip()) and "=" in line}  # fmt: skip
+    values: dict[str, str] = {}
+    locked: frozenset[str] = frozenset()
+    for key, value in data.items():
+        where = f"{path}, line {lines.get(key, '?')}"
+        if key == "locked" and kind == MACHINE_FILE:
+            names = value if isinstance(value, list) else [value]
+            unknown = [str(n) for n in names if n not in _IN_FILES]
+            if unknown:
+                raise SettingError(f"{where}: locked names {', '.join(map(repr, unknown))}, "
+                                   f"which {'is' if len(unknown) == 1 else 'are'} no setting "
+                                   f"(they are: {', '.join(_IN_FILES)}).")  # fmt: skip
+            locked = frozenset(names)
+            continue
+        setting = _BY_NAME.get(key)
+        if setting is None or key not in _IN_FILES:
+            raise SettingError(f"{where}: there is no setting {key!r} "
+                               f"(they are: {', '.join(_IN_FILES)}).")  # fmt: skip
+        try:
+            values[key] = _as_text(value)
+        except ValueError as reason:
+            raise SettingError(f"{where}: {key} {reason}.") from None
+        setting.read(values[key], where)
+    return Layer(kind, str(path), values, lines, locked)
+
+
+def read_policy(name: str) -> Layer | None:
+    r"""The values the operating system's policy sets for tool ``name``, all locked: on
+    Windows the ``HKLM\SOFTWARE\Policies\deskwork\NAME`` key group policy writes, on
+    macOS the managed preferences profile ``com.deskwork.NAME``; none on Linux (there
+    the machine's file locks)."""
+    if sys.platform == "win32":
+        return _registry_policy(name)
+    if sys.platform == "darwin":
+        return read_profile(Path("/Library/Managed Preferences") / f"com.deskwork.{name}.plist")
+    return None
+
+
+def read_profile(path: Path) -> Layer | None:
+    """A managed preferences profile's values (a property list), all locked."""
+    import plistlib
+
+    if not path.is_file():
+        return None
+    try:
+        data = plistlib.loads(path.read_bytes())
+    except (OSError, plistlib.InvalidFileException, ValueError) as error:
+        raise SettingError(f"{path}: {error}. Ask IT to correct the profile.") from None
+    return _policy_layer(str(path), data)
+
+
+def _policy_layer(place: str, data: Mapping[str, Any]) -> Layer:
+    values = {}
+    for key, value in data.items():
+        setting = _BY_NAME.get(key)
+        if setting is None or key not in _IN_FILES:
+            raise SettingError(f"{place}: there is no setting {key!r} "
+                               f"(they are: {', '.join(_IN_FILES)}).")  # fmt: skip
+        try:
+            values[key] = _as_text(value)
+        except ValueError as reason:
+            raise SettingError(f"{place}: {key} {reason}.") from None
+        setting.read(values[key], f"{place}: {key}")
+    return Layer(POLICY, place, values, locked=frozenset(values))
+
+
+def _registry_policy(name: str) -> Layer | None:
+    if sys.platform != "win32":
+        return None
+    import winreg
+
+    key_path = rf"SOFTWARE\Policies\deskwork\{name}"
+    try:
+        key = winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, key_path)
+    except OSError:
+        return None
+    data: dict[str, Any] = {}
+    with key:
+        index = 0
+        while True:
+            try:
+                value_name, value, kind = winreg.EnumValue(key, index)
+            except OSError:
+                break
+            data[value_name] = bool(value) if kind == winreg.REG_DWORD and value_name in (
+                "restore", "read_only") else value  # fmt: skip
+            index += 1
+    return _policy_layer(rf"HKLM\{key_path}", data)
+
+
+@dataclass(frozen=True)
 class Settings:
-    """The settings in force, read once at launch from ``environ``."""
+    """The settings in force, read once at launch: the environment's ``DESKWORK_*`` (and
+    the user's locale), and for a tool ``name`` its policy and settings files."""
 
     environ: Mapping[str, str]
+    layers: tuple[Layer, ...] = ()  # strongest first: policy, machine file, user file
 
     @classmethod
-    def load(cls, environ: Mapping[str, str] | None = None) -> Settings:
+    def load(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        name: str | None = None,
+        machine: Path | None = None,
+        user: Path | None = None,
+    ) -> Settings:
+        """The settings for tool ``name`` (its files in ``machine`` and ``user``, by
+        default the system's places); with no name, the environment's alone."""
         source = os.environ if environ is None else environ
-        return cls({k: v for k, v in source.items()
-                    if k.startswith("DESKWORK_") or k in USER_LOCALE})  # fmt: skip
+        kept = {k: v for k, v in source.items() if k.startswith("DESKWORK_") or k in USER_LOCALE}
+        if name is None:
+            return cls(kept)
+        found = (
+            read_policy(name),
+            read_file((machine or machine_dir()) / f"{name}.toml", MACHINE_FILE),
+            read_file((user or user_dir()) / f"{name}.toml", USER_FILE),
+        )
+        return cls(kept, tuple(layer for layer in found if layer is not None))
+
+    def _layer(self, kind: str) -> Layer | None:
+        return next((layer for layer in self.layers if layer.kind == kind), None)
+
+    def found(self, name: str) -> tuple[str | None, str] | None:
+        """Setting ``name``'s text and where it came from, strongest first; None when
+        nothing sets it (the text is None when IT locked it at its default)."""
+        setting = _BY_NAME[name]
+        policy, machine, user = (self._layer(k) for k in (POLICY, MACHINE_FILE, USER_FILE))
+        if policy is not None and name in policy.values:
+            return policy.values[name], f"{policy.origin}, locked"
+        if machine is not None and name in machine.locked:
+            return machine.values.get(name), f"{machine.origin}, locked"
+        if self.environ.get(setting.variable):
+            return self.environ[setting.variable], f"{ENVIRONMENT} ({setting.variable})"
+        for layer in (user, machine):
+            if layer is not None and name in layer.values:
+                return layer.values[name], layer.origin
+        return None
 
     def raw(self, name: str) -> str | None:
-        """The value set for setting ``name``, or None when unset or blank."""
-        return self.environ.get(_BY_NAME[name].variable) or None
+        """The value set for setting ``name``, or None when unset, blank or locked at
+        its default."""
+        found = self.found(name)
+        return found[0] if found else None
 
     def value(self, name: str) -> Any:
-        """Setting ``name``'s value as set in the environment (read by its kind), or None."""
-        text = self.raw(name)
-        return None if text is None else _BY_NAME[name].read(text)
+        """Setting ``name``'s value as set (read by its kind), or None."""
+        found = self.found(name)
+        if found is None or found[0] is None:
+            return None
+        return _BY_NAME[name].read(found[0])
 
     @property
     def data_dir(self) -> Path | None:
@@ -259,22 +498,41 @@ class Settings:
         found: float | None = self.value("launch_stamp")
         return found
 
+    @property
+    def backup_dir(self) -> Path | None:
+        """Where the tool's backups go (None: ``backups`` beside its database)."""
+        found: Path | None = self.value("backup_dir")
+        return found
+
+    @property
+    def restore(self) -> bool:
+        """Whether staff may restore a backup."""
+        found: bool | None = self.value("restore")
+        return True if found is None else found
+
+    @property
+    def read_only(self) -> bool:
+        """Staff can look but not change."""
+        return bool(self.value("read_only"))
+
     def explain(self, tool: Tool | None = None) -> list[Shown]:
         """Every setting's value in force for ``tool`` (or a plain Flask app, for None),
         with where it came from; a ``SettingError`` for a value that can't be used."""
         return [self._shown(s, tool) for s in SETTINGS]
 
     def _shown(self, setting: Setting, tool: Tool | None) -> Shown:
-        text = self.raw(setting.name)
-        if text is not None:
-            setting.read(text)  # refused here as it would be at launch
-            return Shown(setting, text, f"{ENVIRONMENT} ({setting.variable})")
+        found = self.found(setting.name)
+        if found is not None and found[0] is not None:
+            setting.read(found[0])  # refused here as it would be at launch
+            return Shown(setting, found[0], found[1])
+        if found is not None:  # locked at its default
+            return Shown(setting, _default_value(setting.name), found[1])
         if setting.name == "locale":
             if tool is not None and tool.locale:
                 return Shown(setting, tool.locale, f"{TOOL_FILE} (Tool(locale=...))")
-            variable, found = self._user_locale()
-            if found is not None:
-                return Shown(setting, found, f"{USER} ({variable})")
+            variable, session = self._user_locale()
+            if session is not None:
+                return Shown(setting, session, f"{USER} ({variable})")
             return Shown(setting, "en", "default")
         if setting.name == "bin_days" and tool is not None and tool.bin_days != BIN_DAYS:
             return Shown(setting, str(tool.bin_days), f"{TOOL_FILE} (Tool(bin_days=...))")
@@ -295,4 +553,10 @@ def _default_value(name: str) -> str:
         return str(BIN_DAYS)
     if name == "import_rows":
         return str(IMPORT_ROWS)
+    if name == "backup_dir":
+        return "backups, beside the database"
+    if name == "restore":
+        return "yes"
+    if name == "read_only":
+        return "no"
     return "unset"

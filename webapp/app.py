@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from deskwork import live, locales, security, views
 from deskwork.db.storage import Storage
-from deskwork.errors import DeskworkError
+from deskwork.errors import DeskworkError, NotAllowed
 from deskwork.fields.files import size_text
 from deskwork.model import Tool
 
@@ -43,6 +43,8 @@ CONFIG_KEYS: dict[str, str] = {
     "page (assembly.Options.api_file)",
     "DESKWORK_API_ORIGINS": "other sites' origins the API answers, with the token "
     "(assembly.Options.api_origins)",
+    "DESKWORK_READ_ONLY": "staff can look but not change: every request that could change "
+    "the data is refused (assembly.Options.read_only)",
 }
 
 PLAIN_ERROR_PAGE = (
@@ -98,6 +100,7 @@ def create_app(
     security.init_app(app)
     views.init_app(app)
     live.init_app(app, app.extensions["deskwork.storage"].path)
+    app.before_request(_refuse_changes_when_read_only)
     app.teardown_appcontext(_close_db)
     # One mapping of errors to pages, the same in --reload's debug mode: a DeskworkError is
     # its status and message there too; only a bug reaches the Werkzeug debugger.
@@ -172,3 +175,22 @@ def _error_page(error: Exception) -> Any:
     except Exception:  # the templates themselves are broken: a page that cannot fail
         log.exception("The error page failed too")
         return PLAIN_ERROR_PAGE, status
+
+
+#: Requests with an unsafe method that change nothing: a window's export to a file, and
+#: its cancelling; a tool set read-only still answers them.
+READING_POSTS = frozenset({"tables.save_export", "tables.cancel_export", "reports.save_report"})
+
+
+def _refuse_changes_when_read_only() -> None:
+    """IT's ``read_only`` setting: every request that could change the data is refused,
+    saying why, before anything is read from it (forms, deletes, bulk changes, imports,
+    undo, restoring from the bin, the JSON API's writes)."""
+    if not current_app.config.get("DESKWORK_READ_ONLY"):
+        return
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.endpoint in READING_POSTS:
+        return
+    raise NotAllowed(
+        "This tool is read-only on this desk (IT's read_only setting): you can look, "
+        "search, summarise and export, but not change anything. Nothing was changed."
+    )

@@ -39,8 +39,9 @@ class Options:
     user_locale: str | None = None
     #: Days deleted records stay in the bin, over the tool's ``bin_days``.
     bin_days: int | None = None
-    #: How many backups of the database are kept.
+    #: How many backups of the database are kept, and where (None: beside it).
     backups: int = KEEP
+    backup_dir: Path | None = None
     #: The log file the error page names.
     log_file: Path | None = None
     #: ``--reload``'s development mode: Flask's debug mode (errors reach the debugger).
@@ -58,6 +59,8 @@ class Options:
     api_file: Path | None = None
     #: Other sites' origins (``https://intranet.example``) the API answers, with the token.
     api_origins: tuple[str, ...] = ()
+    #: Staff can look but not change (IT's ``read_only`` setting).
+    read_only: bool = False
     #: Anything else for the app's config (a mounted tool's cookie name, tests' options).
     config: dict[str, Any] = field(default_factory=dict)
 
@@ -96,7 +99,7 @@ def assemble(
     """
     options = options or Options()
     storage = database if isinstance(database, Storage) else Storage(database)
-    backups = Backups(storage.path, keep=options.backups)
+    backups = Backups(storage.path, folder=options.backup_dir, keep=options.backups)
     created = storage.prepare(tool, seed=seed, bin_days=options.bin_days, backups=backups)
     if created:
         log.info("Created %s%s", storage.path, " with sample data" if seed and tool.seeds else "")
@@ -111,6 +114,8 @@ def assemble(
         config["DESKWORK_API_FILE"] = str(options.api_file)
     if options.api_origins:
         config["DESKWORK_API_ORIGINS"] = tuple(options.api_origins)
+    if options.read_only:
+        config["DESKWORK_READ_ONLY"] = True
     app = create_app(
         tool, storage, secret=secret, port=port, locale=options.locale,
         user_locale=options.user_locale, config={**config, **options.config},

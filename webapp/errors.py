@@ -152,6 +152,14 @@ class PlaceError(DeskworkError):
     exit_code = 21
 
 
+class NotAllowed(DeskworkError):
+    """IT's settings do not allow it on this desk: a change while the tool is read-only,
+    or restoring a backup where restoring is turned off. Nothing was changed."""
+
+    status = 403
+    exit_code = 22
+
+
 # -- the data (30s) ----------------------------------------------------------------------------
 
 
@@ -218,6 +226,7 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
     (SetupError.exit_code, "a Flask app's first-launch set-up failed"),
     (SettingError.exit_code, "a setting holds a value deskwork can't use"),
     (PlaceError.exit_code, "the database is somewhere it can't be kept safely"),
+    (NotAllowed.exit_code, "IT's settings do not allow it (read-only, or no restoring)"),
     (BackupError.exit_code, "a backup could not be made, or a file can't be restored from"),
     (TimeUp.exit_code, "a query ran past its time limit"),
     (ExportError.exit_code, "an export could not be made (nothing was written)"),

@@ -281,7 +281,10 @@ def _as_text(value: Any) -> str:
 def read_file(path: Path, kind: str) -> Layer | None:
     """The settings file at ``path`` (None if there is none), every key and value checked
     now: a ``SettingError`` naming the file, the line and the key if one can't be used."""
-    import tomllib
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
 
     if not path.is_file():
         return None

@@ -125,3 +125,31 @@ def build_executable(
     if done.returncode != 0:
         raise BuildError(f"PyInstaller failed (exit {done.returncode}); its messages are above.")
     return Path(done.stdout.strip().splitlines()[-1])
+
+
+def build_installer(path: str, *, dist: Path, name: str | None = None,
+                    echo: Echo = print) -> list[Path]:  # fmt: skip
+    """The installers of this OS for the tool, or plain Flask app, at ``path``: its folder
+    build first, then (on Linux) a ``.deb`` (``deskwork.desktop.installers``)."""
+    from deskwork.desktop import installers
+
+    if not sys.platform.startswith("linux"):
+        raise BuildError(
+            f"Installers are made on Linux only so far ({sys.platform} has none yet): "
+            "use 'deskwork build' for the program itself."
+        )
+    target = load_target(resolve_folder(path))
+    if target.tool is not None:
+        tool = target.tool
+        product = installers.Product(name or tool.name, tool.title, tool.version,
+                                     tool.description)  # fmt: skip
+    else:
+        title, default_name, _config = describe(target)
+        product = installers.Product(name or default_name, title, "1.0.0", "")
+    folder = build_executable(path, dist=dist, onedir=True, name=product.name, echo=echo)
+    icon = target.folder / "icon.png"
+    chosen = icon if icon.is_file() else default_icon()
+    if chosen is None:
+        raise BuildError("No icon to put in the installer: add icon.png beside the tool.")
+    echo(f"Making the .deb of {product.title} {product.version}...")
+    return [installers.deb(folder, product, chosen, dist.resolve())]

@@ -472,11 +472,19 @@ def new(
 )
 @click.option("--onedir", is_flag=True, help="A folder instead of one file (starts faster).")
 @click.option("--name", help="Executable name (default: the tool's name).")
-def build(target: str, dist: Path, onedir: bool, name: str | None) -> None:
+@click.option(
+    "--installer", is_flag=True,
+    help="Also make this OS's installer from a folder build (on Linux, a .deb).",
+)  # fmt: skip
+def build(target: str, dist: Path, onedir: bool, name: str | None, installer: bool) -> None:
     """Package TARGET (a tool or a Flask app, as 'deskwork run' takes it) as one
-    executable for this OS, in dist/."""
-    from deskwork.desktop.building import build_executable
+    executable for this OS, in dist/; with --installer, its installer too."""
+    from deskwork.desktop.building import build_executable, build_installer
 
+    if installer:
+        for made in build_installer(target, dist=dist, name=name, echo=_echo):
+            _echo(f"Built {made}")
+        return
     result = build_executable(target, dist=dist, onedir=onedir, name=name, echo=_echo)
     _echo(f"Built {result}")
 

@@ -189,3 +189,11 @@ def test_deskwork_settings_shows_the_machine_file_its_locks_and_the_user_file(
     finally:
         machine.unlink(missing_ok=True)
     assert os.access(machine.parent, os.W_OK)
+
+
+def test_a_tools_version_is_numbers_and_dots_for_its_installers():
+    from deskwork import Tool, ToolError
+
+    assert Tool("Loans", version="2.1", description="Loans desk").version == "2.1"
+    with pytest.raises(ToolError, match="version='v2': give numbers and dots"):
+        Tool("Loans", version="v2")

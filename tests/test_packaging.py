@@ -219,3 +219,42 @@ def test_a_refused_schema_change_in_a_build_with_no_console_is_logged_and_shown(
     assert "--title=Prices" in shown
     assert "--text=Column things.price was saved as numbers" in shown
     assert f"The details are in {log_file}." in shown
+
+
+# -- installers -------------------------------------------------------------------------------
+
+
+def test_the_deb_installs_a_launcher_menu_entry_and_icons_and_removing_it_keeps_the_data(
+    tmp_path,
+    display,
+    data_dir,
+):
+    run([str(DESKWORK), "new", "deb-probe", "--dir", str(tmp_path)])
+    project = tmp_path / "deb-probe"
+    built = run([str(DESKWORK), "build", str(project), "--installer"], cwd=tmp_path, timeout=1200)
+    arch = run(["dpkg", "--print-architecture"]).stdout.strip()
+    deb = tmp_path / "dist" / f"deb-probe_1.0.0_{arch}.deb"
+    assert f"Built {deb}" in built.stdout
+    info = run(["dpkg-deb", "--field", str(deb), "Package", "Version", "Architecture"]).stdout
+    assert info.splitlines() == ["Package: deb-probe", "Version: 1.0.0", f"Architecture: {arch}"]
+    contents = run(["dpkg-deb", "--contents", str(deb)]).stdout
+    for path in ("./usr/bin/deb-probe", "./usr/share/applications/deb-probe.desktop",
+                 "./opt/deskwork/deb-probe/deb-probe",
+                 *(f"./usr/share/icons/hicolor/{s}x{s}/apps/deb-probe.png"
+                   for s in (16, 24, 32, 48, 64, 128, 256))):  # fmt: skip
+        assert re.search(rf" {re.escape(path)}$", contents, re.M), path
+    try:
+        run(["dpkg", "-i", str(deb)], timeout=300)
+        entry = Path("/usr/share/applications/deb-probe.desktop").read_text(encoding="utf-8")
+        assert "Exec=/usr/bin/deb-probe %U" in entry and "Icon=deb-probe" in entry
+        env = deskwork_env(data_dir, display)
+        done = run(["deb-probe", "--self-test"], env=env, cwd=tmp_path, timeout=180)  # on PATH
+        assert SELF_TEST_OK.search(done.stdout)["title"] == "Deb probe"
+        database = data_dir / "deb-probe" / "deb-probe.sqlite3"
+        assert database.is_file()
+        run(["dpkg", "-r", "deb-probe"], timeout=300)
+        assert not Path("/usr/bin/deb-probe").exists()
+        assert not Path("/opt/deskwork/deb-probe").exists()
+        assert database.is_file()  # the user's data stays
+    finally:
+        subprocess.run(["dpkg", "-r", "deb-probe"], capture_output=True, timeout=300)

@@ -252,6 +252,8 @@ class Tool:
         locale: str | None = None,
         templates: str | Path | None = "templates",
         bin_days: int = BIN_DAYS,
+        version: str = "1.0.0",
+        description: str = "",
     ) -> None:
         """``name`` names the tool's data folder and program; by default it is made from
         the title (``"Dépenses"`` -> ``depenses``). ``locale`` (such as ``"de_DE"``) fixes
@@ -259,7 +261,12 @@ class Tool:
         Jinja templates of the tool's own, relative to the tool's file; they may extend
         ``base.html``. ``bin_days`` is how long deleted records stay in the bin, to be
         restored ("Recently deleted"); whoever installs the tool may set another.
+        ``version`` (``"1.2.0"``) and ``description`` (a line) go into its installers.
         """
+        if not re.fullmatch(r"\d+(\.\d+){0,3}", version):
+            raise ToolError(f"version={version!r}: give numbers and dots, as in '1.2.0'.")
+        self.version = version
+        self.description = description
         if not isinstance(bin_days, int) or bin_days < 1:
             raise ToolError(f"bin_days={bin_days!r}: give a number of days, 1 or more.")
         self.bin_days = bin_days

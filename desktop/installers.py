@@ -1,0 +1,147 @@
+"""Installers made from a tool's folder build (``deskwork build TARGET --installer``).
+
+On Linux, a ``.deb`` for Debian and Ubuntu, made with ``dpkg-deb`` (part of every
+Debian system's ``dpkg``)::
+
+    /opt/deskwork/NAME/                      the folder build (it starts faster than one file)
+    /usr/bin/NAME                            a launcher on the PATH
+    /usr/share/applications/NAME.desktop     the applications menu's entry
+    /usr/share/icons/hicolor/SxS/apps/NAME.png   the icon, in the theme's sizes
+
+Named ``NAME_VERSION_ARCH.deb`` from the tool's ``name`` and ``version``. Removing the
+package removes those files only: each user's data (``~/.local/share/deskwork/NAME``)
+and IT's settings file (``/etc/deskwork/NAME.toml``) stay.
+
+The icons are the tool's one PNG (its ``icon.png``, else deskwork's) resized with
+Pillow, as PyInstaller resizes it for the executable's own icon.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from deskwork.errors import BuildError
+
+#: The icon theme's sizes a menu or a launcher asks for.
+HICOLOR = (16, 24, 32, 48, 64, 128, 256)
+
+
+@dataclass(frozen=True)
+class Product:
+    """What an installer says of the tool."""
+
+    name: str  # the program's and its data folder's name
+    title: str
+    version: str
+    description: str
+
+    @property
+    def package(self) -> str:
+        """The name a package manager knows it by (lower case, digits, ``-``)."""
+        return re.sub(r"[^a-z0-9.+-]+", "-", self.name.lower()).strip("-") or "tool"
+
+
+def icons(png: Path, folder: Path, name: str, sizes: tuple[int, ...] = HICOLOR) -> list[Path]:
+    """``png`` resized into ``folder/SxS/apps/name.png`` for each size."""
+    from PIL import Image
+
+    made = []
+    with Image.open(png) as original:
+        picture = original.convert("RGBA")
+        for size in sizes:
+            target = folder / f"{size}x{size}" / "apps" / f"{name}.png"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            picture.resize((size, size), Image.Resampling.LANCZOS).save(target)
+            made.append(target)
+    return made
+
+
+def desktop_entry(product: Product) -> str:
+    """The applications menu's entry (freedesktop.org's Desktop Entry)."""
+    comment = product.description or product.title
+    return (
+        "[Desktop Entry]\n"
+        "Type=Application\n"
+        f"Name={product.title}\n"
+        f"Comment={comment}\n"
+        f"Exec=/usr/bin/{product.name} %U\n"
+        f"Icon={product.name}\n"
+        "Terminal=false\n"
+        "Categories=Office;\n"
+        f"StartupWMClass={product.title}\n"
+    )
+
+
+def architecture() -> str:
+    """This machine's architecture, as dpkg names it (``amd64``)."""
+    found = shutil.which("dpkg")
+    if found is None:
+        raise BuildError("A .deb is made with dpkg-deb: install dpkg (Debian and Ubuntu have it).")
+    done = subprocess.run([found, "--print-architecture"], capture_output=True, text=True)
+    return done.stdout.strip() or "amd64"
+
+
+def deb(build: Path, product: Product, icon: Path, dist: Path) -> Path:
+    """The ``.deb`` of ``build`` (a folder build whose program is ``build/NAME``)."""
+    if not (build / product.name).is_file():
+        raise BuildError(f"{build} holds no program {product.name}: build a folder first.")
+    arch = architecture()
+    out = dist / f"{product.package}_{product.version}_{arch}.deb"
+    with tempfile.TemporaryDirectory(prefix="deskwork-deb-") as work:
+        root = Path(work) / "root"
+        home = root / "opt" / "deskwork" / product.name
+        shutil.copytree(build, home, symlinks=True)
+        launcher = root / "usr" / "bin" / product.name
+        launcher.parent.mkdir(parents=True)
+        launcher.write_text(f'#!/bin/sh\nexec /opt/deskwork/{product.name}/{product.name} "$@"\n',
+                            encoding="utf-8")  # fmt: skip
+        launcher.chmod(0o755)
+        share = root / "usr" / "share"
+        (share / "applications").mkdir(parents=True)
+        (share / "applications" / f"{product.name}.desktop").write_text(
+            desktop_entry(product), encoding="utf-8")  # fmt: skip
+        icons(icon, share / "icons" / "hicolor", product.name)
+        _control(root, product, arch)
+        dist.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run(["dpkg-deb", "--build", "--root-owner-group", str(root), str(out)],
+                              capture_output=True, text=True)  # fmt: skip
+        if done.returncode != 0:
+            raise BuildError(f"dpkg-deb could not make {out.name}: {done.stderr.strip()}")
+    return out
+
+
+def _control(root: Path, product: Product, arch: str) -> None:
+    """The package's ``DEBIAN/control``, and scripts that tell the desktop of the new
+    menu entry and icons (when the desktop's tools are there)."""
+    size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) // 1024
+    summary = product.description or f"{product.title}, an internal tool made with deskwork"
+    debian = root / "DEBIAN"
+    debian.mkdir()
+    (debian / "control").write_text(
+        f"Package: {product.package}\n"
+        f"Version: {product.version}\n"
+        f"Architecture: {arch}\n"
+        "Maintainer: IT <it@localhost>\n"
+        f"Installed-Size: {size}\n"
+        "Section: misc\n"
+        "Priority: optional\n"
+        f"Description: {summary}\n"
+        f" {product.title}: forms, tables and reports in a window of its own. Each user's\n"
+        " data stays in their own folder when the package is removed.\n",
+        encoding="utf-8",
+    )
+    refresh = (
+        "#!/bin/sh\nset -e\n"
+        "if command -v update-desktop-database >/dev/null; then "
+        "update-desktop-database -q /usr/share/applications || true; fi\n"
+        "if command -v gtk-update-icon-cache >/dev/null; then "
+        "gtk-update-icon-cache -q -t -f /usr/share/icons/hicolor || true; fi\n"
+    )
+    for script in ("postinst", "postrm"):
+        (debian / script).write_text(refresh, encoding="utf-8")
+        (debian / script).chmod(0o755)

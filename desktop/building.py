@@ -130,7 +130,8 @@ def build_executable(
 def build_installer(path: str, *, dist: Path, name: str | None = None,
                     echo: Echo = print) -> list[Path]:  # fmt: skip
     """The installers of this OS for the tool, or plain Flask app, at ``path``: its folder
-    build first, then (on Linux) a ``.deb`` (``deskwork.desktop.installers``)."""
+    build first, then (on Linux) a ``.deb`` and a ``.rpm`` (``deskwork.desktop.installers``;
+    the ``.rpm`` only where rpmbuild is installed, saying so otherwise)."""
     from deskwork.desktop import installers
 
     if not sys.platform.startswith("linux"):
@@ -151,5 +152,10 @@ def build_installer(path: str, *, dist: Path, name: str | None = None,
     chosen = icon if icon.is_file() else default_icon()
     if chosen is None:
         raise BuildError("No icon to put in the installer: add icon.png beside the tool.")
-    echo(f"Making the .deb of {product.title} {product.version}...")
-    return [installers.deb(folder, product, chosen, dist.resolve())]
+    echo(f"Making the .deb and the .rpm of {product.title} {product.version}...")
+    made = [installers.deb(folder, product, chosen, dist.resolve())]
+    try:
+        made.append(installers.rpm(folder, product, chosen, dist.resolve()))
+    except BuildError as missing:  # the .deb stands on its own
+        echo(f"No .rpm: {missing}")
+    return made

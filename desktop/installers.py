@@ -1,7 +1,8 @@
 """Installers made from a tool's folder build (``deskwork build TARGET --installer``).
 
 On Linux, a ``.deb`` for Debian and Ubuntu, made with ``dpkg-deb`` (part of every
-Debian system's ``dpkg``)::
+Debian system's ``dpkg``), and a ``.rpm`` for Fedora, RHEL and SUSE, made with
+``rpmbuild``; both put the same files in the same places::
 
     /opt/deskwork/NAME/                      the folder build (it starts faster than one file)
     /usr/bin/NAME                            a launcher on the PATH
@@ -86,32 +87,85 @@ def architecture() -> str:
     return done.stdout.strip() or "amd64"
 
 
-def deb(build: Path, product: Product, icon: Path, dist: Path) -> Path:
-    """The ``.deb`` of ``build`` (a folder build whose program is ``build/NAME``)."""
+def stage(build: Path, product: Product, icon: Path, root: Path) -> None:
+    """Lay the installed files out under ``root`` as they go on the disk: the program,
+    its launcher, its menu entry and its icons."""
     if not (build / product.name).is_file():
         raise BuildError(f"{build} holds no program {product.name}: build a folder first.")
+    shutil.copytree(build, root / "opt" / "deskwork" / product.name, symlinks=True)
+    launcher = root / "usr" / "bin" / product.name
+    launcher.parent.mkdir(parents=True)
+    launcher.write_text(f'#!/bin/sh\nexec /opt/deskwork/{product.name}/{product.name} "$@"\n',
+                        encoding="utf-8")  # fmt: skip
+    launcher.chmod(0o755)
+    share = root / "usr" / "share"
+    (share / "applications").mkdir(parents=True)
+    (share / "applications" / f"{product.name}.desktop").write_text(
+        desktop_entry(product), encoding="utf-8")  # fmt: skip
+    icons(icon, share / "icons" / "hicolor", product.name)
+
+
+def deb(build: Path, product: Product, icon: Path, dist: Path) -> Path:
+    """The ``.deb`` of ``build`` (a folder build whose program is ``build/NAME``)."""
     arch = architecture()
     out = dist / f"{product.package}_{product.version}_{arch}.deb"
     with tempfile.TemporaryDirectory(prefix="deskwork-deb-") as work:
         root = Path(work) / "root"
-        home = root / "opt" / "deskwork" / product.name
-        shutil.copytree(build, home, symlinks=True)
-        launcher = root / "usr" / "bin" / product.name
-        launcher.parent.mkdir(parents=True)
-        launcher.write_text(f'#!/bin/sh\nexec /opt/deskwork/{product.name}/{product.name} "$@"\n',
-                            encoding="utf-8")  # fmt: skip
-        launcher.chmod(0o755)
-        share = root / "usr" / "share"
-        (share / "applications").mkdir(parents=True)
-        (share / "applications" / f"{product.name}.desktop").write_text(
-            desktop_entry(product), encoding="utf-8")  # fmt: skip
-        icons(icon, share / "icons" / "hicolor", product.name)
+        stage(build, product, icon, root)
         _control(root, product, arch)
         dist.mkdir(parents=True, exist_ok=True)
         done = subprocess.run(["dpkg-deb", "--build", "--root-owner-group", str(root), str(out)],
                               capture_output=True, text=True)  # fmt: skip
         if done.returncode != 0:
             raise BuildError(f"dpkg-deb could not make {out.name}: {done.stderr.strip()}")
+    return out
+
+
+#: After installing or removing: the desktop told of the menu entry and the icons.
+REFRESH = (
+    "if command -v update-desktop-database >/dev/null; then "
+    "update-desktop-database -q /usr/share/applications || true; fi\n"
+    "if command -v gtk-update-icon-cache >/dev/null; then "
+    "gtk-update-icon-cache -q -t -f /usr/share/icons/hicolor || true; fi\n"
+)
+
+
+def rpm(build: Path, product: Product, icon: Path, dist: Path) -> Path:
+    """The ``.rpm`` of ``build``, for Fedora, RHEL and SUSE desks, made with ``rpmbuild``
+    (Debian's ``rpm`` package has it). The program goes in as built: no stripping, no
+    debug package (stripping would break what PyInstaller bundled)."""
+    rpmbuild = shutil.which("rpmbuild")
+    if rpmbuild is None:
+        raise BuildError("A .rpm is made with rpmbuild: install it (on Debian: apt install rpm).")
+    machine = subprocess.run(["uname", "-m"], capture_output=True, text=True).stdout.strip()
+    summary = product.description or f"{product.title}, an internal tool made with deskwork"
+    with tempfile.TemporaryDirectory(prefix="deskwork-rpm-") as work:
+        root = Path(work) / "root"
+        stage(build, product, icon, root)
+        spec = Path(work) / f"{product.package}.spec"
+        name = product.name
+        spec.write_text(
+            f"Name: {product.package}\nVersion: {product.version}\nRelease: 1\n"
+            f"Summary: {summary}\nLicense: Proprietary\nBuildArch: {machine}\n"
+            "AutoReqProv: no\n%global debug_package %{nil}\n%global __os_install_post %{nil}\n"
+            f"%description\n{product.title}: forms, tables and reports in a window of its own. "
+            "Each user's data stays in their own folder when the package is removed.\n"
+            f"%install\ncp -a '{root}/.' %{{buildroot}}/\n"
+            f"%files\n/opt/deskwork/{name}\n/usr/bin/{name}\n"
+            f"/usr/share/applications/{name}.desktop\n"
+            f"/usr/share/icons/hicolor/*/apps/{name}.png\n"
+            f"%post\n{REFRESH}%postun\n{REFRESH}",
+            encoding="utf-8",
+        )
+        top = Path(work) / "rpmbuild"
+        done = subprocess.run([rpmbuild, "-bb", "--quiet", "--define", f"_topdir {top}", str(spec)],
+                              capture_output=True, text=True)  # fmt: skip
+        made = sorted((top / "RPMS").rglob("*.rpm"))
+        if done.returncode != 0 or not made:
+            raise BuildError(f"rpmbuild could not make the .rpm: {done.stderr.strip()[-2000:]}")
+        dist.mkdir(parents=True, exist_ok=True)
+        out = dist / made[0].name
+        shutil.move(made[0], out)
     return out
 
 
@@ -135,13 +189,6 @@ def _control(root: Path, product: Product, arch: str) -> None:
         " data stays in their own folder when the package is removed.\n",
         encoding="utf-8",
     )
-    refresh = (
-        "#!/bin/sh\nset -e\n"
-        "if command -v update-desktop-database >/dev/null; then "
-        "update-desktop-database -q /usr/share/applications || true; fi\n"
-        "if command -v gtk-update-icon-cache >/dev/null; then "
-        "gtk-update-icon-cache -q -t -f /usr/share/icons/hicolor || true; fi\n"
-    )
     for script in ("postinst", "postrm"):
-        (debian / script).write_text(refresh, encoding="utf-8")
+        (debian / script).write_text("#!/bin/sh\nset -e\n" + REFRESH, encoding="utf-8")
         (debian / script).chmod(0o755)

@@ -224,7 +224,7 @@ def test_a_refused_schema_change_in_a_build_with_no_console_is_logged_and_shown(
 # -- installers -------------------------------------------------------------------------------
 
 
-def test_the_deb_installs_a_launcher_menu_entry_and_icons_and_removing_it_keeps_the_data(
+def test_the_deb_and_rpm_hold_a_launcher_menu_entry_and_icons_and_removing_the_deb_keeps_data(
     tmp_path,
     display,
     data_dir,
@@ -243,6 +243,15 @@ def test_the_deb_installs_a_launcher_menu_entry_and_icons_and_removing_it_keeps_
                  *(f"./usr/share/icons/hicolor/{s}x{s}/apps/deb-probe.png"
                    for s in (16, 24, 32, 48, 64, 128, 256))):  # fmt: skip
         assert re.search(rf" {re.escape(path)}$", contents, re.M), path
+    rpm = next((tmp_path / "dist").glob("deb-probe-1.0.0-1.*.rpm"))  # the same files
+    assert f"Built {rpm}" in built.stdout
+    asked = run(["rpm", "-qp", "--queryformat", "%{NAME} %{VERSION}", str(rpm)]).stdout
+    assert asked == "deb-probe 1.0.0"
+    listed = set(run(["rpm", "-qlp", str(rpm)]).stdout.splitlines())
+    assert {"/usr/bin/deb-probe", "/usr/share/applications/deb-probe.desktop",
+            "/opt/deskwork/deb-probe/deb-probe",
+            "/usr/share/icons/hicolor/256x256/apps/deb-probe.png"} <= listed  # fmt: skip
+    assert len(listed) > 100  # the whole folder build
     try:
         run(["dpkg", "-i", str(deb)], timeout=300)
         entry = Path("/usr/share/applications/deb-probe.desktop").read_text(encoding="utf-8")

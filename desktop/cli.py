@@ -255,7 +255,7 @@ def restore(target: str, backup: str | None, database: Path | None) -> None:
     try:
         kept = backups.restore(chosen)
         # An older backup's tables are brought up to the tool's declarations.
-        Storage(path).prepare(tool, seed=False, bin_days=Settings.load().bin_days)
+        Storage(path).prepare(tool, seed=False, bin_days=said.bin_days)
     finally:
         lock.release()
     _echo(f"Restored {tool.title} from {chosen.name}. What it held before: {kept.path}")
@@ -372,7 +372,7 @@ def import_file(
     tool, path = _tool_and_database(target, database)
     table = tool.tables.get(name) or _table_page(tool, name).table
     page = tool.form_for(table) or FormPage(table.name, table, table.name)
-    settings_now = Settings.load()
+    settings_now = Settings.load(name=tool.name)
     found = reading.read(file.name, file.read_bytes(), sheet=sheet,
                          max_rows=settings_now.import_rows)  # fmt: skip
     locale = locales.chosen_locale(settings_now.locale, tool.locale, settings_now.user_locale)

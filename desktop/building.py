@@ -158,4 +158,24 @@ def build_installer(path: str, *, dist: Path, name: str | None = None,
         made.append(installers.rpm(folder, product, chosen, dist.resolve()))
     except BuildError as missing:  # the .deb stands on its own
         echo(f"No .rpm: {missing}")
+    from deskwork.desktop.settings import Settings
+
+    command = Settings.load(name=product.name).signing("linux")
+    for line in installers.sign(made, command, "DESKWORK_SIGN_LINUX"):
+        echo(line)
     return made
+
+
+def sign_program(program: Path) -> list[str]:
+    """Sign a built program where its OS expects it (``sign_windows`` for ``NAME.exe``,
+    ``sign_macos`` for ``NAME.app``), or say it is unsigned; on Linux the packages are
+    what is signed (``build_installer``)."""
+    from deskwork.desktop import installers
+    from deskwork.desktop.settings import Settings
+
+    system = {"win32": "windows", "darwin": "macos"}.get(sys.platform)
+    if system is None:
+        return []
+    name = program.stem if program.suffix in (".exe", ".app") else program.name
+    command = Settings.load(name=name).signing(system)
+    return installers.sign([program], command, f"DESKWORK_SIGN_{system.upper()}")

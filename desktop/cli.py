@@ -479,7 +479,7 @@ def new(
 def build(target: str, dist: Path, onedir: bool, name: str | None, installer: bool) -> None:
     """Package TARGET (a tool or a Flask app, as 'deskwork run' takes it) as one
     executable for this OS, in dist/; with --installer, its installer too."""
-    from deskwork.desktop.building import build_executable, build_installer
+    from deskwork.desktop.building import build_executable, build_installer, sign_program
 
     if installer:
         for made in build_installer(target, dist=dist, name=name, echo=_echo):
@@ -487,6 +487,8 @@ def build(target: str, dist: Path, onedir: bool, name: str | None, installer: bo
         return
     result = build_executable(target, dist=dist, onedir=onedir, name=name, echo=_echo)
     _echo(f"Built {result}")
+    for line in sign_program(result):
+        _echo(line)
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

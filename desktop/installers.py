@@ -20,6 +20,7 @@ Pillow, as PyInstaller resizes it for the executable's own icon.
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -192,3 +193,21 @@ def _control(root: Path, product: Product, arch: str) -> None:
     for script in ("postinst", "postrm"):
         (debian / script).write_text("#!/bin/sh\nset -e\n" + REFRESH, encoding="utf-8")
         (debian / script).chmod(0o755)
+
+
+def sign(files: list[Path], command: str | None, setting: str) -> list[str]:
+    """Sign each of ``files`` with IT's ``command`` (``{file}`` standing for it), as the
+    settings give it; with none, say plainly that they are unsigned. What was done, in
+    words, a line a file. ``BuildError`` if the command fails (the files stay, unsigned)."""
+    if command is None:
+        return [f"Unsigned: {f.name} (no {setting} setting holds a signing command)."
+                for f in files]  # fmt: skip
+    said = []
+    for f in files:
+        words = [part.replace("{file}", str(f)) for part in shlex.split(command)]
+        done = subprocess.run(words, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise BuildError(f"Signing {f.name} failed ({setting}, exit {done.returncode}): "
+                             f"{(done.stderr or done.stdout).strip()[-1000:]}")  # fmt: skip
+        said.append(f"Signed: {f.name}")
+    return said

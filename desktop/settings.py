@@ -92,6 +92,12 @@ def _origins(text: str) -> tuple[str, ...]:
     return found
 
 
+def _command(text: str) -> str:
+    if "{file}" not in text:
+        raise ValueError("has no {file} for the file to sign: put it where the file goes")
+    return text.strip()
+
+
 def _yes_no(text: str) -> bool:
     value = text.strip().lower()
     if value in ("1", "yes", "true", "on"):
@@ -199,6 +205,27 @@ SETTINGS: tuple[Setting, ...] = (
         "other sites whose pages may call the tool's JSON API with its token "
         "(`https://intranet.example`, separated by spaces or commas); none may by default",
         (POLICY, ENVIRONMENT, *FILES), _origins,
+    ),
+    Setting(
+        "sign_linux", "command",
+        "unset: packages are made unsigned, saying so",
+        "the command that signs each Linux package built, `{file}` standing for it (such as "
+        "`gpg --batch --detach-sign --armor {file}`)",
+        (POLICY, ENVIRONMENT, *FILES), _command,
+    ),
+    Setting(
+        "sign_windows", "command",
+        "unset: unsigned, saying so",
+        "the command that signs the Windows installer and program, `{file}` standing for "
+        "each (such as `signtool sign /a /fd SHA256 {file}`)",
+        (POLICY, ENVIRONMENT, *FILES), _command,
+    ),
+    Setting(
+        "sign_macos", "command",
+        "unset: unsigned, saying so",
+        "the command that signs (and notarises) the macOS app, `{file}` standing for it "
+        "(such as `codesign --deep --sign \"Developer ID Application: …\" {file}`)",
+        (POLICY, ENVIRONMENT, *FILES), _command,
     ),
     Setting(
         "launch_stamp", "Unix time",
@@ -512,6 +539,11 @@ class Settings:
         """Whether staff may restore a backup."""
         found: bool | None = self.value("restore")
         return True if found is None else found
+
+    def signing(self, system: str) -> str | None:
+        """The command that signs what is built for ``system`` (linux, windows, macos)."""
+        found: str | None = self.value(f"sign_{system}")
+        return found
 
     @property
     def read_only(self) -> bool:

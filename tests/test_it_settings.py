@@ -197,3 +197,20 @@ def test_a_tools_version_is_numbers_and_dots_for_its_installers():
     assert Tool("Loans", version="2.1", description="Loans desk").version == "2.1"
     with pytest.raises(ToolError, match="version='v2': give numbers and dots"):
         Tool("Loans", version="v2")
+
+
+def test_signing_says_plainly_what_is_unsigned_and_a_failing_command_stops_the_build(tmp_path):
+    from deskwork.desktop import installers
+    from deskwork.errors import BuildError
+
+    package = tmp_path / "tool_1.0.0_amd64.deb"
+    package.write_bytes(b"not really a package")
+    said = installers.sign([package], None, "DESKWORK_SIGN_LINUX")
+    assert said == ["Unsigned: tool_1.0.0_amd64.deb (no DESKWORK_SIGN_LINUX setting holds a "
+                    "signing command)."]  # fmt: skip
+    with pytest.raises(BuildError, match=r"Signing tool_1\.0\.0_amd64\.deb failed"):
+        installers.sign([package], "false {file}", "DESKWORK_SIGN_LINUX")
+    with pytest.raises(SettingError, match=r"has no \{file\}"):
+        Settings.load({"DESKWORK_SIGN_LINUX": "gpg --detach-sign"}).signing("linux")
+    copied = installers.sign([package], f"cp {{file}} {tmp_path / 'copy'}", "X")
+    assert copied == ["Signed: tool_1.0.0_amd64.deb"] and (tmp_path / "copy").is_file()

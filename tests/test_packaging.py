@@ -231,7 +231,13 @@ def test_the_deb_and_rpm_hold_a_launcher_menu_entry_and_icons_and_removing_the_d
 ):
     run([str(DESKWORK), "new", "deb-probe", "--dir", str(tmp_path)])
     project = tmp_path / "deb-probe"
-    built = run([str(DESKWORK), "build", str(project), "--installer"], cwd=tmp_path, timeout=1200)
+    keys = tmp_path / "gnupg"  # IT's signing key, made for the test
+    keys.mkdir(mode=0o700)
+    run(["gpg", "--batch", "--homedir", str(keys), "--passphrase", "", "--quick-gen-key",
+         "IT <it@example.org>", "ed25519", "sign", "never"])  # fmt: skip
+    signing = f"gpg --batch --yes --homedir {keys} --detach-sign --armor {{file}}"
+    built = run([str(DESKWORK), "build", str(project), "--installer"], cwd=tmp_path,
+                timeout=1200, env={**os.environ, "DESKWORK_SIGN_LINUX": signing})  # fmt: skip
     arch = run(["dpkg", "--print-architecture"]).stdout.strip()
     deb = tmp_path / "dist" / f"deb-probe_1.0.0_{arch}.deb"
     assert f"Built {deb}" in built.stdout
@@ -252,6 +258,9 @@ def test_the_deb_and_rpm_hold_a_launcher_menu_entry_and_icons_and_removing_the_d
             "/opt/deskwork/deb-probe/deb-probe",
             "/usr/share/icons/hicolor/256x256/apps/deb-probe.png"} <= listed  # fmt: skip
     assert len(listed) > 100  # the whole folder build
+    for package in (deb, rpm):  # signed with IT's key, as the settings say
+        assert f"Signed: {package.name}" in built.stdout
+        run(["gpg", "--homedir", str(keys), "--verify", f"{package}.asc", str(package)])
     try:
         run(["dpkg", "-i", str(deb)], timeout=300)
         entry = Path("/usr/share/applications/deb-probe.desktop").read_text(encoding="utf-8")

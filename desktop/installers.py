@@ -48,6 +48,11 @@ class Product:
         return re.sub(r"[^a-z0-9.+-]+", "-", self.name.lower()).strip("-") or "tool"
 
 
+def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run a packaging tool; its output read as UTF-8 whatever the locale."""
+    return subprocess.run(args, capture_output=True, encoding="utf-8", errors="replace")
+
+
 def icons(png: Path, folder: Path, name: str, sizes: tuple[int, ...] = HICOLOR) -> list[Path]:
     """``png`` resized into ``folder/SxS/apps/name.png`` for each size."""
     from PIL import Image
@@ -84,7 +89,7 @@ def architecture() -> str:
     found = shutil.which("dpkg")
     if found is None:
         raise BuildError("A .deb is made with dpkg-deb: install dpkg (Debian and Ubuntu have it).")
-    done = subprocess.run([found, "--print-architecture"], capture_output=True, text=True)
+    done = _run([found, "--print-architecture"])
     return done.stdout.strip() or "amd64"
 
 
@@ -115,8 +120,7 @@ def deb(build: Path, product: Product, icon: Path, dist: Path) -> Path:
         stage(build, product, icon, root)
         _control(root, product, arch)
         dist.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(["dpkg-deb", "--build", "--root-owner-group", str(root), str(out)],
-                              capture_output=True, text=True)  # fmt: skip
+        done = _run(["dpkg-deb", "--build", "--root-owner-group", str(root), str(out)])
         if done.returncode != 0:
             raise BuildError(f"dpkg-deb could not make {out.name}: {done.stderr.strip()}")
     return out
@@ -138,7 +142,7 @@ def rpm(build: Path, product: Product, icon: Path, dist: Path) -> Path:
     rpmbuild = shutil.which("rpmbuild")
     if rpmbuild is None:
         raise BuildError("A .rpm is made with rpmbuild: install it (on Debian: apt install rpm).")
-    machine = subprocess.run(["uname", "-m"], capture_output=True, text=True).stdout.strip()
+    machine = _run(["uname", "-m"]).stdout.strip()
     summary = product.description or f"{product.title}, an internal tool made with deskwork"
     with tempfile.TemporaryDirectory(prefix="deskwork-rpm-") as work:
         root = Path(work) / "root"
@@ -159,8 +163,7 @@ def rpm(build: Path, product: Product, icon: Path, dist: Path) -> Path:
             encoding="utf-8",
         )
         top = Path(work) / "rpmbuild"
-        done = subprocess.run([rpmbuild, "-bb", "--quiet", "--define", f"_topdir {top}", str(spec)],
-                              capture_output=True, text=True)  # fmt: skip
+        done = _run([rpmbuild, "-bb", "--quiet", "--define", f"_topdir {top}", str(spec)])
         made = sorted((top / "RPMS").rglob("*.rpm"))
         if done.returncode != 0 or not made:
             raise BuildError(f"rpmbuild could not make the .rpm: {done.stderr.strip()[-2000:]}")
@@ -205,7 +208,7 @@ def sign(files: list[Path], command: str | None, setting: str) -> list[str]:
     said = []
     for f in files:
         words = [part.replace("{file}", str(f)) for part in shlex.split(command)]
-        done = subprocess.run(words, capture_output=True, text=True)
+        done = _run(words)
         if done.returncode != 0:
             raise BuildError(f"Signing {f.name} failed ({setting}, exit {done.returncode}): "
                              f"{(done.stderr or done.stdout).strip()[-1000:]}")  # fmt: skip

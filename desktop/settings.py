@@ -335,16 +335,23 @@ def read_file(path: Path, kind: str) -> Layer | None:
                                    f"(they are: {', '.join(_IN_FILES)}).")  # fmt: skip
             locked = frozenset(names)
             continue
-        setting = _BY_NAME.get(key)
-        if setting is None or key not in _IN_FILES:
-            raise SettingError(f"{where}: there is no setting {key!r} "
-                               f"(they are: {', '.join(_IN_FILES)}).")  # fmt: skip
-        try:
-            values[key] = _as_text(value)
-        except ValueError as reason:
-            raise SettingError(f"{where}: {key} {reason}.") from None
-        setting.read(values[key], where)
+        values[key] = _checked(key, value, where)
     return Layer(kind, str(path), values, lines, locked)
+
+
+def _checked(key: str, value: Any, where: str) -> str:
+    """A file's or a policy's ``key = value`` as a setting's text, checked as the launch
+    reads it; a ``SettingError`` naming ``where`` (the file and line) if it can't be used."""
+    setting = _BY_NAME.get(key)
+    if setting is None or key not in _IN_FILES:
+        raise SettingError(f"{where}: there is no setting {key!r} "
+                           f"(they are: {', '.join(_IN_FILES)}).")  # fmt: skip
+    try:
+        text = _as_text(value)
+    except ValueError as reason:
+        raise SettingError(f"{where}: {key} {reason}.") from None
+    setting.read(text, where)
+    return text
 
 
 def read_policy(name: str) -> Layer | None:
@@ -373,17 +380,7 @@ def read_profile(path: Path) -> Layer | None:
 
 
 def _policy_layer(place: str, data: Mapping[str, Any]) -> Layer:
-    values = {}
-    for key, value in data.items():
-        setting = _BY_NAME.get(key)
-        if setting is None or key not in _IN_FILES:
-            raise SettingError(f"{place}: there is no setting {key!r} "
-                               f"(they are: {', '.join(_IN_FILES)}).")  # fmt: skip
-        try:
-            values[key] = _as_text(value)
-        except ValueError as reason:
-            raise SettingError(f"{place}: {key} {reason}.") from None
-        setting.read(values[key], f"{place}: {key}")
+    values = {key: _checked(key, value, place) for key, value in data.items()}
     return Layer(POLICY, place, values, locked=frozenset(values))
 
 

@@ -65,24 +65,24 @@ def preset_range(preset: str, today: dt.date) -> tuple[dt.date, dt.date]:
     calendar months from January, April, July or October; the last 12 months end with
     ``today`` and start the day after the same day a year before."""
     if preset == "last-12-months":
-        year_ago = _months_back(today.replace(day=1), 12)
-        day = min(today.day, calendar.monthrange(year_ago.year, year_ago.month)[1])
-        return year_ago.replace(day=day) + dt.timedelta(days=1), today
+        return months_back(today, 12) + dt.timedelta(days=1), today
     months = {"this-month": (1, 0), "last-month": (1, 1), "this-quarter": (3, 0),
               "last-quarter": (3, 1), "this-year": (12, 0), "last-year": (12, 1)}  # fmt: skip
     if preset not in months:
         raise KeyError(preset)
     length, back = months[preset]
     start = today.replace(day=1, month=(today.month - 1) // length * length + 1)
-    first = _months_back(start, length * back)
-    last = _months_back(first, -length) - dt.timedelta(days=1)
+    first = months_back(start, length * back)
+    last = months_back(first, -length) - dt.timedelta(days=1)
     return first, last
 
 
-def _months_back(first: dt.date, months: int) -> dt.date:
-    """The first day of the month ``months`` before the month starting ``first``."""
-    index = first.year * 12 + first.month - 1 - months
-    return dt.date(index // 12, index % 12 + 1, 1)
+def months_back(day: dt.date, months: int) -> dt.date:
+    """The same day of the month ``months`` before ``day``'s (its last day, where that
+    month is shorter: 31 March, a month back, is 28 or 29 February)."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = index // 12, index % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def sortable(f: Field) -> bool:

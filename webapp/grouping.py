@@ -23,7 +23,6 @@
 
 from __future__ import annotations
 
-import calendar
 import copy
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
@@ -32,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from deskwork.errors import ToolError, ValidationError
 from deskwork.fields import Choice, Date, Field, Lookup, MultiChoice, Text, YesNo
-from deskwork.filters import PRESETS, preset_range, view_arguments
+from deskwork.filters import PRESETS, months_back, preset_range, view_arguments
 from deskwork.measures import Average, Count, Measure, Sum, label
 from deskwork.model import Table, TablePage
 
@@ -353,10 +352,7 @@ class Dashboard:
         first, _ = preset_range(self.period, today)
         before, _ = preset_range(PREVIOUS[self.period], today)
         back = {"this-month": 1, "this-quarter": 3, "this-year": 12}[self.period]
-        index = today.year * 12 + today.month - 1 - back
-        year, month = index // 12, index % 12 + 1
-        same = dt.date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
-        return (first, today), (before, same)
+        return (first, today), (before, months_back(today, back))
 
     def read(self, db: sqlite_utils.Database, today: dt.date | None = None) -> list[Headline]:
         from werkzeug.datastructures import MultiDict

@@ -43,7 +43,7 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from launched import DESKWORK, Connection, Launched, hidden, launch_demo
-from tables import bulk_update, datasette_command, free_port, prepared
+from tables import bulk_update, datasette_command, free_port, prepared, wait_for_datasette
 
 from deskwork.db import rollups
 from deskwork.db.storage import Storage
@@ -185,17 +185,6 @@ def run(path: Path, copy: Path, indexed: Path, datasette: Path, runs: int, work:
         f"A form's save through the server: {kept * 1000:.1f} ms with the summaries kept "
         f"by triggers, {bare * 1000:.1f} ms without them ({kept / bare:.2f}×)."
     )
-
-
-def wait_for_datasette(port: int, name: str) -> Connection:
-    for _ in range(150):
-        try:
-            theirs = Connection(port)
-            theirs.get(f"/{name}.json")
-            return theirs
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("Datasette did not start")
 
 
 def save(ours: Launched, note: str, day: str = "2025-06-15") -> float:

@@ -107,6 +107,18 @@ def datasette_command(work: Path, given: str | None) -> Path:
     return command
 
 
+def wait_for_datasette(port: int, name: str) -> Connection:
+    """A kept-alive connection to Datasette on ``port``, once it answers for ``name``."""
+    for _ in range(150):
+        try:
+            theirs = Connection(port)
+            theirs.get(f"/{name}.json")
+            return theirs
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("Datasette did not start")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -148,15 +160,7 @@ def run(path: Path, copy: Path, datasette: Path, runs: int, work: Path) -> None:
     db_name = copy.stem
     try:
         with launch_demo(path, work) as ours:
-            for _ in range(100):
-                try:
-                    theirs = Connection(port)
-                    theirs.get(f"/{db_name}.json")
-                    break
-                except OSError:
-                    time.sleep(0.2)
-            else:
-                raise RuntimeError("Datasette did not start")
+            theirs = wait_for_datasette(port, db_name)
 
             def deskwork(**args: object) -> str:
                 return "/tables/expenses?" + urlencode(args, doseq=True)

@@ -174,10 +174,14 @@ def measure(db: sqlite_utils.Database, view: View, bys: list[By], measures: dict
              for i, by in enumerate(bys)]  # fmt: skip
     result = Measured(list(bys), dict(measures))
     n = len(bys)
+    outer: dict[Any, dict[str, Any] | None] = {}  # the first key's address, made once each
     for record in found:
         key = tuple(record[:n])
         rest = iter(record[n + 1 :])
         parts = {name: tuple(next(rest) for _ in m.sql("")) for name, m in measures.items()}
+        address = _address(view, bys, key, fmt, today)
+        if key[:1] not in outer:
+            outer[key[:1]] = address if n == 1 else _address(view, bys[:1], key[:1], fmt, today)
         result.rows.append(Row(
             key,
             tuple(_label(fields[b.column], b, k, names[i], fmt)
@@ -185,8 +189,8 @@ def measure(db: sqlite_utils.Database, view: View, bys: list[By], measures: dict
             int(record[n] or 0),
             parts,
             {name: m.value(parts[name]) for name, m in measures.items()},
-            _address(view, bys, key, fmt, today),
-            _address(view, bys[:1], key[:1], fmt, today),
+            address,
+            outer[key[:1]],
         ))  # fmt: skip
     _sort(result, sort)
     return result

@@ -43,6 +43,7 @@ def drive(serving: ToolServing, report: Report) -> None:
     click_menu("Back up now")
     manual = until(lambda: [b for b in serving.backups.all() if b.why == "manual"])[0]
     report["backed up"] = manual.path.name
+    until(lambda: asked)  # the window says so once the backup is made, not as it appears
     report["told"] = list(asked)
 
     with closing(sqlite3.connect(database)) as db, db:

@@ -13,6 +13,7 @@ from deskwork.db import migrations
 from deskwork.db.backups import Backups
 from deskwork.db.migrations import MIGRATIONS, Migration
 from deskwork.db.storage import Storage
+from deskwork.errors import SchemaError
 
 
 def notes_tool() -> Tool:
@@ -110,3 +111,35 @@ def test_migration_names_are_unique_and_plain():
     names = [m.name for m in MIGRATIONS]
     assert len(names) == len(set(names))
     assert all(n and n == n.strip().lower() and " " not in n for n in names)
+
+
+def versioned_notes(version: str, *, more: bool = False) -> Tool:
+    tool = Tool("Notes", version=version)
+    if more:  # version 2 adds a column and a table
+        tool.table("notes", title=Text(required=True), topic=Text())
+        tool.table("topics", name=Text(required=True))
+    else:
+        tool.table("notes", title=Text(required=True))
+    return tool
+
+
+def test_a_newer_version_records_itself_after_a_backup_and_an_older_one_is_refused(tmp_path):
+    path = tmp_path / "notes.sqlite3"
+    backups = Backups(path, keep=5)
+    Storage(path).prepare(versioned_notes("1.9"), backups=backups)
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO notes (title) VALUES ('kept')")
+    Storage(path).prepare(versioned_notes("1.10", more=True), backups=backups)
+    assert [b.why for b in backups.all()] == ["before-update"]  # 1.10 > 1.9 (as numbers)
+    with sqlite3.connect(path) as conn:
+        stamp = conn.execute("SELECT value FROM _deskwork_meta WHERE key = 'version'")
+        assert stamp.fetchone() == ("1.10",)
+    before = path.read_bytes()
+    with pytest.raises(SchemaError) as refused:
+        Storage(path).prepare(versioned_notes("1.9"), backups=backups)
+    assert str(refused.value).startswith(
+        "This database was written by Notes 1.10, and this is Notes 1.9"
+    )
+    assert path.read_bytes() == before  # nothing changed, and no backup taken for it
+    assert len(backups.all()) == 1
+    Storage(path).prepare(versioned_notes("1.10", more=True), backups=backups)  # its own: fine

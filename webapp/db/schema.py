@@ -17,6 +17,9 @@
   columns change). A field no longer declared keeps its column and its values; a text
   column made outside deskwork, once checked to hold whole numbers, is rebuilt with
   integer affinity so it sorts and sums as numbers.
+- A file written by a newer version of the tool is never opened by an older one: the
+  tool's ``version`` is recorded in ``_deskwork_meta`` and checked before anything else
+  (``check_version``), a newer one refused naming both.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ OWN_TABLES = 3
 def prepare(db: sqlite_utils.Database, tool: Tool, *, bin_days: int | None = None) -> bool:
     """Create or migrate the tool's tables and indexes; True if none of them existed.
     Deleted records older than ``bin_days`` (by default the tool's) leave the bin."""
+    check_version(db, tool)  # before any change: an older tool never touches a newer file
     new = not any(name in db.table_names() for name in tool.tables)
     _create_own_tables(db)
     history.empty_bin(db, older_than=dt.timedelta(days=bin_days or tool.bin_days))
@@ -68,16 +72,48 @@ def prepare(db: sqlite_utils.Database, tool: Tool, *, bin_days: int | None = Non
             db.execute(
                 f"INSERT OR REPLACE INTO {META} (key, value) VALUES ('schema', ?)", [declared]
             )
+    if _meta(db, "version") != tool.version:
+        with db.conn:
+            db.execute(
+                f"INSERT OR REPLACE INTO {META} (key, value) VALUES ('version', ?)", [tool.version]
+            )
     return new
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """``"1.10.0"`` as numbers, to compare (``Tool`` checks a version is numbers and dots)."""
+    return tuple(int(part) for part in version.split("."))
+
+
+def written_by(db: sqlite_utils.Database) -> str | None:
+    """The version of the tool that last prepared the file (None: new, or before deskwork
+    recorded it)."""
+    return _meta(db, "version")
+
+
+def check_version(db: sqlite_utils.Database, tool: Tool) -> None:
+    """Refuse a file a newer version of ``tool`` wrote: its tables may hold what this
+    version can't keep right (``SchemaError`` naming both versions)."""
+    found = written_by(db)
+    if found is not None and version_key(found) > version_key(tool.version):
+        raise SchemaError(
+            f"This database was written by {tool.title} {found}, and this is {tool.title} "
+            f"{tool.version}: an older version never opens a newer one's data. Open it with "
+            f"{tool.title} {found} or newer (nothing was changed)."
+        )
+
+
+def _meta(db: sqlite_utils.Database, key: str) -> str | None:
+    if META not in db.table_names():
+        return None
+    found = db.execute(f"SELECT value FROM {META} WHERE key = ?", [key]).fetchone()
+    return None if found is None else str(found[0])
 
 
 def _stored_fingerprint(db: sqlite_utils.Database) -> str | None:
     """The declarations the file was last prepared for (None: never, or before deskwork
     noted them)."""
-    if META not in db.table_names():
-        return None
-    found = db.execute(f"SELECT value FROM {META} WHERE key = 'schema'").fetchone()
-    return None if found is None else str(found[0])
+    return _meta(db, "schema")
 
 
 def fingerprint(tool: Tool) -> str:
@@ -104,7 +140,10 @@ def needs_update(db: sqlite_utils.Database, tool: Tool) -> bool:
     older deskwork): ``prepare`` may change it, so it is backed up first."""
     if not db.table_names():
         return False
-    return bool(migrations.pending(db)) or _stored_fingerprint(db) != fingerprint(tool)
+    check_version(db, tool)  # refused before any backup is taken for it
+    if migrations.pending(db) or _stored_fingerprint(db) != fingerprint(tool):
+        return True
+    return written_by(db) not in (None, tool.version)  # another version: backed up first
 
 
 def _create_own_tables(db: sqlite_utils.Database) -> None:

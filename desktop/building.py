@@ -80,9 +80,16 @@ def app_data_files(module_file: Path, root: Path, config: AppConfig) -> list[tup
 
 
 def build_executable(
-    path: str, *, dist: Path, onedir: bool = False, name: str | None = None, echo: Echo = print
+    path: str,
+    *,
+    dist: Path,
+    onedir: bool = False,
+    name: str | None = None,
+    echo: Echo = print,
+    extra: tuple[Path, ...] = (),
 ) -> Path:
-    """Build the tool, or plain Flask app, at ``path`` (as ``deskwork run`` takes it)."""
+    """Build the tool, or plain Flask app, at ``path`` (as ``deskwork run`` takes it);
+    ``extra`` files go beside the code (``frozen.bundled`` finds them)."""
     import tempfile
 
     target = load_target(resolve_folder(path))  # fail early, with the target's own message
@@ -115,6 +122,7 @@ def build_executable(
         command.append(f"--icon={chosen_icon}")
     if onedir:
         command.append("--onedir")
+    command += [f"--extra={file}" for file in extra]
     echo(f"Building {title} as {'a folder' if onedir else 'one file'} with PyInstaller...")
     with tempfile.TemporaryDirectory(prefix="deskwork-") as work:
         if app_spec is not None:
@@ -164,6 +172,38 @@ def build_installer(path: str, *, dist: Path, name: str | None = None,
     for line in installers.sign(made, command, "DESKWORK_SIGN_LINUX"):
         echo(line)
     return made
+
+
+def release_executable(path: str, *, places: list[str], key_file: Path, dist: Path,
+                       days: int, echo: Echo = print) -> list[str]:  # fmt: skip
+    """``deskwork release``: the tool at ``path`` built as one file with its update source
+    (the first of ``places``) and the public key of ``key_file`` built in, signed where
+    its OS signs programs, and published with a signed manifest to each place. What was
+    done, a line each."""
+    import tempfile
+
+    from deskwork import Tool
+    from deskwork.desktop import updates
+
+    key = updates.read_private(key_file)
+    target = load_target(resolve_folder(path))
+    if not isinstance(target.tool, Tool):
+        raise BuildError("Releases are made of declared tools (they carry a version): build a "
+                         "plain Flask app with 'deskwork build'.")  # fmt: skip
+    tool = target.tool
+    for place in places:  # before a build: a version not newer is refused at once
+        updates.check_newer(place, key, name=tool.name, version=tool.version)
+    with tempfile.TemporaryDirectory(prefix="deskwork-release-") as work:
+        built_in = Path(work) / updates.BUILT_IN
+        built_in.write_text(json.dumps({"source": places[0], "key": updates.public_text(key)}),
+                            encoding="utf-8")  # fmt: skip
+        program = build_executable(path, dist=dist, echo=echo, extra=(built_in,))
+    said = [f"Built {program}", *sign_program(program)]
+    for place in places:
+        manifest = updates.publish(program, place, key=key, name=tool.name, version=tool.version,
+                                   days=days)  # fmt: skip
+        said.append(f"Published {tool.title} {tool.version}: {manifest}")
+    return said
 
 
 def sign_program(program: Path) -> list[str]:

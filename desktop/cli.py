@@ -491,6 +491,49 @@ def build(target: str, dist: Path, onedir: bool, name: str | None, installer: bo
         _echo(line)
 
 
+@cli.group()
+def keys() -> None:
+    """Signing keys for releases."""
+
+
+@keys.command(name="new")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def keys_new(file: Path) -> None:
+    """Make a key pair for signing releases: the private key in FILE (never overwritten;
+    keep it secret, and keep a copy), the public key in FILE.pub."""
+    from deskwork.desktop.updates import new_keys
+
+    public = new_keys(file)
+    _echo(f"Private key (keep it secret, keep a copy): {file}")
+    _echo(f"Public key, in {file.with_suffix('.pub')}:")
+    _echo(public)
+    _echo("Releases signed with it are trusted by builds 'deskwork release --key' makes, or "
+          f'by IT\'s settings: update_key = "{public}"')  # fmt: skip
+
+
+@cli.command()
+@click.argument("target")
+@click.option("--to", "places", required=True, multiple=True, metavar="PLACE",
+              help="A folder (a network share) or an http(s) address taking PUT; repeat it "
+                   "to publish in several places (the first is built in).")  # fmt: skip
+@click.option("--key", "key_file", required=True, metavar="FILE",
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The private key from 'deskwork keys new'.")  # fmt: skip
+@click.option("--dist", type=click.Path(file_okay=False, path_type=Path), default=Path("dist"),
+              help="Where the executable is built.")  # fmt: skip
+@click.option("--days", type=click.IntRange(min=1), default=365, show_default=True,
+              help="How long its manifest holds (desks refuse it after).")  # fmt: skip
+def release(target: str, places: tuple[str, ...], key_file: Path, dist: Path, days: int) -> None:
+    """Build TARGET as one file that looks for updates at the first PLACE, sign it, and
+    publish it with a signed manifest: desks running an earlier version download it,
+    verify it, and put it in place at their next launch."""
+    from deskwork.desktop.building import release_executable
+
+    for line in release_executable(target, places=list(places), key_file=key_file, dist=dist,
+                                   days=days, echo=_echo):  # fmt: skip
+        _echo(line)
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: every error becomes one line (or a message box) and an exit code
     (``deskwork.desktop.entry``)."""

@@ -76,10 +76,23 @@ def main(module: ModuleType | str) -> NoReturn:
 
     @click.command(context_settings={"help_option_names": ["-h", "--help"]}, help=tool.title)
     @click.version_option(
-        __version__, "--version", "-V", message=f"{tool.title} (deskwork %(version)s)"
-    )
+        __version__, "--version", "-V",
+        message=f"{tool.title} {tool.version} (deskwork %(version)s)",
+    )  # fmt: skip
     @launch_options()
-    def command(**options: Any) -> None:
+    @click.option(
+        "--check-update", is_flag=True, help="Look for a newer version now; download and verify it."
+    )
+    @click.option("--finish-update", is_flag=True, hidden=True)  # run by the version before
+    def command(check_update: bool, finish_update: bool, **options: Any) -> None:
+        if check_update:
+            from deskwork.desktop.updates import check_for_update
+
+            sys.exit(check_for_update(tool, echo=click.echo))
+        if finish_update:
+            from deskwork.desktop.launch import finish_update_here
+
+            sys.exit(finish_update_here(tool, options["database"], echo=click.echo))
         open_tool(tool, icon=bundled("icon.png"), **options)
 
     run_command(command, name=tool.name, title=tool.title)

@@ -22,7 +22,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from deskwork import Tool
-from deskwork.desktop import paths, single
+from deskwork.desktop import paths, single, updates
 from deskwork.desktop.hosting import AppConfig
 from deskwork.desktop.places import check_database_place, check_writable
 from deskwork.desktop.serving import AppServing, Serving, ToolServing
@@ -118,15 +118,55 @@ def launch(
         serving: Serving
         if isinstance(target, Tool):
             assert database is not None
+            update = updates.at_launch(target, settings, database)  # before the database opens
+            if update.updated:
+                claim.release()
+                updates.run_again(update.program)
+            if update.rolled_back:
+                tell(title, update.message, echo)
             serving = ToolServing(target, database, settings, log_file=log_file)
         else:
             serving = AppServing(
                 target, title, settings, name=name, config=config, log_file=log_file
             )
         claim.announce(serving.port, serving.focus_key)
-        return serve(serving, browser=browser, self_test=self_test, icon=icon, echo=echo)
+        code = serve(serving, browser=browser, self_test=self_test, icon=icon, echo=echo)
     finally:
         claim.release()
+    if serving.restart_into is not None:  # the user chose to restart into a new version
+        updates.run_again(serving.restart_into)
+    return code
+
+
+def finish_update_here(tool: Tool, database: Path | None, echo: Echo = print) -> int:
+    """The first run of a new version, with no window (``updates.apply_pending`` runs
+    it): the database prepared as a launch prepares it (migrated, backed up first), then
+    every page asked for over the real server. 0 when all of it works."""
+    settings = Settings.load(name=tool.name)
+    setup_logging(tool.name, settings)
+    database = database or paths.default_database(tool.name, settings)
+    check_database_place(database)
+    serving = ToolServing(tool, database, settings)
+    try:
+        serving.start()  # a database this version can't open stops here, with its message
+        broken = broken_pages(serving)
+    finally:
+        serving.stop()
+    if broken is not None:
+        echo(f"{tool.title} {tool.version} can't serve its pages: {broken}")
+        return 1
+    echo(f"{tool.title} {tool.version} is ready: its database is up to date, every page opens.")
+    return 0
+
+
+def tell(title: str, message: str, echo: Echo) -> None:
+    """Say ``message`` where the user sees it: printed, or in a box with no console."""
+    if has_console():
+        echo(message)
+        return
+    from deskwork.desktop.entry import show_message_box
+
+    show_message_box(title, message)
 
 
 def hand_over(claim: single.Claim, title: str, *, browser: bool, echo: Echo) -> int:
@@ -172,6 +212,9 @@ def serve(
 
         def keep_window(window: Any) -> None:
             serving.window = window
+
+        if not self_test:
+            serving.watch_for_updates()
 
         result = open_window(
             serving.title,

@@ -93,6 +93,8 @@ class Serving:
         self.app: WSGIApp | None = None
         self.server: ServerThread | None = None
         self._thread: threading.Thread | None = None
+        #: A new version to run once the window closes (the user chose to restart).
+        self.restart_into: Path | None = None
 
     @property
     def first_url(self) -> str:
@@ -116,6 +118,9 @@ class Serving:
 
     def warm_up(self) -> None:
         """Work done once served, before the window's first request comes."""
+
+    def watch_for_updates(self) -> None:
+        """Look for a newer version once served (a tool's one-file build only)."""
 
     def menu(self) -> list[tuple[str, Callable[[], None]]]:
         """The window's File menu: (title, action) pairs."""
@@ -382,6 +387,27 @@ class ToolServing(Serving):
         made = self.backups.take("manual")
         log.info("Backed up %s: %s", self.database, made.path)
         return made
+
+    def watch_for_updates(self) -> None:
+        """A one-file build with an update source looks for a newer version once served;
+        the user is asked before restarting into it."""
+        from deskwork.desktop import updates
+
+        program = updates.running_program()
+        desk = updates.Desk.find(self.tool, self.settings) if program is not None else None
+        if program is None or desk is None:
+            return
+
+        def ask(title: str, message: str) -> bool:
+            window = self.window
+            return bool(window is not None and window.create_confirmation_dialog(title, message))
+
+        def restart() -> None:
+            self.restart_into = program
+            if self.window is not None:
+                self.window.destroy()
+
+        updates.watch(desk, lambda: self.ready(120), ask, restart)
 
     def menu(self) -> list[tuple[str, Callable[[], None]]]:
         items = [*super().menu(), ("Back up now", self.menu_back_up)]

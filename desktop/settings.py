@@ -98,6 +98,27 @@ def _command(text: str) -> str:
     return text.strip()
 
 
+def _place(text: str) -> str:
+    value = text.strip()
+    scheme = value.partition("://")[0].lower() if "://" in value else ""
+    if scheme and scheme not in ("http", "https"):
+        raise ValueError("is neither a folder nor an http(s) address")
+    return value
+
+
+def _key(text: str) -> str:
+    import base64
+    import binascii
+
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 32:
+        raise ValueError("is not a public key made by 'deskwork keys new' (44 characters)")
+    return text.strip()
+
+
 def _yes_no(text: str) -> bool:
     value = text.strip().lower()
     if value in ("1", "yes", "true", "on"):
@@ -226,6 +247,26 @@ SETTINGS: tuple[Setting, ...] = (
         "the command that signs (and notarises) the macOS app, `{file}` standing for it "
         "(such as `codesign --deep --sign \"Developer ID Application: …\" {file}`)",
         (POLICY, ENVIRONMENT, *FILES), _command,
+    ),
+    Setting(
+        "updates", "yes or no",
+        "`yes`",
+        "whether the tool looks for a newer version at its update source once its window "
+        "is open (one-file builds; installed packages say a newer one is there)",
+        (POLICY, ENVIRONMENT, *FILES), _yes_no,
+    ),
+    Setting(
+        "update_source", "folder or address",
+        "where `deskwork release --to` published it (built in)",
+        "where new versions are published: a folder (a network share) or an http(s) "
+        "address",
+        (POLICY, ENVIRONMENT, *FILES), _place,
+    ),
+    Setting(
+        "update_key", "public key",
+        "the key `deskwork release --key` signed it with (built in)",
+        "the public key (from `deskwork keys new`) whose signature an update must carry",
+        (POLICY, ENVIRONMENT, *FILES), _key,
     ),
     Setting(
         "launch_stamp", "Unix time",
@@ -402,8 +443,8 @@ def _registry_policy(name: str) -> Layer | None:
                 value_name, value, kind = winreg.EnumValue(key, index)
             except OSError:
                 break
-            data[value_name] = bool(value) if kind == winreg.REG_DWORD and value_name in (
-                "restore", "read_only") else value  # fmt: skip
+            yes_no = value_name in _BY_NAME and _BY_NAME[value_name].parse is _yes_no
+            data[value_name] = bool(value) if kind == winreg.REG_DWORD and yes_no else value
             index += 1
     return _policy_layer(rf"HKLM\{key_path}", data)
 
@@ -591,4 +632,6 @@ def _default_value(name: str) -> str:
         return "yes"
     if name == "read_only":
         return "no"
+    if name == "updates":
+        return "yes"
     return "unset"

@@ -70,6 +70,7 @@ def build(
     onedir: bool = False,
     icon: Path | None = None,
     app: dict[str, Any] | None = None,
+    extra: tuple[Path, ...] = (),
 ) -> Path:
     import PyInstaller.__main__
 
@@ -113,6 +114,8 @@ def build(
             args.append(
                 f"--add-data={templates}{os.pathsep}{Path(*module.split('.')[:-1], 'templates')}"
             )
+        for file in extra:  # beside the code (a release's update.json)
+            args.append(f"--add-data={file}{os.pathsep}.")
         if onedir:
             args.append("--onedir")
         PyInstaller.__main__.run(args)
@@ -128,6 +131,8 @@ def main() -> None:
     parser.add_argument("--onedir", action="store_true")
     parser.add_argument("--icon", type=Path)
     parser.add_argument("--app", type=Path, help="JSON: a plain Flask app's build settings")
+    parser.add_argument("--extra", type=Path, action="append", default=[],
+                        help="a file to put beside the code")  # fmt: skip
     options = parser.parse_args()
     dist = options.dist.resolve()
     target = dist / options.name
@@ -140,6 +145,7 @@ def main() -> None:
         onedir=options.onedir,
         icon=options.icon.resolve() if options.icon else None,
         app=json.loads(options.app.read_text(encoding="utf-8")) if options.app else None,
+        extra=tuple(p.resolve() for p in options.extra),
     )
     print(result)
 

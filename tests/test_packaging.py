@@ -43,7 +43,7 @@ def check_executable(executable: Path, title: str, display: str, data_dir: Path,
     assert executable.is_file() and os.access(executable, os.X_OK)
     env = deskwork_env(data_dir, display)
     version = run([str(executable), "--version"], env=env, cwd=cwd, timeout=120)
-    assert version.stdout.strip().startswith(f"{title} (deskwork ")
+    assert re.match(rf"{title} \d+(\.\d+)* \(deskwork ", version.stdout), version.stdout
     done = run([str(executable), "--self-test"], env=env, cwd=cwd, timeout=180)
     match = SELF_TEST_OK.search(done.stdout)
     assert match and match["title"] == title, done.stdout

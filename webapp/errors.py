@@ -215,6 +215,13 @@ class BuildError(DeskworkError):
     exit_code = 50
 
 
+class UpdateError(DeskworkError):
+    """An update was refused (not signed by the release key, tampered, older, from the
+    future, cut short) or could not be published or put in place: nothing changed."""
+
+    exit_code = 51
+
+
 #: Every exit code, with what it means (the README's table is made from this).
 EXIT_CODES: tuple[tuple[int, str], ...] = (
     (0, "done (a self-test passed; a second launch showed the first)"),
@@ -234,6 +241,7 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
     (LaunchError.exit_code, "the tool could not open"),
     (AlreadyOpen.exit_code, "the tool is open in another process that could not be asked"),
     (BuildError.exit_code, "an executable could not be built"),
+    (UpdateError.exit_code, "an update was refused or could not be published (nothing changed)"),
 )
 
 

@@ -97,8 +97,10 @@ def build_executable(
     if missing is not None:
         raise BuildError(f"Can't build {target.title} with a window: {missing}.")
     app_spec = None
+    version = None
     if target.tool is not None:
         title, name = target.tool.title, name or target.tool.name
+        version = target.tool.version
     else:
         title, default_name, config = describe(target)
         name = name or default_name
@@ -123,6 +125,7 @@ def build_executable(
     if onedir:
         command.append("--onedir")
     command += [f"--extra={file}" for file in extra]
+    command += [f"--title={title}", *([f"--version={version}"] if version else [])]
     echo(f"Building {title} as {'a folder' if onedir else 'one file'} with PyInstaller...")
     with tempfile.TemporaryDirectory(prefix="deskwork-") as work:
         if app_spec is not None:
@@ -138,15 +141,16 @@ def build_executable(
 def build_installer(path: str, *, dist: Path, name: str | None = None,
                     echo: Echo = print) -> list[Path]:  # fmt: skip
     """The installers of this OS for the tool, or plain Flask app, at ``path``: its folder
-    build first, then (on Linux) a ``.deb`` and a ``.rpm`` (``deskwork.desktop.installers``;
-    the ``.rpm`` only where rpmbuild is installed, saying so otherwise)."""
+    build first, then (``deskwork.desktop.installers``) on Linux a ``.deb`` and a ``.rpm``
+    (the ``.rpm`` only where rpmbuild is installed, saying so otherwise), on Windows an
+    NSIS installer, on macOS the ``.app`` in a ``.dmg``; each signed as IT's settings
+    say, or said to be unsigned."""
     from deskwork.desktop import installers
+    from deskwork.desktop.settings import Settings
 
-    if not sys.platform.startswith("linux"):
-        raise BuildError(
-            f"Installers are made on Linux only so far ({sys.platform} has none yet): "
-            "use 'deskwork build' for the program itself."
-        )
+    system = {"win32": "windows", "darwin": "macos"}.get(sys.platform, "linux")
+    if system == "linux" and not sys.platform.startswith("linux"):
+        raise BuildError(f"deskwork makes no installer on {sys.platform}: use 'deskwork build'.")
     target = load_target(resolve_folder(path))
     if target.tool is not None:
         tool = target.tool
@@ -160,16 +164,28 @@ def build_installer(path: str, *, dist: Path, name: str | None = None,
     chosen = icon if icon.is_file() else default_icon()
     if chosen is None:
         raise BuildError("No icon to put in the installer: add icon.png beside the tool.")
-    echo(f"Making the .deb and the .rpm of {product.title} {product.version}...")
-    made = [installers.deb(folder, product, chosen, dist.resolve())]
-    try:
-        made.append(installers.rpm(folder, product, chosen, dist.resolve()))
-    except BuildError as missing:  # the .deb stands on its own
-        echo(f"No .rpm: {missing}")
-    from deskwork.desktop.settings import Settings
-
-    command = Settings.load(name=product.name).signing("linux")
-    for line in installers.sign(made, command, "DESKWORK_SIGN_LINUX"):
+    command = Settings.load(name=product.name).signing(system)
+    variable = f"DESKWORK_SIGN_{system.upper()}"
+    out = dist.resolve()
+    if system == "windows":
+        for line in installers.sign([folder / f"{product.name}.exe"], command, variable):
+            echo(line)  # the program first, then the installer that carries it
+        echo(f"Making the Windows installer of {product.title} {product.version} (NSIS)...")
+        made = [installers.windows(folder, product, chosen, out)]
+    elif system == "macos":
+        app = folder.with_name(f"{product.name}.app")
+        for line in installers.sign([app], command, variable):
+            echo(line)  # the app, before the .dmg is made of it
+        echo(f"Making the .dmg of {product.title} {product.version}...")
+        return [installers.macos(app, product, out)]
+    else:
+        echo(f"Making the .deb and the .rpm of {product.title} {product.version}...")
+        made = [installers.deb(folder, product, chosen, out)]
+        try:
+            made.append(installers.rpm(folder, product, chosen, out))
+        except BuildError as missing:  # the .deb stands on its own
+            echo(f"No .rpm: {missing}")
+    for line in installers.sign(made, command, variable):
         echo(line)
     return made
 

@@ -1,5 +1,12 @@
 """Installers made from a tool's folder build (``deskwork build TARGET --installer``).
 
+On Windows, an installer compiled by NSIS (``windows``): per user by default, for the
+whole machine with ``/AllUsers``, silent with ``/S``. NSIS rather than Inno Setup or WiX
+because its compiler runs on Linux too (Debian's ``nsis``), so CI here compiles the very
+script Windows runners compile and checks what it holds; Inno Setup and WiX need Windows
+(or Wine). On macOS, the ``.app`` PyInstaller makes (its ``Info.plist`` from
+``info_plist``) in a ``.dmg`` made by ``hdiutil`` (``macos``).
+
 On Linux, a ``.deb`` for Debian and Ubuntu, made with ``dpkg-deb`` (part of every
 Debian system's ``dpkg``), and a ``.rpm`` for Fedora, RHEL and SUSE, made with
 ``rpmbuild``; both put the same files in the same places::
@@ -19,13 +26,16 @@ Pillow, as PyInstaller resizes it for the executable's own icon.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from deskwork.errors import BuildError
 
@@ -214,3 +224,204 @@ def sign(files: list[Path], command: str | None, setting: str) -> list[str]:
                              f"{(done.stderr or done.stdout).strip()[-1000:]}")  # fmt: skip
         said.append(f"Signed: {f.name}")
     return said
+
+
+# -- Windows ----------------------------------------------------------------------------------
+
+#: The .ico's sizes (Explorer, the Start menu, the taskbar, high-DPI screens).
+ICO = (16, 24, 32, 48, 64, 128, 256)
+
+
+def icon_files(png: Path, folder: Path, name: str) -> dict[str, Path]:
+    """The tool's one PNG as every system takes it: ``NAME.ico`` (Windows, with its
+    sizes), ``NAME.icns`` (macOS, 16 to 1024 pixels) and the PNGs of the icon theme
+    (Linux, ``hicolor/SxS/apps``)."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    made = {"ico": folder / f"{name}.ico", "icns": folder / f"{name}.icns"}
+    with Image.open(png) as original:
+        picture = original.convert("RGBA")
+        large = picture.resize((1024, 1024), Image.Resampling.LANCZOS)
+        large.save(made["ico"], format="ICO", sizes=[(s, s) for s in ICO])
+        large.save(made["icns"], format="ICNS")
+    icons(png, folder / "hicolor", name)
+    made["png"] = folder / "hicolor"
+    return made
+
+
+def windows_version(version: str) -> str:
+    """A version as Windows' version resource takes it: four numbers (``1.2.0.0``)."""
+    parts = version.split(".")
+    return ".".join((parts + ["0"] * 4)[:4])
+
+
+def _nsis_text(text: str) -> str:
+    """``text`` inside an NSIS string in double quotes."""
+    return text.replace("$", "$$").replace('"', '$\\"').replace("\n", " ")
+
+
+def nsis_script(build: Path, product: Product, ico: Path, out: Path) -> str:
+    """The NSIS script of the installer of ``build`` (a Windows folder build whose
+    program is ``NAME.exe``), writing ``out``.
+
+    Per user by default (``%LOCALAPPDATA%\\Programs\\NAME``, no administrator needed);
+    ``/AllUsers`` installs for the whole machine (``Program Files``) as IT does, ``/S``
+    silently. A Start menu entry, an uninstaller in Apps & features, a version
+    resource. Installing over an earlier version replaces the program's folder and
+    nothing else: each user's data is in their own profile and stays, also when
+    uninstalled."""
+    name, title = product.name, product.title
+    key = rf"Software\Microsoft\Windows\CurrentVersion\Uninstall\deskwork-{name}"
+    return f"""\
+; The installer of {title} {product.version}, written by deskwork (deskwork.desktop.installers).
+Unicode true
+SetCompressor /SOLID lzma
+!define NAME "{name}"
+!define TITLE "{_nsis_text(title)}"
+!define VERSION "{product.version}"
+!define UNINSTALL_KEY "{key}"
+!define MULTIUSER_EXECUTIONLEVEL Highest
+!define MULTIUSER_INSTALLMODE_DEFAULT_CURRENTUSER
+!define MULTIUSER_INSTALLMODE_COMMANDLINE
+!define MULTIUSER_INSTALLMODE_INSTDIR "${{NAME}}"
+!define MULTIUSER_USE_PROGRAMFILES64
+!define MULTIUSER_MUI
+!include MultiUser.nsh
+!include MUI2.nsh
+
+Name "${{TITLE}}"
+OutFile "{out}"
+!define MUI_ICON "{ico}"
+!define MUI_UNICON "{ico}"
+!define MUI_FINISHPAGE_RUN "$INSTDIR\\${{NAME}}.exe"
+!insertmacro MULTIUSER_PAGE_INSTALLMODE
+!insertmacro MUI_PAGE_DIRECTORY
+!insertmacro MUI_PAGE_INSTFILES
+!insertmacro MUI_PAGE_FINISH
+!insertmacro MUI_UNPAGE_CONFIRM
+!insertmacro MUI_UNPAGE_INSTFILES
+!insertmacro MUI_LANGUAGE "English"
+
+VIProductVersion "{windows_version(product.version)}"
+VIAddVersionKey "ProductName" "${{TITLE}}"
+VIAddVersionKey "FileDescription" "{_nsis_text(product.description or title)} (installer)"
+VIAddVersionKey "FileVersion" "${{VERSION}}"
+VIAddVersionKey "ProductVersion" "${{VERSION}}"
+VIAddVersionKey "LegalCopyright" "${{TITLE}}"
+
+Function .onInit
+  !insertmacro MULTIUSER_INIT
+FunctionEnd
+
+Function un.onInit
+  !insertmacro MULTIUSER_UNINIT
+FunctionEnd
+
+Section "${{TITLE}}"
+  ; An earlier version's program goes first (never the user's data, kept in their profile).
+  RMDir /r "$INSTDIR\\_internal"
+  SetOutPath "$INSTDIR"
+  File /r "{build}\\*"
+  WriteUninstaller "$INSTDIR\\Uninstall.exe"
+  CreateShortcut "$SMPROGRAMS\\${{TITLE}}.lnk" "$INSTDIR\\${{NAME}}.exe"
+  WriteRegStr SHCTX "${{UNINSTALL_KEY}}" "DisplayName" "${{TITLE}}"
+  WriteRegStr SHCTX "${{UNINSTALL_KEY}}" "DisplayVersion" "${{VERSION}}"
+  WriteRegStr SHCTX "${{UNINSTALL_KEY}}" "DisplayIcon" "$INSTDIR\\${{NAME}}.exe"
+  WriteRegStr SHCTX "${{UNINSTALL_KEY}}" "InstallLocation" "$INSTDIR"
+  WriteRegStr SHCTX "${{UNINSTALL_KEY}}" "Publisher" "${{TITLE}}"
+  StrCpy $0 '"$INSTDIR\\Uninstall.exe" /$MultiUser.InstallMode'
+  WriteRegStr SHCTX "${{UNINSTALL_KEY}}" "UninstallString" "$0"
+  WriteRegStr SHCTX "${{UNINSTALL_KEY}}" "QuietUninstallString" "$0 /S"
+  WriteRegDWORD SHCTX "${{UNINSTALL_KEY}}" "NoModify" 1
+  WriteRegDWORD SHCTX "${{UNINSTALL_KEY}}" "NoRepair" 1
+SectionEnd
+
+Section "Uninstall"
+  Delete "$SMPROGRAMS\\${{TITLE}}.lnk"
+  RMDir /r "$INSTDIR\\_internal"
+  Delete "$INSTDIR\\${{NAME}}.exe"
+  Delete "$INSTDIR\\Uninstall.exe"
+  RMDir "$INSTDIR"
+  DeleteRegKey SHCTX "${{UNINSTALL_KEY}}"
+SectionEnd
+"""
+
+
+def makensis() -> str:
+    """NSIS's compiler: on the PATH (Debian's ``nsis``, ``choco install nsis``), or
+    where its Windows installer puts it."""
+    found = shutil.which("makensis")
+    if found is None and sys.platform == "win32":
+        for base in (os.environ.get("PROGRAMFILES(X86)"), os.environ.get("PROGRAMFILES")):
+            candidate = Path(base or "") / "NSIS" / "makensis.exe"
+            if base and candidate.is_file():
+                return str(candidate)
+    if found is None:
+        raise BuildError("The Windows installer is made with NSIS: install it (choco install "
+                         "nsis, or on Debian apt install nsis).")  # fmt: skip
+    return found
+
+
+def windows(build: Path, product: Product, icon: Path, dist: Path) -> Path:
+    """The Windows installer of ``build``: ``NAME-VERSION-setup.exe``, compiled by NSIS
+    from ``nsis_script`` (NSIS runs on Windows and Linux alike, so the same script is
+    compiled and checked on both)."""
+    if not (build / f"{product.name}.exe").is_file():
+        raise BuildError(f"{build} holds no program {product.name}.exe: build a folder on "
+                         "Windows first.")  # fmt: skip
+    out = dist / f"{product.name}-{product.version}-setup.exe"
+    with tempfile.TemporaryDirectory(prefix="deskwork-nsis-") as work:
+        made = icon_files(icon, Path(work), product.name)
+        script = Path(work) / "installer.nsi"
+        script.write_text(nsis_script(build.resolve(), product, made["ico"], out.resolve()),
+                          encoding="utf-8-sig")  # fmt: skip
+        dist.mkdir(parents=True, exist_ok=True)
+        done = _run([makensis(), "-V2", "-INPUTCHARSET", "UTF8", str(script)])
+        if done.returncode != 0 or not out.is_file():
+            raise BuildError(f"makensis could not make {out.name}: "
+                             f"{(done.stderr or done.stdout).strip()[-2000:]}")  # fmt: skip
+    return out
+
+
+# -- macOS ------------------------------------------------------------------------------------
+
+
+def bundle_id(product: Product) -> str:
+    """The app's bundle identifier (``org.deskwork.expenses``)."""
+    return f"org.deskwork.{product.package}"
+
+
+def info_plist(product: Product) -> dict[str, Any]:
+    """What the ``.app``'s ``Info.plist`` says besides what PyInstaller writes (its
+    executable, its bundle identifier and version, its icon)."""
+    return {
+        "CFBundleName": product.title[:15],  # the menu bar's name: 15 characters at most
+        "CFBundleDisplayName": product.title,
+        "CFBundleIdentifier": bundle_id(product),
+        "CFBundleShortVersionString": product.version,
+        "CFBundleVersion": product.version,
+        "LSApplicationCategoryType": "public.app-category.business",
+        "LSMinimumSystemVersion": "11.0",
+        "NSHighResolutionCapable": True,
+        "NSHumanReadableCopyright": product.description or product.title,
+    }
+
+
+def macos(app: Path, product: Product, dist: Path) -> Path:
+    """``NAME-VERSION.dmg``: the ``.app`` beside a link to Applications (drag one onto
+    the other), made by ``hdiutil`` (macOS's own)."""
+    hdiutil = shutil.which("hdiutil")
+    if hdiutil is None:
+        raise BuildError("A .dmg is made with hdiutil, which macOS has: build on a Mac.")
+    if not (app / "Contents" / "Info.plist").is_file():
+        raise BuildError(f"{app} is not an app bundle: build a folder on macOS first.")
+    out = dist / f"{product.name}-{product.version}.dmg"
+    with tempfile.TemporaryDirectory(prefix="deskwork-dmg-") as work:
+        shutil.copytree(app, Path(work) / app.name, symlinks=True)
+        (Path(work) / "Applications").symlink_to("/Applications")
+        done = _run([hdiutil, "create", "-volname", product.title, "-srcfolder", work,
+                     "-ov", "-format", "UDZO", str(out)])  # fmt: skip
+        if done.returncode != 0:
+            raise BuildError(f"hdiutil could not make {out.name}: {done.stderr.strip()}")
+    return out

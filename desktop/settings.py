@@ -252,7 +252,7 @@ SETTINGS: tuple[Setting, ...] = (
         "updates", "yes or no",
         "`yes`",
         "whether the tool looks for a newer version at its update source once its window "
-        "is open (one-file builds; installed packages say a newer one is there)",
+        "is open (a one-file build; an installed package is updated by IT's own tools)",
         (POLICY, ENVIRONMENT, *FILES), _yes_no,
     ),
     Setting(

@@ -224,9 +224,10 @@ class Manifest:
             )
         newest = max((v for v in (current, highest) if v), key=version_key)
         if version_key(self.version) < version_key(newest):
+            had = "this desk runs" if newest == current else "offered to this desk before"
             raise UpdateError(
-                f"The manifest offers {name} {self.version}, older than "
-                f"{newest} this desk has had: a rollback is refused."
+                f"The manifest offers {name} {self.version}, older than {newest} {had}: "
+                "a rollback is refused."
             )
         return version_key(self.version) > version_key(current)
 
@@ -814,7 +815,12 @@ def check_for_update(tool: Tool, echo: Callable[[str], None] = print) -> int:
         return 0
     offer = desk.check()
     if offer is None:
-        echo(f"{tool.title} {tool.version} is up to date ({desk.source.place}).")
+        state = desk.folder.state()
+        if state.get("highest") in state.get("failed", []):
+            echo(f"{tool.title} {state['highest']} failed to start here, and was rolled back: "
+                 f"{tool.title} {tool.version} waits for a newer release.")  # fmt: skip
+        else:
+            echo(f"{tool.title} {tool.version} is up to date ({desk.source.place}).")
         return 0
     program = running_program()
     if program is None or not can_replace(program):

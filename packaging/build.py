@@ -71,6 +71,8 @@ def build(
     icon: Path | None = None,
     app: dict[str, Any] | None = None,
     extra: tuple[Path, ...] = (),
+    version: str | None = None,
+    title: str | None = None,
 ) -> Path:
     import PyInstaller.__main__
 
@@ -106,6 +108,15 @@ def build(
         ]
         if icon:
             args.append(f"--icon={icon}")
+            if sys.platform in ("win32", "darwin"):  # the system's own icon file, made from it
+                from deskwork.desktop.installers import icon_files
+
+                made = icon_files(icon, Path(work) / "icons", name)
+                args.append(f"--os-icon={made['ico' if sys.platform == 'win32' else 'icns']}")
+        if version:
+            args.append(f"--version={version}")
+        if title:
+            args.append(f"--title={title}")
         for source, destination in app["datas"] if app else []:
             args.append(f"--add-data={source}{os.pathsep}{destination}")
         templates = tool_file.parent / "templates"
@@ -130,6 +141,8 @@ def main() -> None:
     parser.add_argument("--dist", type=Path, default=Path("dist"))
     parser.add_argument("--onedir", action="store_true")
     parser.add_argument("--icon", type=Path)
+    parser.add_argument("--version", help="the tool's version (macOS's Info.plist)")
+    parser.add_argument("--title", help="the tool's title (macOS's Info.plist)")
     parser.add_argument("--app", type=Path, help="JSON: a plain Flask app's build settings")
     parser.add_argument("--extra", type=Path, action="append", default=[],
                         help="a file to put beside the code")  # fmt: skip
@@ -146,6 +159,8 @@ def main() -> None:
         icon=options.icon.resolve() if options.icon else None,
         app=json.loads(options.app.read_text(encoding="utf-8")) if options.app else None,
         extra=tuple(p.resolve() for p in options.extra),
+        version=options.version,
+        title=options.title,
     )
     print(result)
 

@@ -252,7 +252,7 @@ def not_a_manifest(tmp_path, key):
         (tampered, r"does not match its signed hash \(tampered with, or damaged\): refused"),
         (other_key, r"is not signed by this tool's release key \(another key, or changed since\)"),
         (edited_manifest, "is not signed by this tool's release key"),
-        (downgrade, "offers notes 1.5.0, older than 2.0.0 this desk has had: a rollback"),
+        (downgrade, "offers notes 1.5.0, older than 2.0.0 this desk runs: a rollback"),
         (future, r"in the future: refused \(check this desk's clock\)"),
         (expired, "expired on .*: an old one offered again is refused"),
         (truncated, r"was cut short \([\d,]+ bytes of [\d,]+\): refused, nothing changed"),
@@ -281,7 +281,8 @@ def test_a_desk_that_saw_a_newer_version_refuses_an_older_one_offered_later(tmp_
     place = published_elsewhere(tmp_path, key, "share")  # 3.0.0: seen, then it fails here
     assert desk.check(place) is not None
     desk.updates.forget_pending()
-    with pytest.raises(UpdateError, match=r"offers notes 2\.0\.0, older than 3\.0\.0"):
+    refused = r"offers notes 2\.0\.0, older than 3\.0\.0 offered to this desk before"
+    with pytest.raises(UpdateError, match=refused):
         desk.check(published_elsewhere(tmp_path, key, "stale", version="2.0.0"))
 
 

@@ -7,3 +7,7 @@ datas = collect_data_files(
     "deskwork",
     excludes=["**/__pycache__", "desktop/_packaging", "desktop/_assets"],
 )
+
+# Signed updates (deskwork.desktop.updates) verify with PyNaCl, whose compiled _sodium
+# module loads cffi's _cffi_backend from C, where PyInstaller's analysis can't see it.
+hiddenimports = ["nacl.signing", "nacl.bindings", "_cffi_backend"]

@@ -595,7 +595,9 @@ class Outcome:
 
 
 Backup = Callable[[str], Path | None]
-Restore = Callable[[Path], None]
+#: Puts the backup back; given None (there was no database before), sets aside what the
+#: failed version made, which the previous version would refuse as newer.
+Restore = Callable[[Path | None], None]
 
 
 def apply_pending(
@@ -680,8 +682,7 @@ def _roll_back(
     previous = previous_of(program)
     if previous.is_file():
         _swap_back(program, previous)
-    if doing.get("backup"):
-        restore(Path(doing["backup"]))
+    restore(Path(doing["backup"]) if doing.get("backup") else None)
     folder.forget_pending()
     folder.applying.unlink()
     message = (
@@ -781,13 +782,7 @@ def at_launch(tool: Tool, settings: Settings, database: Path) -> Outcome:
     if program is None or desk is None:
         return Outcome()
     backups = Backups(database, folder=settings.backup_dir, keep=settings.backups)
-
-    def backup(why: str) -> Path | None:
-        return backups.take(why).path if database.is_file() else None
-
-    def restore(path: Path) -> None:
-        backups.restore(path)
-
+    backup, restore = keeping(database, backups)
     return apply_pending(
         program,
         desk.folder,
@@ -834,6 +829,25 @@ def check_for_update(tool: Tool, echo: Callable[[str], None] = print) -> int:
         f"next time {tool.title} starts."
     )
     return 0
+
+
+def keeping(database: Path, backups: Any) -> tuple[Backup, Restore]:
+    """How ``apply_pending`` backs ``database`` up (None: there is none yet) and puts it
+    back: from the backup, or, with none, by setting aside the file the failed version
+    made (``NAME.sqlite3.failed-update``, kept, not deleted)."""
+
+    def backup(why: str) -> Path | None:
+        return backups.take(why).path if database.is_file() else None
+
+    def restore(path: Path | None) -> None:
+        if path is not None:
+            backups.restore(path)
+            return
+        for made in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+            if made.exists():
+                os.replace(made, made.with_name(f"{made.name}.failed-update"))
+
+    return backup, restore
 
 
 def run_again(program: Path) -> NoReturn:

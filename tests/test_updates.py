@@ -75,10 +75,10 @@ class Desk:
         return updates.check(source, self.updates, name="notes", current=current)
 
     def apply(self, current: str = "1.0.0") -> updates.Outcome:
+        backup, restore = updates.keeping(self.database, self.backups)  # as a launch does
         return updates.apply_pending(
             self.program, self.updates, self.key, name="notes", title="Notes",
-            current=current, backup=lambda why: self.backups.take(why).path,
-            restore=self.backups.restore, database=self.database,
+            current=current, backup=backup, restore=restore, database=self.database,
         )  # fmt: skip
 
     def columns(self) -> list[str]:
@@ -171,6 +171,27 @@ def test_a_new_version_that_fails_to_start_is_rolled_back_with_the_data(tmp_path
     assert desk.leftovers() == []
     assert desk.updates.state()["failed"] == ["2.0.0"]
     assert desk.check(place) is None  # not offered again; a newer release will be
+
+
+def test_a_failed_first_version_on_a_desk_with_no_data_yet_leaves_none_behind(tmp_path, key):
+    place = str(tmp_path / "share")
+    desk = Desk(tmp_path, key)
+    desk.database.unlink()  # installed, never opened
+    creates = (
+        f"#!{sys.executable}\nimport sqlite3, sys\n"
+        "db = [a.split('=', 1)[1] for a in sys.argv if a.startswith('--db=')][0]\n"
+        "sqlite3.connect(db).execute('CREATE TABLE stamped (version TEXT)')\n"
+        "sys.exit('version 2 is broken')\n"
+    )
+    updates.publish(built(tmp_path, "notes", creates), place, key=key, name="notes",
+                    version="2.0.0")  # fmt: skip
+    desk.check(place)
+    assert desk.apply().rolled_back
+    assert not desk.database.exists()  # 1.0.0 starts afresh, not refused as "newer"
+    kept = desk.database.with_name("notes.sqlite3.failed-update")
+    with sqlite3.connect(kept) as conn:  # set aside, not deleted
+        assert conn.execute("SELECT name FROM sqlite_master").fetchall() == [("stamped",)]
+    assert desk.backups.all() == []
 
 
 def test_a_launch_cut_short_while_putting_a_version_in_place_is_rolled_back(tmp_path, key):

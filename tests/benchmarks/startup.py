@@ -2,11 +2,13 @@
 
     python tests/benchmarks/startup.py [--runs 7] [--work DIR]
 
-Builds both apps with the same spec (onefile and onedir), then launches each way of
-running them in turn (A B A B ...) under Xvfb. Each launch gets DESKWORK_LAUNCH_STAMP, the
-time just before exec; the app prints the time from it to pywebview's ``loaded`` event and
-closes itself. Prints medians side by side, and the ratio demo / hello.
-Not a test: the machine is shared and noisy, so nothing here asserts a time.
+Builds both apps with the same spec (onefile and onedir), installs both folder builds as
+.deb packages made by deskwork's installer code (as root: ``dpkg -i``, removed at the
+end), then launches each way of running them in turn (A B A B ...) under Xvfb: the
+installed one as a user does, through the launcher on the PATH. Each launch gets
+DESKWORK_LAUNCH_STAMP, the time just before exec; the app prints the time from it to
+pywebview's ``loaded`` event and closes itself. Prints medians side by side, and the
+ratio demo / hello. Not a test: the machine is shared and noisy, so nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -99,6 +101,24 @@ def launch(command: list[str], env: dict[str, str]) -> float:
     return float(match[1])
 
 
+def install_folder_builds(dist: Path, work: Path) -> list[str]:
+    """Both folder builds as .deb packages (deskwork.desktop.installers), installed with
+    dpkg as IT installs them; the packages' names (none without root)."""
+    from deskwork.desktop import installers
+
+    if os.geteuid() != 0:
+        print("Not root: the installed builds are not measured (dpkg -i needs root).")
+        return []
+    icon = ROOT / "assets" / "deskwork.png"
+    names = []
+    for name, title in (("demo-dir", "Expenses"), ("hello-dir", "Hello")):
+        product = installers.Product(name, title, "1.0.0", "")
+        deb = installers.deb(dist / name, product, icon, work / "debs")
+        subprocess.run(["dpkg", "-i", str(deb)], check=True, capture_output=True)
+        names.append(product.package)
+    return names
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
@@ -124,6 +144,8 @@ def main() -> None:
         build(demo_entry, f"demo{suffix}", "deskwork.demo", dist, onedir, layout)
         build(hello, f"hello{suffix}", "flask", dist, onedir, layout)
 
+    installed = install_folder_builds(dist, work)
+
     xvfb, display = start_xvfb()
     env = {**os.environ, "DISPLAY": display, "DESKWORK_DATA_DIR": str(work / "data")}
     # As on a user's machine, Python keeps the bytecode it compiles (pip compiled the
@@ -138,6 +160,9 @@ def main() -> None:
         ("demo", "onefile"): [str(dist / "demo"), "--self-test"],
         ("hello", "onefile"): [str(dist / "hello")],
     }
+    if installed:
+        ways[("demo", "installed")] = ["/usr/bin/demo-dir", "--self-test"]
+        ways[("hello", "installed")] = ["/usr/bin/hello-dir"]
     times: dict[tuple[str, str], list[float]] = {key: [] for key in ways}
     try:
         for command in ways.values():  # warm-up: first run, caches, sample data
@@ -148,6 +173,8 @@ def main() -> None:
     finally:
         xvfb.terminate()
         xvfb.wait()
+        for package in installed:
+            subprocess.run(["dpkg", "-r", package], capture_output=True, check=False)
 
     sizes = {
         "demo": (dist / "demo").stat().st_size,
@@ -164,10 +191,14 @@ def main() -> None:
     print()
     print("| launch → first paint | demo (Expenses) | bare Flask + pywebview | ratio |")
     print("|---|---|---|---|")
-    for way in ("source", "onedir", "onefile"):
+    for way in ("source", "onedir", "installed", "onefile"):
+        if ("demo", way) not in times:
+            print(f"| {way} | not run: installing needs root (dpkg -i) | | |")
+            continue
         demo = statistics.median(times[("demo", way)])
         bare = statistics.median(times[("hello", way)])
-        print(f"| from {way} | {demo:.2f} s | {bare:.2f} s | {demo / bare:.2f} |")
+        said = "installed folder (.deb, from the PATH)" if way == "installed" else f"from {way}"
+        print(f"| {said} | {demo:.2f} s | {bare:.2f} s | {demo / bare:.2f} |")
     print(
         f"| onefile size | {sizes['demo'] / 1e6:.1f} MB | {sizes['hello'] / 1e6:.1f} MB | "
         f"{sizes['demo'] / sizes['hello']:.2f} |"

@@ -201,6 +201,12 @@ def release_executable(path: str, *, places: list[str], key_file: Path, dist: Pa
     from deskwork import Tool
     from deskwork.desktop import updates
 
+    if sys.platform == "darwin":
+        raise BuildError(
+            "Releases update one-file programs in place, on Linux and Windows. On macOS an "
+            "app is a signed bundle that a swapped file would break: ship its .dmg "
+            "('deskwork build --installer') through IT's own tools."
+        )
     key = updates.read_private(key_file)
     target = load_target(resolve_folder(path))
     if not isinstance(target.tool, Tool):

@@ -119,7 +119,7 @@ def launch(
         if isinstance(target, Tool):
             assert database is not None
             update = updates.at_launch(target, settings, database)  # before the database opens
-            if update.updated:
+            if update.updated or update.restart:  # the new version; or the previous, put back
                 claim.release()
                 updates.run_again(update.program)
             if update.rolled_back:

@@ -392,9 +392,13 @@ class ToolServing(Serving):
         """A one-file build with an update source looks for a newer version once served;
         the user is asked before restarting into it."""
         from deskwork.desktop import updates
+        from deskwork.errors import SettingError, UpdateError
 
         program = updates.running_program()
-        desk = updates.Desk.find(self.tool, self.settings) if program is not None else None
+        try:
+            desk = updates.Desk.find(self.tool, self.settings) if program is not None else None
+        except (UpdateError, SettingError):  # logged at launch already
+            return
         if program is None or desk is None:
             return
 

@@ -38,6 +38,7 @@ import json
 import logging
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -67,6 +68,10 @@ MANIFEST_BYTES = 64 * 1024
 CHUNK = 1024 * 1024
 #: How long the new version may take to open and migrate the database.
 FINISH_SECONDS = 300
+#: What a published file may be called: a plain name, nothing a path or Windows reads
+#: otherwise (no folder, drive, stream or device), none of a desk's own files.
+FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,200}")
+BOOKKEEPING = frozenset({"state.json", "pending.json", "applying.json"})
 #: The file a release builds into the program: where it checks, and the key it trusts.
 BUILT_IN = "update.json"
 
@@ -210,7 +215,7 @@ class Manifest:
                 f"The manifest is for {self.name} on {self.platform}, not "
                 f"{name} on {this_platform()}: refused."
             )
-        if "/" in self.file or "\\" in self.file or self.file.startswith("."):
+        if not FILE_NAME.fullmatch(self.file) or self.file in BOOKKEEPING:
             raise UpdateError(f"The manifest names the file {self.file!r}: refused.")
         if self.published > now + CLOCK_SKEW:
             raise UpdateError(
@@ -578,151 +583,235 @@ def previous_of(program: Path) -> Path:
 
 
 def can_replace(program: Path) -> bool:
-    """Whether this user may update ``program`` in place (a one-file build in a folder
-    they can write; not a package's files)."""
-    return program.is_file() and os.access(program.parent, os.W_OK)
+    """Whether this user may update ``program`` in place: a one-file build in a folder
+    they can write (tried with a file: Windows' permissions are not what ``os.access``
+    says), not a package's files."""
+    if not program.is_file():
+        return False
+    probe = program.with_name(f".{program.name}.{os.getpid()}.probe")
+    try:
+        probe.open("xb").close()
+        probe.unlink()
+    except OSError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What ``apply_pending`` did: ``updated`` (run ``program`` again), ``rolled_back``
-    (go on with this version, showing ``message``), or nothing to do."""
+    """What ``apply_pending`` did: ``updated`` (run ``program``, the new version),
+    ``rolled_back`` (say ``message``; with ``restart``, this process is the version that
+    failed: run ``program``, the previous one, which says it), or nothing to do."""
 
     updated: bool = False
     rolled_back: bool = False
     message: str = ""
     program: Path = Path()
+    restart: bool = False
 
 
 Backup = Callable[[str], Path | None]
 #: Puts the backup back; given None (there was no database before), sets aside what the
 #: failed version made, which the previous version would refuse as newer.
 Restore = Callable[[Path | None], None]
+#: How a database is backed up and put back (``keeping``), for the one an update used.
+Keeper = Callable[[Path], tuple[Backup, Restore]]
+#: Windows can't replace a running program, only rename it (``_put_in_place``).
+WINDOWS = sys.platform == "win32"
 
 
 def apply_pending(
-    program: Path,
-    folder: Folder,
-    key: Any,
-    *,
-    name: str,
-    title: str,
-    current: str,
-    backup: Backup,
-    restore: Restore,
-    database: Path | None = None,
-    timeout: float = FINISH_SECONDS,
-) -> Outcome:
+    program: Path, folder: Folder, key: Any, *, name: str, title: str, current: str,
+    database: Path, keeper: Keeper, timeout: float = FINISH_SECONDS,
+) -> Outcome:  # fmt: skip
     """At launch, before the database opens: put a pending update in place (see the
-    module's docstring). ``backup(why)`` backs the database up (its path, or None with
-    no database yet); ``restore(path)`` puts a backup back."""
+    module's docstring). Never raises for what goes wrong on the way: the launch goes
+    on with a working program and whole data."""
     if folder.applying.is_file():  # a launch cut short while putting one in place
-        return _roll_back(program, folder, restore, title=title, reason="its launch was cut short")
-    manifest = verify_staged(folder, key, name=name, current=current)
-    if manifest is None or not can_replace(program):
+        return _roll_back(program, folder, keeper, title=title, current=current,
+                          reason="its launch was cut short")  # fmt: skip
+    notice = folder.state().get("notice")
+    if notice:  # the version that failed put this one back, and restarted it to say so
+        folder.save(notice=None)
+        return Outcome(rolled_back=True, message=str(notice))
+    if not folder.pending.is_file() or not can_replace(program):
         return Outcome()
-    saved = backup("before-new-version")
-    previous = previous_of(program)
+    manifest = verify_staged(folder, key, name=name, current=current)
+    if manifest is None:
+        return Outcome()
     fresh = program.with_name(f".{program.name}.new")
-    shutil.copyfile(folder.staged(manifest), fresh)
-    fresh.chmod(0o755)
-    _write_json(
-        folder.applying,
-        {
-            "from": current,
-            "to": manifest.version,
-            "backup": str(saved) if saved else None,
-        },
-    )
-    _swap(program, previous, fresh)
+    try:
+        backup, _restore = keeper(database)
+        saved = backup("before-new-version")
+        _copy_synced(folder.staged(manifest), fresh)
+        _copy_synced(program, previous_of(program))  # the previous program, whole, first
+        _write_json(
+            folder.applying,
+            {
+                "from": current,
+                "to": manifest.version,
+                "database": str(database),
+                "backup": str(saved) if saved else None,
+            },
+        )
+        _put_in_place(fresh, program)
+    except Exception as error:  # a disk full, a file held: the program is the previous one
+        fresh.unlink(missing_ok=True)
+        log.exception("%s %s could not be put in place", title, manifest.version)
+        if folder.applying.is_file():
+            return _roll_back(
+                program,
+                folder,
+                keeper,
+                title=title,
+                current=current,
+                reason=f"it could not be put in place: {error}",
+            )
+        return Outcome()  # nothing changed: tried again at the next launch
     log.info(
         "Put %s %s in place of %s (kept as %s); finishing.",
         title,
         manifest.version,
         current,
-        previous,
+        previous_of(program),
     )
-    try:
-        done = subprocess.run(
-            [str(program), "--finish-update", *([f"--db={database}"] if database else [])],
-            capture_output=True,
-            encoding="utf-8",
-            errors="replace",
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-        )
-        failed = (
-            None
-            if done.returncode == 0
-            else (f"exit {done.returncode}: {_last_line(done.stderr or done.stdout)}")
-        )
-    except subprocess.TimeoutExpired:
-        failed = f"it did not finish within {timeout:.0f} s"
-    except OSError as error:
-        failed = f"it could not run: {error}"
+    failed = _finish(program, database, timeout)
     if failed is not None:
-        folder.save(failed=[*folder.state().get("failed", []), manifest.version])
-        return _roll_back(program, folder, restore, title=title, reason=failed)
+        return _roll_back(program, folder, keeper, title=title, current=current, reason=failed)
     folder.applying.unlink()
     folder.forget_pending()
     folder.save(installed=manifest.version)
     log.info(
-        "%s %s is in place; the previous version is kept as %s.", title, manifest.version, previous
+        "%s %s is in place; the previous version is kept as %s.",
+        title,
+        manifest.version,
+        previous_of(program),
     )
     return Outcome(
         updated=True, message=f"{title} was updated to {manifest.version}.", program=program
     )
 
 
-def _roll_back(
-    program: Path, folder: Folder, restore: Restore, *, title: str, reason: str
-) -> Outcome:
-    """Put the previous program and the backup back, after a new version failed."""
+def _finish(program: Path, database: Path, timeout: float) -> str | None:
+    """Run the new version's first launch (``--finish-update``), with no window; None if
+    it worked, else why not. One that does not end in time is stopped with all its
+    processes (a one-file program is two), before anything is put back."""
+    command = [str(program), "--finish-update", f"--db={database}"]
+    try:
+        child = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            encoding="utf-8",
+            errors="replace",
+            env=fresh_environment(),
+            start_new_session=not WINDOWS,
+        )
+    except OSError as error:
+        return f"it could not run: {error}"
+    try:
+        out, err = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _stop_all(child)
+        child.communicate()
+        return f"it did not finish within {timeout:.0f} s"
+    if child.returncode == 0:
+        return None
+    return f"exit {child.returncode}: {_last_line(err or out)}"
+
+
+def _stop_all(child: subprocess.Popen[str]) -> None:
+    """Stop ``child`` and the processes it started."""
+    if sys.platform == "win32":
+        subprocess.run(["taskkill", "/T", "/F", "/PID", str(child.pid)], capture_output=True)
+    else:
+        import contextlib
+        import signal
+
+        with contextlib.suppress(ProcessLookupError):  # its own session: all of it
+            os.killpg(child.pid, signal.SIGKILL)
+    child.kill()
+
+
+def fresh_environment() -> dict[str, str]:
+    """This environment without what PyInstaller's bootloader set for this program, so
+    that another program (a new version) unpacks and starts as its own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("_PYI_") and k != "_MEIPASS2"}
+    env["PYINSTALLER_RESET_ENVIRONMENT"] = "1"
+    if getattr(sys, "frozen", False):
+        for variable in ("LD_LIBRARY_PATH", "LIBPATH"):  # the bootloader put its folder first
+            original = env.pop(f"{variable}_ORIG", None)
+            if original is None:
+                env.pop(variable, None)
+            else:
+                env[variable] = original
+    return env
+
+
+def _roll_back(program: Path, folder: Folder, keeper: Keeper, *, title: str, current: str,
+               reason: str) -> Outcome:  # fmt: skip
+    """Put the previous program and the database the update used back, after a new
+    version failed (or its launch was cut short)."""
     doing = json.loads(folder.applying.read_text(encoding="utf-8"))
     previous = previous_of(program)
     if previous.is_file():
         _swap_back(program, previous)
-    restore(Path(doing["backup"]) if doing.get("backup") else None)
-    folder.forget_pending()
-    folder.applying.unlink()
+    if doing.get("database"):
+        _backup, restore = keeper(Path(doing["database"]))
+        restore(Path(doing["backup"]) if doing.get("backup") else None)
     message = (
         f"{title} {doing['to']} failed to start ({reason}). {title} {doing['from']} is back, "
         "with your data as it was before the update."
     )
+    restart = current != doing["from"]  # this process is the version that failed
+    failed = [v for v in folder.state().get("failed", []) if v != doing["to"]]
+    folder.save(failed=[*failed, doing["to"]], notice=message if restart else None)
+    folder.forget_pending()
+    folder.applying.unlink()
     log.error("%s", message)
-    return Outcome(rolled_back=True, message=message)
+    return Outcome(rolled_back=True, message=message, program=program, restart=restart)
 
 
-def _swap(program: Path, previous: Path, fresh: Path) -> None:
-    """``fresh`` becomes ``program``, the old one kept as ``previous``. On Linux and macOS
-    the program's path always holds a whole program (a hard link keeps the old one, and
-    one rename puts the new one there); Windows can't replace a running program but
-    can rename it, so it is moved aside first."""
-    if sys.platform == "win32":
-        previous.unlink(missing_ok=True)
-        os.replace(program, previous)
-    else:
-        kept = previous.with_name(f".{previous.name}.partial")
-        kept.unlink(missing_ok=True)
-        os.link(program, kept)
-        os.replace(kept, previous)
-    os.replace(fresh, program)
+def _copy_synced(source: Path, target: Path) -> None:
+    """``source`` copied whole to ``target`` (through a temporary name, on the disk
+    before the rename), runnable."""
+    partial = target.with_name(f".{target.name}.partial")
+    shutil.copyfile(source, partial)
+    with open(partial, "rb+") as f:
+        os.fsync(f.fileno())
+    partial.chmod(0o755)
+    os.replace(partial, target)
+
+
+def _put_in_place(fresh: Path, program: Path) -> None:
+    """``fresh`` becomes ``program`` in one rename. Windows can't replace a running
+    program, only rename it: it is moved aside first (and back if the rename fails)."""
+    if not WINDOWS:
+        os.replace(fresh, program)
+        return
+    aside = program.with_name(f".{program.name}.old")
+    aside.unlink(missing_ok=True)  # the one moved aside by the update before (not running)
+    os.replace(program, aside)
+    try:
+        os.replace(fresh, program)
+    except OSError:
+        os.replace(aside, program)
+        raise
 
 
 def _swap_back(program: Path, previous: Path) -> None:
-    if sys.platform == "win32":
-        failed = program.with_name(f".{program.name}.failed")
-        failed.unlink(missing_ok=True)
-        os.replace(program, failed)
     back = program.with_name(f".{program.name}.back")
-    shutil.copyfile(previous, back)
-    back.chmod(0o755)
-    os.replace(back, program)
+    _copy_synced(previous, back)
+    _put_in_place(back, program)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(data), encoding="utf-8")
+    with open(partial, "w", encoding="utf-8") as f:
+        json.dump(data, f)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(partial, path)
 
 
@@ -774,15 +863,25 @@ class Desk:
 
 def at_launch(tool: Tool, settings: Settings, database: Path) -> Outcome:
     """Put a pending update of this one-file build in place, before the database opens
-    (``apply_pending``): the database backed up as the tool's own backups are."""
+    (``apply_pending``): the database backed up as the tool's own backups are. An update
+    setting that can't be used is logged; the tool opens all the same."""
     from deskwork.db.backups import Backups
+    from deskwork.errors import SettingError
 
     program = running_program()
-    desk = Desk.find(tool, settings) if program is not None else None
-    if program is None or desk is None:
+    if program is None:
         return Outcome()
-    backups = Backups(database, folder=settings.backup_dir, keep=settings.backups)
-    backup, restore = keeping(database, backups)
+    try:
+        desk = Desk.find(tool, settings)
+    except (UpdateError, SettingError) as error:
+        log.warning("No update is looked for: %s", error)
+        return Outcome()
+    if desk is None:
+        return Outcome()
+
+    def keeper(path: Path) -> tuple[Backup, Restore]:
+        return keeping(path, Backups(path, folder=settings.backup_dir, keep=settings.backups))
+
     return apply_pending(
         program,
         desk.folder,
@@ -790,9 +889,8 @@ def at_launch(tool: Tool, settings: Settings, database: Path) -> Outcome:
         name=tool.name,
         title=tool.title,
         current=tool.version,
-        backup=backup,
-        restore=restore,
         database=database,
+        keeper=keeper,
     )
 
 
@@ -851,9 +949,15 @@ def keeping(database: Path, backups: Any) -> tuple[Backup, Restore]:
 
 
 def run_again(program: Path) -> NoReturn:
-    """Replace this process with ``program`` run as this one was (the new version)."""
+    """Run ``program`` (the new version, or the previous one put back) as this process
+    was run, in its place: on Linux and macOS the same process; on Windows, which has no
+    such thing, a new one, as this one ends."""
     logging.shutdown()
-    os.execv(program, [str(program), *sys.argv[1:]])
+    argv = [str(program), *sys.argv[1:]]
+    if WINDOWS:
+        subprocess.Popen(argv, env=fresh_environment(), close_fds=True)
+        os._exit(0)
+    os.execve(program, argv, fresh_environment())
 
 
 def watch(

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
 import stat
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -75,11 +77,13 @@ class Desk:
         return updates.check(source, self.updates, name="notes", current=current)
 
     def apply(self, current: str = "1.0.0") -> updates.Outcome:
-        backup, restore = updates.keeping(self.database, self.backups)  # as a launch does
         return updates.apply_pending(
             self.program, self.updates, self.key, name="notes", title="Notes",
-            current=current, backup=backup, restore=restore, database=self.database,
+            current=current, database=self.database, keeper=self.keeper,
         )  # fmt: skip
+
+    def keeper(self, database: Path):  # as a launch keeps it
+        return updates.keeping(database, Backups(database, keep=5))
 
     def columns(self) -> list[str]:
         with sqlite3.connect(self.database) as conn:
@@ -194,22 +198,75 @@ def test_a_failed_first_version_on_a_desk_with_no_data_yet_leaves_none_behind(tm
     assert desk.backups.all() == []
 
 
-def test_a_launch_cut_short_while_putting_a_version_in_place_is_rolled_back(tmp_path, key):
+@pytest.mark.parametrize("swapped", [True, False])
+def test_a_launch_cut_short_while_putting_a_version_in_place_is_rolled_back(tmp_path, key, swapped):
+    """A power cut while 2.0.0 migrated the data (2.0.0 is then what starts next), or
+    before the program was swapped (1.0.0 starts)."""
+    desk = Desk(tmp_path, key)
+    backup = desk.backups.take("before-new-version").path
+    updates._copy_synced(desk.program, updates.previous_of(desk.program))
+    desk.updates.path.mkdir(parents=True)
+    desk.updates.applying.write_text(json.dumps({
+        "from": "1.0.0", "to": "2.0.0", "database": str(desk.database), "backup": str(backup),
+    }), encoding="utf-8")  # fmt: skip
+    if swapped:
+        desk.program.write_text(program_v2(), encoding="utf-8")
+    with sqlite3.connect(desk.database) as conn:
+        conn.execute("DELETE FROM notes")  # half done when the power went
+    outcome = desk.apply("2.0.0" if swapped else "1.0.0")
+    assert outcome.rolled_back and "(its launch was cut short)" in outcome.message
+    assert outcome.restart == swapped  # 2.0.0 runs 1.0.0 in its place, which says so
+    assert desk.program.read_text(encoding="utf-8") == V1 and desk.titles() == ["a", "b", "c"]
+    assert not desk.updates.applying.exists()
+    told = desk.apply()  # the next launch: 1.0.0
+    assert told == (updates.Outcome(rolled_back=True, message=outcome.message) if swapped
+                    else updates.Outcome())  # fmt: skip
+    assert desk.apply() == updates.Outcome()  # said once
+
+
+def test_a_new_version_that_cannot_be_put_in_place_changes_nothing_and_waits(tmp_path, key):
     place = str(tmp_path / "share")
     desk = Desk(tmp_path, key)
     updates.publish(built(tmp_path, "notes", program_v2()), place, key=key, name="notes",
                     version="2.0.0")  # fmt: skip
     desk.check(place)
-    backup = desk.backups.take("before-new-version").path
-    updates._swap(desk.program, updates.previous_of(desk.program), built(tmp_path, "x", "#!"))
-    with sqlite3.connect(desk.database) as conn:
-        conn.execute("DELETE FROM notes")  # half done when the power went
-    desk.updates.applying.write_text(
-        json.dumps({"from": "1.0.0", "to": "2.0.0", "backup": str(backup)}), encoding="utf-8"
-    )
-    outcome = desk.apply()
-    assert outcome.rolled_back and "its launch was cut short" in outcome.message
-    assert desk.program.read_text(encoding="utf-8") == V1 and desk.titles() == ["a", "b", "c"]
+
+    def full_disk(database):
+        def backup(why):
+            raise OSError(28, "No space left on device")
+
+        return backup, None
+
+    outcome = updates.apply_pending(
+        desk.program, desk.updates, desk.key, name="notes", title="Notes", current="1.0.0",
+        database=desk.database, keeper=full_disk,
+    )  # fmt: skip
+    assert outcome == updates.Outcome()  # the launch goes on, with 1.0.0
+    assert desk.program.read_text(encoding="utf-8") == V1 and desk.columns() == ["title"]
+    assert desk.updates.pending.is_file()  # tried again at the next launch
+    assert desk.apply().updated
+
+
+def test_on_windows_the_running_program_is_renamed_aside_not_replaced(tmp_path, key, monkeypatch):
+    monkeypatch.setattr(updates, "WINDOWS", True)
+    place = str(tmp_path / "share")
+    desk = Desk(tmp_path, key)
+    v2 = built(tmp_path, "notes", program_v2())
+    updates.publish(v2, place, key=key, name="notes", version="2.0.0")
+    desk.check(place)
+    replaced: list[tuple[str, str]] = []
+    real_replace = os.replace
+
+    def replace(source, target):
+        if Path(target) == desk.program and Path(source).name != ".notes.old":
+            assert not desk.program.exists(), "a running program is never overwritten"
+        replaced.append((Path(source).name, Path(target).name))
+        real_replace(source, target)
+
+    monkeypatch.setattr(updates.os, "replace", replace)
+    assert desk.apply().updated
+    assert ("notes", ".notes.old") in replaced and (".notes.new", "notes") in replaced
+    assert desk.program.read_bytes() == v2.read_bytes()
 
 
 def published_elsewhere(tmp_path, key, name, **given) -> str:
@@ -260,6 +317,18 @@ def truncated(tmp_path, key):
     return place
 
 
+def a_path_for_a_name(tmp_path, key):
+    place = tmp_path / "path"
+    place.mkdir()
+    now = dt.datetime.now(dt.UTC)
+    (place / updates.manifest_name("notes")).write_bytes(updates.sign_manifest(key, {
+        "name": "notes", "version": "3.0.0", "platform": updates.this_platform(),
+        "file": "../../desk/notes", "size": 1, "sha256": "0" * 64,
+        "published": now.isoformat(), "expires": (now + dt.timedelta(days=1)).isoformat(),
+    }))  # fmt: skip
+    return str(place)
+
+
 def not_a_manifest(tmp_path, key):
     place = tmp_path / "garbage"
     place.mkdir()
@@ -278,6 +347,7 @@ def not_a_manifest(tmp_path, key):
         (expired, "expired on .*: an old one offered again is refused"),
         (truncated, r"was cut short \([\d,]+ bytes of [\d,]+\): refused, nothing changed"),
         (not_a_manifest, "is not an update manifest: refused"),
+        (a_path_for_a_name, "The manifest names the file '../../desk/notes': refused"),
     ],
 )
 def test_an_update_that_must_not_be_believed_is_refused_and_nothing_changes(
@@ -292,9 +362,7 @@ def test_an_update_that_must_not_be_believed_is_refused_and_nothing_changes(
     with pytest.raises(UpdateError, match=message):
         desk.check(place, current="2.0.0")
     assert desk.leftovers() == []  # nothing downloaded is kept
-    assert desk.apply("2.0.0") == updates.Outcome()
     assert desk.program.read_bytes() == program and desk.database.read_bytes() == data
-    assert desk.backups.all() == []
 
 
 def test_a_desk_that_saw_a_newer_version_refuses_an_older_one_offered_later(tmp_path, key):
@@ -356,3 +424,24 @@ def test_the_running_tool_looks_in_the_background_and_asks_before_restarting(tmp
     )
     assert asked == [("Notes 2.0.0", said)]
     assert (tmp_path / "updates" / "pending.json").is_file()
+
+
+def test_a_new_version_that_never_finishes_is_stopped_whole_and_rolled_back(tmp_path, key):
+    place = str(tmp_path / "share")
+    desk = Desk(tmp_path, key)
+    hangs = (  # as a one-file program is: a process that starts another, which hangs
+        f"#!{sys.executable}\nimport subprocess, sys, time\n"
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(307)'])\n"
+        "time.sleep(307)\n"
+    )
+    updates.publish(built(tmp_path, "notes", hangs), place, key=key, name="notes",
+                    version="2.0.0")  # fmt: skip
+    desk.check(place)
+    outcome = updates.apply_pending(
+        desk.program, desk.updates, desk.key, name="notes", title="Notes", current="1.0.0",
+        database=desk.database, keeper=desk.keeper, timeout=3,
+    )  # fmt: skip
+    assert outcome.rolled_back and "(it did not finish within 3 s)" in outcome.message
+    assert desk.program.read_text(encoding="utf-8") == V1 and desk.titles() == ["a", "b", "c"]
+    left = subprocess.run(["pgrep", "-f", "time.sleep\\(307\\)"], capture_output=True)
+    assert left.stdout == b"", "a process of the stopped version is still running"

@@ -256,6 +256,31 @@ def windows_version(version: str) -> str:
     return ".".join((parts + ["0"] * 4)[:4])
 
 
+def version_file(product: Product) -> str:
+    """The program's own version resource (what Explorer's Properties and Apps & features
+    show), in PyInstaller's version-file form (``EXE(version=...)`` reads it on Windows)."""
+    numbers = tuple(int(n) for n in windows_version(product.version).split("."))
+    strings = {
+        "CompanyName": product.title, "FileDescription": product.description or product.title,
+        "FileVersion": product.version, "InternalName": product.name,
+        "OriginalFilename": f"{product.name}.exe", "ProductName": product.title,
+        "ProductVersion": product.version,
+    }  # fmt: skip
+    table = ",\n".join(f"        StringStruct({k!r}, {v!r})" for k, v in strings.items())
+    return (
+        "VSVersionInfo(\n"
+        f"  ffi=FixedFileInfo(filevers={numbers!r}, prodvers={numbers!r}, mask=0x3f, flags=0x0,"
+        " OS=0x40004, fileType=0x1, subtype=0x0, date=(0, 0)),\n"
+        "  kids=[\n"
+        "    StringFileInfo([StringTable('040904B0', [\n"
+        f"{table}\n"
+        "    ])]),\n"
+        "    VarFileInfo([VarStruct('Translation', [1033, 1200])]),\n"
+        "  ],\n"
+        ")\n"
+    )
+
+
 def _nsis_text(text: str) -> str:
     """``text`` inside an NSIS string in double quotes."""
     return text.replace("$", "$$").replace('"', '$\\"').replace("\n", " ")

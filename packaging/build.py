@@ -115,6 +115,13 @@ def build(
                 args.append(f"--os-icon={made['ico' if sys.platform == 'win32' else 'icns']}")
         if version:
             args.append(f"--version={version}")
+        if version and sys.platform == "win32":  # the program's own version resource
+            from deskwork.desktop.installers import Product, version_file
+
+            resource = Path(work) / "version.txt"
+            product = Product(name, title or name, version, "")
+            resource.write_text(version_file(product), encoding="utf-8")
+            args.append(f"--version-file={resource}")
         if title:
             args.append(f"--title={title}")
         for source, destination in app["datas"] if app else []:

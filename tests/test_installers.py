@@ -113,3 +113,27 @@ def test_the_hosted_runners_workflow_is_valid_for_github_actions():
     for step in ('"/S", "/CurrentUser"', '"/S", "/AllUsers"', "--self-test", "hdiutil attach",
                  "deskwork build webapp/demo.py --installer"):  # fmt: skip
         assert step in text, step
+
+
+def test_the_windows_program_carries_its_version_resource():
+    """PyInstaller reads this file with its own classes on Windows: here they are stood
+    in for by ones that keep what they are given."""
+    import ast
+
+    text = installers.version_file(PRODUCT)
+    ast.parse(text)  # Python, as PyInstaller evaluates it
+
+    def keep(kind):
+        return lambda *args, **kwargs: (kind, args, kwargs)
+
+    names = ("VSVersionInfo", "FixedFileInfo", "StringFileInfo", "StringTable", "StringStruct",
+             "VarFileInfo", "VarStruct")  # fmt: skip
+    info = eval(text, {name: keep(name) for name in names})
+    fixed = info[2]["ffi"][2]
+    assert fixed["filevers"] == fixed["prodvers"] == (1, 2, 0, 0)
+    table = info[2]["kids"][0][1][0][0][1][1]
+    strings = dict(entry[1] for entry in table)
+    assert strings["ProductVersion"] == strings["FileVersion"] == "1.2"
+    assert strings["ProductName"] == "Expenses & Co"
+    assert strings["OriginalFilename"] == "expenses.exe"
+    assert strings["FileDescription"] == 'Spending, by "team"'

@@ -467,11 +467,8 @@ class Folder:
             return {}
 
     def save(self, **changes: Any) -> None:
-        state = {**self.state(), **changes}
         self.path.mkdir(parents=True, exist_ok=True)
-        partial = self.path / ".state.json.partial"
-        partial.write_text(json.dumps(state, indent=1), encoding="utf-8")
-        os.replace(partial, self.state_file)
+        _write_json(self.state_file, {**self.state(), **changes})
 
     @property
     def pending(self) -> Path:

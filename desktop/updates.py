@@ -984,12 +984,17 @@ def watch(
             log.info("%s %s is up to date.", desk.tool.title, desk.tool.version)
             return
         title = desk.tool.title
+        log.info("%s %s is downloaded and verified: asking whether to restart now",
+                 title, offer.version)  # fmt: skip
         if ask(
             f"{title} {offer.version}",
             f"{title} {offer.version} is ready (you have {desk.tool.version}). Restart now "
             f"to use it? Otherwise it is put in place the next time {title} starts.",
         ):
+            log.info("Restarting into %s %s, as the user chose", title, offer.version)
             restart()
+        else:
+            log.info("%s %s goes in at the next launch, as the user chose", title, offer.version)
 
     thread = threading.Thread(target=run, name="deskwork-updates", daemon=True)
     thread.start()

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,6 +142,18 @@ def deskwork_env(data_dir: Path, display: str | None = None, **extra: str) -> di
         env["DISPLAY"] = display
     env.update(extra)
     return env
+
+
+def wait_until(condition, timeout=10.0, every=0.05):
+    """Poll ``condition`` until it holds (then return its value) or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not so after {timeout} s: {condition.__doc__ or ''}")
+        time.sleep(every)
 
 
 def run(command, **kwargs) -> subprocess.CompletedProcess[str]:

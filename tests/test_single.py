@@ -16,25 +16,13 @@ from urllib.parse import urlsplit
 import pytest
 from test_cli import read_address, start, visit
 
-from conftest import DESKWORK, TOOL_FILE, deskwork_env
+from conftest import DESKWORK, TOOL_FILE, deskwork_env, wait_until
 from deskwork.desktop import single
 from deskwork.desktop.server import ServerThread
 from deskwork.desktop.settings import Settings
 
 #: The tests' tool, opened as a user opens a tool file: ``deskwork run TOOL_FILE``.
 RUN = ["run", str(TOOL_FILE)]
-
-
-def wait_until(condition, timeout=10.0, every=0.05):
-    """Poll ``condition`` until it holds (then return its value) or fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still not so after {timeout} s: {condition.__doc__ or ''}")
-        time.sleep(every)
 
 
 # -- the lock ---------------------------------------------------------------------------------

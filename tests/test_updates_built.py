@@ -9,12 +9,13 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from update_place import Place
 
-from conftest import DESKWORK, deskwork_env, run
+from conftest import DESKWORK, deskwork_env, run, wait_until
 from deskwork.desktop import updates
 
 pytestmark = pytest.mark.packaging
@@ -140,6 +141,12 @@ def test_a_release_reaches_desks_from_a_folder_and_a_web_server_keeping_every_ro
         assert SELF_TEST_OK in other.run("--self-test").stdout
         assert other.version() == "Ledger 2.0.0" and other.titles() == ["pens", "rent"]
 
+        in_window = Desk(tmp_path / "w", v1, display, DESKWORK_UPDATE_SOURCE=web.url)
+        in_window.start_with_entries()
+        restart_from_the_window(in_window)
+        assert in_window.version() == "Ledger 2.0.0" and in_window.titles() == ["pens", "rent"]
+        assert in_window.tables()["topics"] == ["id", "name"]
+
         # Refused, each with its message, and nothing changed on the desk.
         release_key = updates.read_private(key)
         updates.new_keys(tmp_path / "other.key")
@@ -170,6 +177,55 @@ def test_a_release_reaches_desks_from_a_folder_and_a_web_server_keeping_every_ro
         assert len(desk.backups("before-new-version")) == 1
     finally:
         web.close()
+
+
+def restart_from_the_window(desk: Desk) -> None:
+    """Ledger 1.0.0 opened as staff open it, in its window: a few seconds in, it finds
+    the new version, downloads it and asks "Restart now?"; OK (Alt+O, as a user's
+    keyboard gives it) restarts into 2.0.0, which opens its window in the same place."""
+    log = desk.data / "logs" / "ledger.log"
+
+    def logged() -> str:
+        return log.read_text(encoding="utf-8") if log.exists() else ""
+
+    def xdotool(*args: str) -> str:
+        return run(["xdotool", *args], env=desk.env, timeout=60).stdout.strip()
+
+    def shown() -> set[str]:
+        """the visible top-level windows"""
+        found = ["xdotool", "search", "--onlyvisible", "--maxdepth", "1", "--name", ".*"]
+        done = subprocess.run(found, env=desk.env, capture_output=True, encoding="utf-8")
+        return set(done.stdout.split())
+
+    served_before = logged().count("Serving Ledger on")
+    opened = subprocess.Popen(
+        [str(desk.program)], env=desk.env, cwd=desk.program.parent,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, encoding="utf-8",
+    )  # fmt: skip
+    try:
+        xdotool("search", "--sync", "--onlyvisible", "--name", "^Ledger$")
+        before = shown()
+        asked = "Ledger 2.0.0 is downloaded and verified: asking whether to restart now"
+        wait_until(lambda: asked in logged(), timeout=180)
+        question = wait_until(lambda: shown() - before, timeout=30)  # the dialog
+        assert len(question) == 1, question
+        xdotool("windowfocus", "--sync", question.pop(), "key", "alt+o")  # its "_OK"
+
+        def restarted() -> bool:
+            """2.0.0 serves its window"""
+            text = logged()
+            after = text.partition("Restarting into Ledger 2.0.0, as the user chose")[2]
+            return "Serving Ledger on" in after.partition("Ledger 2.0.0 is in place")[2]
+
+        wait_until(restarted, timeout=180)
+        xdotool("search", "--sync", "--onlyvisible", "--name", "^Ledger$")
+        assert opened.poll() is None  # the same program, running on as 2.0.0
+        assert desk.version() == "Ledger 2.0.0"
+    finally:
+        opened.terminate()
+        out, err = opened.communicate(timeout=60)
+    print(out, err, file=sys.stderr)
+    assert logged().count("Serving Ledger on") == served_before + 3  # 1.0.0, the check, 2.0.0
 
 
 def test_a_new_version_that_crashes_at_start_is_rolled_back_with_the_data(

@@ -492,6 +492,110 @@ def build(target: str, dist: Path, onedir: bool, name: str | None, installer: bo
 
 
 @cli.group()
+def users() -> None:
+    """The people who log in to a served tool (deskwork serve), and their roles."""
+
+
+def _accounts_of(target: str, database: Path | None) -> tuple[Any, Any]:
+    """The tool at ``target`` and its people (its database must exist)."""
+    from deskwork.db.storage import Storage
+    from deskwork.errors import NotDone
+
+    tool, path = _tool_and_database(target, database)
+    if not path.exists():
+        raise NotDone(f"{tool.title} has no data yet: {path} does not exist (open or serve it "
+                      "once).")  # fmt: skip
+    storage = Storage(path)
+    storage.prepare(tool, seed=False, backups=_backups_of(tool, path))  # its tables up to date
+    return tool, storage
+
+
+def _new_password(name: str) -> str:
+    """Asked twice, unseen, at a terminal; else one line of standard input (a script's)."""
+    if sys.stdin.isatty():
+        return str(click.prompt(f"Password for {name}", hide_input=True,
+                                confirmation_prompt="Again, to be sure"))  # fmt: skip
+    line = sys.stdin.readline()
+    return line[:-1] if line.endswith("\n") else line
+
+
+@users.command(name="add")
+@click.argument("target")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["viewer", "editor", "admin"]),
+              help="viewer: sees; editor: adds and changes; admin: all, and people.")  # fmt: skip
+@database_option
+def users_add(target: str, name: str, role: str, database: Path | None) -> None:
+    """Let NAME log in to TARGET with ROLE; the password is asked at the terminal (or read
+    from standard input)."""
+    from deskwork.accounts import Accounts
+
+    tool, storage = _accounts_of(target, database)
+    password = _new_password(name)
+    with storage.open() as db:
+        account = Accounts(db).add(name, role, password)
+    _echo(f"{account.name} may now log in to {tool.title} as {account.role}.")
+
+
+@users.command(name="remove")
+@click.argument("target")
+@click.argument("name")
+@database_option
+def users_remove(target: str, name: str, database: Path | None) -> None:
+    """NAME may no longer log in to TARGET (their sessions end; what they did stays in
+    the history)."""
+    from deskwork.accounts import Accounts
+
+    tool, storage = _accounts_of(target, database)
+    with storage.open() as db:
+        account = Accounts(db).remove(name)
+    _echo(f"{account.name} may no longer log in to {tool.title}.")
+
+
+@users.command(name="reset")
+@click.argument("target")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["viewer", "editor", "admin"]),
+              help="A new role instead of a new password.")  # fmt: skip
+@database_option
+def users_reset(target: str, name: str, role: str | None, database: Path | None) -> None:
+    """A new password for NAME (asked as for add), or with --role a new role; either way
+    every session of theirs so far ends."""
+    from deskwork.accounts import Accounts
+
+    tool, storage = _accounts_of(target, database)
+    with storage.open() as db:
+        accounts = Accounts(db)
+        if role is not None:
+            account = accounts.set_role(name, role)
+            _echo(f"{account.name} is now {account.role} in {tool.title}; logged out everywhere.")
+            return
+        accounts.find(name)  # no one of that name: said before the password is asked for
+        password = _new_password(name)
+        account = accounts.reset(name, password)
+    _echo(f"{account.name} has a new password for {tool.title}; logged out everywhere.")
+
+
+@users.command(name="list")
+@click.argument("target")
+@database_option
+def users_list(target: str, database: Path | None) -> None:
+    """The people who may log in to TARGET, with their roles."""
+    from deskwork.accounts import Accounts
+
+    tool, storage = _accounts_of(target, database)
+    with storage.open() as db:
+        people = Accounts(db).all()
+    if not people:
+        _echo(f"No one may log in to {tool.title} yet: deskwork users add {target} NAME "
+              "--role admin")  # fmt: skip
+        return
+    width = max(len(p.name) for p in people)
+    for person in people:
+        _echo(f"{person.name:<{width}}  {person.role:<6}  since {person.created[:10]}")
+
+
+@cli.group()
 def keys() -> None:
     """Signing keys for releases."""
 

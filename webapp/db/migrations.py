@@ -37,6 +37,7 @@ ACTIONS = "_deskwork_actions"  # the history (``history``)
 HISTORY = "_deskwork_history"
 BIN = "_deskwork_bin"
 OLD_TRASH = "_deskwork_trash"  # deskwork 0.1's deleted rows
+USERS = "_deskwork_users"  # who may log in to a served tool (``accounts``)
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration("trash-into-the-bin", _move_old_trash),
+    Migration(
+        "accounts",  # deskwork serve's log-ins: a hash, never a password
+        _statements(
+            f"""CREATE TABLE IF NOT EXISTS {USERS} (
+                name TEXT PRIMARY KEY COLLATE NOCASE, role TEXT NOT NULL, password TEXT,
+                created TEXT NOT NULL, changed TEXT NOT NULL, sessions_from TEXT NOT NULL)"""
+        ),
+    ),
 )
 
 

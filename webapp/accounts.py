@@ -1,0 +1,208 @@
+"""People who log in to a served tool (``deskwork serve``): their names, roles and
+passwords, kept in the tool's own database so that backups carry them.
+
+- **Roles**, from least to most: ``viewer`` (sees tables and reports), ``editor`` (adds
+  and changes records), ``admin`` (deletes in bulk, imports, restores, manages people).
+- **Passwords** are hashed with Argon2id (argon2-cffi, the algorithm OWASP names first;
+  its parameters are in each hash, so stronger ones later re-hash at the next log-in).
+  A new password has at least ``MIN_LENGTH`` characters, is not the person's name, and is
+  none of the 30,000 most common passwords (zxcvbn's list, from real leaks). A password
+  is never stored, logged or shown; only its hash is kept.
+- **Sessions issued before** a password reset or a removal are void (``sessions_from``):
+  a reset logs the person out everywhere.
+
+The names are compared without regard to case ("Ana" and "ana" are one person).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from deskwork.db.connection import write_transaction
+from deskwork.db.migrations import USERS
+from deskwork.errors import NotDone, ValidationError
+
+if TYPE_CHECKING:
+    import sqlite_utils
+    from argon2 import PasswordHasher
+
+#: The roles, from least to most allowed.
+ROLES = ("viewer", "editor", "admin")
+#: The shortest password accepted (NIST SP 800-63B asks at least 8; longer is stronger).
+MIN_LENGTH = 10
+MAX_LENGTH = 256  # Argon2 takes any length: this only bounds the work one attempt costs
+NAME = re.compile(r"^[\w.@+-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class Account:
+    """One person who may log in (never their password)."""
+
+    name: str
+    role: str
+    created: str
+    changed: str
+    #: Sessions issued before this moment are void (a reset, a log-out everywhere).
+    sessions_from: str
+
+    def may(self, role: str) -> bool:
+        """Whether this person's role is ``role`` or more."""
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+@lru_cache(maxsize=1)
+def _hasher() -> PasswordHasher:
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()  # argon2id, RFC 9106's second recommended parameters
+
+
+@lru_cache(maxsize=1)
+def _common() -> frozenset[str]:
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS  # type: ignore[import-untyped]
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise ValidationError(f"{role!r} is not a role: say {', '.join(ROLES)}.")
+    return role
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not NAME.match(name):
+        raise ValidationError(
+            f"{name!r} can't be a log-in name: use up to 64 letters, digits and . _ @ + -, "
+            "with no spaces."
+        )
+    return name
+
+
+def check_password(name: str, password: str) -> None:
+    """Refuse a password that is too short, too long, the person's name, or common."""
+    if len(password) < MIN_LENGTH:
+        raise ValidationError(
+            f"The password is too short: use at least {MIN_LENGTH} characters (a few words "
+            "make one that is easy to remember)."
+        )
+    if len(password) > MAX_LENGTH:
+        raise ValidationError(f"The password is too long: at most {MAX_LENGTH} characters.")
+    lowered = password.lower()
+    if name.lower() in lowered:
+        raise ValidationError("The password can't contain the log-in name.")
+    if lowered in _common() or len(set(password)) < 3:
+        raise ValidationError(
+            "That password is among the most common ones, which are tried first: choose another."
+        )
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+class Accounts:
+    """The people of the tool whose database is ``db``."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    def all(self) -> list[Account]:
+        rows = self.db.execute(
+            f"SELECT name, role, created, changed, sessions_from FROM {USERS} "
+            "ORDER BY name COLLATE NOCASE"
+        ).fetchall()
+        return [Account(*row) for row in rows]
+
+    def get(self, name: str) -> Account | None:
+        row = self.db.execute(
+            f"SELECT name, role, created, changed, sessions_from FROM {USERS} WHERE name = ?",
+            [name.strip()],
+        ).fetchone()
+        return Account(*row) if row else None
+
+    def find(self, name: str) -> Account:
+        """The account called ``name``; NotDone if there is none."""
+        account = self.get(name)
+        if account is None:
+            raise NotDone(f"There is no one called {name!r}.")
+        return account
+
+    def add(self, name: str, role: str, password: str) -> Account:
+        name, role = check_name(name), check_role(role)
+        check_password(name, password)
+        hashed = _hasher().hash(password)  # before the write: the transaction stays short
+        now = _now()
+        with write_transaction(self.db) as conn:
+            if conn.execute(f"SELECT 1 FROM {USERS} WHERE name = ?", [name]).fetchone():
+                raise NotDone(f"{name!r} is there already: reset their password instead.")
+            conn.execute(
+                f"INSERT INTO {USERS} (name, role, password, created, changed, sessions_from) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [name, role, hashed, now, now, now],
+            )
+        return self.find(name)
+
+    def remove(self, name: str) -> Account:
+        account = self.find(name)
+        with write_transaction(self.db) as conn:
+            conn.execute(f"DELETE FROM {USERS} WHERE name = ?", [account.name])
+        return account
+
+    def reset(self, name: str, password: str) -> Account:
+        """A new password; every session of theirs so far ends."""
+        account = self.find(name)
+        check_password(account.name, password)
+        hashed = _hasher().hash(password)
+        now = _now()
+        with write_transaction(self.db) as conn:
+            conn.execute(
+                f"UPDATE {USERS} SET password = ?, changed = ?, sessions_from = ? WHERE name = ?",
+                [hashed, now, now, account.name],
+            )
+        return self.find(name)
+
+    def set_role(self, name: str, role: str) -> Account:
+        account = self.find(name)
+        role = check_role(role)
+        now = _now()
+        with write_transaction(self.db) as conn:
+            conn.execute(
+                f"UPDATE {USERS} SET role = ?, changed = ?, sessions_from = ? WHERE name = ?",
+                [role, now, now, account.name],
+            )
+        return self.find(name)
+
+    def log_in(self, name: str, password: str) -> Account | None:
+        """The account, if ``password`` is theirs; None otherwise. An unknown name costs
+        the same time as a wrong password (no telling who exists)."""
+        from argon2.exceptions import InvalidHashError, VerificationError
+
+        row = self.db.execute(
+            f"SELECT password FROM {USERS} WHERE name = ?", [name.strip()]
+        ).fetchone()
+        hasher = _hasher()
+        stored = row[0] if row and row[0] else _dummy_hash()
+        try:
+            hasher.verify(stored, password[:MAX_LENGTH])
+        except (VerificationError, InvalidHashError):
+            return None
+        if row is None or not row[0]:
+            return None
+        if hasher.check_needs_rehash(stored):  # stronger parameters since: re-hash now
+            with write_transaction(self.db) as conn:
+                conn.execute(
+                    f"UPDATE {USERS} SET password = ? WHERE name = ?",
+                    [hasher.hash(password), name.strip()],
+                )
+        return self.get(name)
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return _hasher().hash("not anyone's password")

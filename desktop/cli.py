@@ -491,6 +491,10 @@ def build(target: str, dist: Path, onedir: bool, name: str | None, installer: bo
         _echo(line)
 
 
+#: deskwork.accounts.ROLES (not imported here: the CLI's start stays light).
+ROLES = ("viewer", "editor", "admin")
+
+
 @cli.group()
 def users() -> None:
     """The people who log in to a served tool (deskwork serve), and their roles."""
@@ -522,7 +526,7 @@ def _new_password(name: str) -> str:
 @users.command(name="add")
 @click.argument("target")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(["viewer", "editor", "admin"]),
+@click.option("--role", required=True, type=click.Choice(ROLES),
               help="viewer: sees; editor: adds and changes; admin: all, and people.")  # fmt: skip
 @database_option
 def users_add(target: str, name: str, role: str, database: Path | None) -> None:
@@ -555,7 +559,7 @@ def users_remove(target: str, name: str, database: Path | None) -> None:
 @users.command(name="reset")
 @click.argument("target")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["viewer", "editor", "admin"]),
+@click.option("--role", type=click.Choice(ROLES),
               help="A new role instead of a new password.")  # fmt: skip
 @database_option
 def users_reset(target: str, name: str, role: str | None, database: Path | None) -> None:

@@ -167,3 +167,10 @@ def test_users_at_a_terminal_password_asked_twice_unseen(tool_db):
     assert "dee may now log in to Expenses as editor." in terminal.screen
     assert GOOD not in terminal.screen  # never echoed
     assert stored(tool_db) == [("dee", "editor")]
+
+
+def test_the_commands_roles_are_the_accounts_roles():
+    from deskwork import accounts
+    from deskwork.desktop import cli
+
+    assert cli.ROLES == accounts.ROLES

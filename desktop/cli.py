@@ -519,8 +519,7 @@ def _new_password(name: str) -> str:
     if sys.stdin.isatty():
         return str(click.prompt(f"Password for {name}", hide_input=True,
                                 confirmation_prompt="Again, to be sure"))  # fmt: skip
-    line = sys.stdin.readline()
-    return line[:-1] if line.endswith("\n") else line
+    return sys.stdin.readline().rstrip("\r\n")  # the line's end only (Windows' too)
 
 
 @users.command(name="add")

@@ -97,7 +97,8 @@ def test_users_from_a_script_password_on_standard_input(tool_db):
     assert done.returncode == 0, done.stderr
     assert done.stdout == "ana may now log in to Expenses as admin.\n"
     assert GOOD not in done.stdout + done.stderr
-    assert users(tool_db, "add", "ben", "--role", "viewer", stdin=GOOD + "!\n").returncode == 0
+    done = users(tool_db, "add", "ben", "--role", "viewer", stdin=GOOD + "!\r\n")  # Windows'
+    assert done.returncode == 0, done.stderr
     listed = users(tool_db, "list").stdout.splitlines()
     assert [line.split()[:2] for line in listed] == [["ana", "admin"], ["ben", "viewer"]]
 
@@ -113,6 +114,7 @@ def test_users_from_a_script_password_on_standard_input(tool_db):
     assert done.stdout == "ben has a new password for Expenses; logged out everywhere.\n"
     with Storage(tool_db).open() as db:
         assert Accounts(db).log_in("ben", "a brand new passphrase") is not None
+        assert Accounts(db).log_in("ana", GOOD) is not None
     missing = users(tool_db, "reset", "cy", stdin="whatever it is\n")
     assert (missing.returncode, missing.stderr.strip()) == (
         12, "Error: There is no one called 'cy'.")  # fmt: skip

@@ -158,25 +158,23 @@ class Accounts:
         """A new password; every session of theirs so far ends."""
         account = self.find(name)
         check_password(account.name, password)
-        hashed = _hasher().hash(password)
-        now = _now()
-        with write_transaction(self.db) as conn:
-            conn.execute(
-                f"UPDATE {USERS} SET password = ?, changed = ?, sessions_from = ? WHERE name = ?",
-                [hashed, now, now, account.name],
-            )
-        return self.find(name)
+        return self._change(account, password=_hasher().hash(password))
 
     def set_role(self, name: str, role: str) -> Account:
-        account = self.find(name)
-        role = check_role(role)
+        """A new role; every session of theirs so far ends."""
+        return self._change(self.find(name), role=check_role(role))
+
+    def _change(self, account: Account, **columns: str) -> Account:
+        """Set ``columns`` of ``account`` (names from this module only), ending its
+        sessions so far."""
         now = _now()
+        values = {**columns, "changed": now, "sessions_from": now}
         with write_transaction(self.db) as conn:
             conn.execute(
-                f"UPDATE {USERS} SET role = ?, changed = ?, sessions_from = ? WHERE name = ?",
-                [role, now, now, account.name],
+                f"UPDATE {USERS} SET {', '.join(f'{c} = ?' for c in values)} WHERE name = ?",
+                [*values.values(), account.name],
             )
-        return self.find(name)
+        return self.find(account.name)
 
     def log_in(self, name: str, password: str) -> Account | None:
         """The account, if ``password`` is theirs; None otherwise. An unknown name costs

@@ -164,6 +164,10 @@ class Accounts:
         """A new role; every session of theirs so far ends."""
         return self._change(self.find(name), role=check_role(role))
 
+    def end_sessions(self, name: str) -> Account:
+        """Every session of theirs so far ends (log out everywhere)."""
+        return self._change(self.find(name))
+
     def _change(self, account: Account, **columns: str) -> Account:
         """Set ``columns`` of ``account`` (names from this module only), ending its
         sessions so far."""

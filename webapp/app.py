@@ -12,7 +12,7 @@ from flask import Flask, current_app, g, render_template, request
 from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, PrefixLoader
 from werkzeug.exceptions import HTTPException
 
-from deskwork import live, locales, security, views
+from deskwork import live, locales, security, team, views
 from deskwork.db.storage import Storage
 from deskwork.errors import DeskworkError, NotAllowed
 from deskwork.fields.files import size_text
@@ -45,6 +45,8 @@ CONFIG_KEYS: dict[str, str] = {
     "(assembly.Options.api_origins)",
     "DESKWORK_READ_ONLY": "staff can look but not change: every request that could change "
     "the data is refused (assembly.Options.read_only)",
+    "DESKWORK_SERVED": "served to a team: people log in, roles and CSRF are checked "
+    "(assembly.Options.served, deskwork.team)",
 }
 
 PLAIN_ERROR_PAGE = (
@@ -62,6 +64,7 @@ def create_app(
     locale: str | None = None,
     user_locale: str | None = None,
     config: dict[str, Any] | None = None,
+    served: team.Served | None = None,
 ) -> Flask:
     """Build the Flask app for ``tool``, storing its rows in ``database``.
 
@@ -69,7 +72,8 @@ def create_app(
     not given); ``port`` pins the Host check to the port the server bound. ``locale``
     (set by whoever installs the tool) wins over the tool's own ``locale``, which wins over
     ``user_locale`` (the user's session's): the host reads them, this side reads no
-    environment variable.
+    environment variable. ``served``: the tool is served to a team, who log in
+    (``deskwork.team``) instead of carrying the secret.
     The database must already be prepared (``Storage.prepare``).
     """
     app = Flask("deskwork")
@@ -89,6 +93,10 @@ def create_app(
         SESSION_COOKIE_HTTPONLY=True,
         DESKWORK_LOCALE=locales.chosen_locale(locale, tool.locale, user_locale),
     )
+    if served is not None:
+        # Cookies are per host, not per port: each served tool keeps its own.
+        app.config.update(SESSION_COOKIE_NAME=security.session_cookie_name(tool.name),
+                          SESSION_COOKIE_SAMESITE="Lax", DESKWORK_SERVED=True)  # fmt: skip
     app.config.update(config or {})
     app.extensions["deskwork.tool"] = tool
     app.extensions["deskwork.storage"] = (
@@ -98,6 +106,7 @@ def create_app(
 
     locales.init_app(app, locales.for_locale(app.config["DESKWORK_LOCALE"]))
     security.init_app(app)
+    team.init_app(app, served)
     views.init_app(app)
     live.init_app(app, app.extensions["deskwork.storage"].path)
     app.before_request(_refuse_changes_when_read_only)

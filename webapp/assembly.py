@@ -26,6 +26,7 @@ from deskwork.db.storage import Storage
 from deskwork.exports import SaveAs, Saving
 from deskwork.model import Tool
 from deskwork.reading import IMPORT_ROWS
+from deskwork.team import Served
 
 log = logging.getLogger("deskwork")
 
@@ -61,6 +62,9 @@ class Options:
     api_origins: tuple[str, ...] = ()
     #: Staff can look but not change (IT's ``read_only`` setting).
     read_only: bool = False
+    #: Served to a team by ``deskwork serve`` (people log in; ``deskwork.team``); None on
+    #: a desk.
+    served: Served | None = None
     #: Anything else for the app's config (a mounted tool's cookie name, tests' options).
     config: dict[str, Any] = field(default_factory=dict)
 
@@ -119,7 +123,15 @@ def assemble(
     app = create_app(
         tool, storage, secret=secret, port=port, locale=options.locale,
         user_locale=options.user_locale, config={**config, **options.config},
+        served=options.served,
     )  # fmt: skip
+    if options.served is not None and options.served.proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Only the proxies' own entries are believed: the client's address and scheme, and
+        # the host it asked for (the Origin check compares with it).
+        hops = options.served.proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     if options.save_as is not None:
         app.extensions["deskwork.saving"] = Saving(options.save_as)
     # Each request opens and closes its own connection; one held open keeps the last close

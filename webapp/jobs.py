@@ -12,6 +12,7 @@ its traceback goes to the log.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -41,7 +42,11 @@ class Job:
         self.error: BaseException | None = None
         self.finished = 0.0
         self.cancelled = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"deskwork-{name}", daemon=True)
+        # The work runs as the request that started it: who acts (``history.ACTING``) too.
+        context = contextvars.copy_context()
+        self._thread = threading.Thread(
+            target=context.run, args=(self._run,), name=f"deskwork-{name}", daemon=True
+        )
 
     def start(self) -> Job:
         self._thread.start()

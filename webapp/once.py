@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import secrets
 
-from flask import current_app, session
+from flask import current_app, g, session
 
 SESSION_KEY = "_deskwork_forms"
 
@@ -39,7 +39,9 @@ def valid(token: str | None, form: str) -> bool:
 
 
 def _sign(form: str, nonce: str, *, create: bool) -> str | None:
-    session_id = session.get(SESSION_KEY)
+    # On a served tool, bound to the person's log-in session (``deskwork.team``).
+    logged_in = g.get("deskwork_session")
+    session_id = logged_in.key if logged_in is not None else session.get(SESSION_KEY)
     if session_id is None:
         if not create:
             return None

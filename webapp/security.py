@@ -21,6 +21,9 @@ cookie is SameSite=Strict, so another site's page never carries it.
 A tool mounted in a host Flask app (``tool.init_app``, see ``deskwork.mount``) runs with
 ``DESKWORK_MOUNTED``: who gets in is the host's to decide, so there is no secret and no
 Host check; unsafe methods from another origin are still refused and the headers still set.
+
+A tool served to a team (``deskwork serve``) runs with ``DESKWORK_SERVED``: people log in,
+and ``deskwork.team`` checks who they are, their role and CSRF on every request instead.
 """
 
 from __future__ import annotations
@@ -177,6 +180,8 @@ def set_secret_cookie(response: Response, port: str, secret: str) -> None:
 
 
 def check_request() -> Response | None:
+    if current_app.config.get("DESKWORK_SERVED"):
+        return None  # served to a team: people log in instead (``deskwork.team``)
     if current_app.config.get("DESKWORK_MOUNTED"):
         # The host app admits people (deskwork's Guard, its log-in, a proxy...); behind
         # a proxy the host needs ProxyFix for the scheme and Host to match the Origin.

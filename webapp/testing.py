@@ -82,3 +82,41 @@ def tool_client(
     client = app.test_client()
     client.set_cookie(cookie_name(TEST_PORT), TEST_SECRET, domain="127.0.0.1")
     return client
+
+
+#: Where a served tool's test client sends its requests from (and to): a team's server.
+TEAM_ORIGIN = "https://tools.example"
+
+
+class TeamClient(ToolClient):
+    """A test client for a tool served to a team: its requests come from the tool's own
+    pages, over HTTPS (``Origin``), and ``log_in`` logs a person in."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        if not args or isinstance(args[0], str):
+            kwargs.setdefault("base_url", TEAM_ORIGIN)
+            headers = dict(kwargs.pop("headers", None) or {})
+            headers.setdefault("Origin", TEAM_ORIGIN)
+            kwargs["headers"] = headers
+        return FlaskClient.open(self, *args, **kwargs)
+
+    def log_in(self, name: str, password: str) -> Any:
+        """Log in as ``name`` (the response: 303 to the home page, or the refusal)."""
+        return self.post("/log-in", data={"name": name, "password": password})
+
+
+def team_client(
+    tool: Tool, database: str | Path, *, seed: bool = False, **served: Any
+) -> TeamClient:
+    """A test client for ``tool`` served to a team (``deskwork serve``), logged in as
+    nobody yet: add people with ``deskwork.accounts.Accounts``, then ``log_in``.
+    ``served``: ``deskwork.team.Served``'s settings (``session_hours``, ``bulk_limit``)."""
+    from deskwork.team import Served
+
+    options = Options(served=Served(**served))
+    app = assemble(tool, database, options=options, seed=seed).app
+    app.testing = True
+    app.test_client_class = TeamClient
+    client = app.test_client()
+    assert isinstance(client, TeamClient)
+    return client

@@ -26,6 +26,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,10 @@ from deskwork.errors import ChangedSince, Conflict, NothingToUndo, StillReferenc
 from deskwork.model import Table, Tool
 
 Row = dict[str, Any]
+
+#: Who is acting: the person logged in to a served tool (set for each request by
+#: ``deskwork.team``); None on a desk, where the tool is the one person's own.
+ACTING: ContextVar[str | None] = ContextVar("deskwork_acting", default=None)
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,8 @@ class Change:
     before: Row | None
     after: Row | None
     undone: bool
+    #: Who made it, on a served tool (None on a desk).
+    who: str | None = None
 
 
 def version_of(row: Mapping[str, Any]) -> str:
@@ -72,8 +79,8 @@ def now() -> str:
 def begin(conn: sqlite3.Connection, kind: str, label: str, *, undoes: int | None = None) -> int:
     """Start an action (in the caller's transaction); returns its id."""
     cursor = conn.execute(
-        f"INSERT INTO {ACTIONS} (at, kind, label, undoes) VALUES (?, ?, ?, ?)",
-        [now(), kind, label, undoes],
+        f"INSERT INTO {ACTIONS} (at, kind, label, undoes, who) VALUES (?, ?, ?, ?, ?)",
+        [now(), kind, label, undoes, ACTING.get()],
     )
     return int(cursor.lastrowid or 0)
 
@@ -396,13 +403,14 @@ def changes_of(db: sqlite_utils.Database, table: Table, row_id: int) -> list[Cha
     """A record's history, newest first."""
     rows = db.execute(
         f"""SELECT h.id, h.action_id, a.kind, h.at, h.table_name, h.row_id, h.kind, h.before,
-                   h.after, EXISTS (SELECT 1 FROM {ACTIONS} u WHERE u.undoes = h.action_id)
+                   h.after, EXISTS (SELECT 1 FROM {ACTIONS} u WHERE u.undoes = h.action_id),
+                   a.who
             FROM {HISTORY} h JOIN {ACTIONS} a ON a.id = h.action_id
             WHERE h.table_name = ? AND h.row_id = ? ORDER BY h.id DESC""",
         [table.name, row_id],
     ).fetchall()
     return [
-        Change(r[0], r[1], r[2], r[3], r[4], r[5], r[6], _row(r[7]), _row(r[8]), bool(r[9]))
+        Change(r[0], r[1], r[2], r[3], r[4], r[5], r[6], _row(r[7]), _row(r[8]), bool(r[9]), r[10])
         for r in rows
     ]
 

@@ -38,6 +38,8 @@ HISTORY = "_deskwork_history"
 BIN = "_deskwork_bin"
 OLD_TRASH = "_deskwork_trash"  # deskwork 0.1's deleted rows
 USERS = "_deskwork_users"  # who may log in to a served tool (``accounts``)
+SESSIONS = "_deskwork_sessions"  # who is logged in to a served tool (``team``)
+AUDIT = "_deskwork_audit"  # log-ins, exports, imports, restores, role changes (``audit``)
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,28 @@ def _move_old_trash(conn: sqlite3.Connection) -> None:
             [change, table_name, row_id, deleted_at],
         )
     conn.execute(f"DROP TABLE {OLD_TRASH}")
+
+
+def _team(conn: sqlite3.Connection) -> None:
+    """deskwork serve's sessions and audit trail; each action says who made it."""
+    conn.execute(
+        f"""CREATE TABLE IF NOT EXISTS {SESSIONS} (
+            key TEXT PRIMARY KEY, name TEXT NOT NULL COLLATE NOCASE, csrf TEXT NOT NULL,
+            created TEXT NOT NULL, expires TEXT NOT NULL, address TEXT NOT NULL)"""
+    )
+    conn.execute(f"CREATE INDEX IF NOT EXISTS {SESSIONS}_name ON {SESSIONS}(name)")
+    conn.execute(
+        f"""CREATE TABLE IF NOT EXISTS {AUDIT} (
+            id INTEGER PRIMARY KEY, at TEXT NOT NULL, event TEXT NOT NULL,
+            who TEXT COLLATE NOCASE, address TEXT, detail TEXT NOT NULL DEFAULT '')"""
+    )
+    for column in ("who", "address"):
+        conn.execute(f"CREATE INDEX IF NOT EXISTS {AUDIT}_{column} ON {AUDIT}({column}, at)")
+    for statement in _append_only(AUDIT):
+        conn.execute(statement.replace("the history", "the audit trail"))
+    columns = {row[1] for row in conn.execute(f"PRAGMA table_info({ACTIONS})")}
+    if "who" not in columns:
+        conn.execute(f"ALTER TABLE {ACTIONS} ADD COLUMN who TEXT")
 
 
 #: Every migration, in the order they run. Append only.
@@ -144,6 +168,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                 created TEXT NOT NULL, changed TEXT NOT NULL, sessions_from TEXT NOT NULL)"""
         ),
     ),
+    Migration("team", _team),  # deskwork serve: sessions, the audit trail, who acted
 )
 
 

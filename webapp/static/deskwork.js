@@ -252,8 +252,11 @@
       showExport({ state: "failed", text: "The export could not be asked for: try again." });
     };
     var askExport = function (address, method) {
+      var headers = { Accept: "application/json" };
+      var csrf = document.querySelector("meta[name=deskwork-csrf]");
+      if (csrf) headers["X-CSRF-Token"] = csrf.content;
       fetch(address || exportBar.dataset.exportStatus,
-            { method: method || "GET", headers: { Accept: "application/json" } })
+            { method: method || "GET", headers: headers })
         .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
         .then(showExport)
         .catch(exportFailed);

@@ -31,7 +31,7 @@ from flask import (
 )
 from werkzeug.datastructures import MultiDict
 
-from deskwork import imports, reading
+from deskwork import imports, reading, team
 from deskwork import once as tokens
 from deskwork.db import attachments
 from deskwork.db.migrations import FILES
@@ -294,6 +294,7 @@ def commit(slug: str, file_id: int) -> Any:
     name, read, checked = _checked(page, file_id, args, again=False)
     if not tokens.valid(request.form.get("_once"), f"import:{page.slug}:{file_id}"):
         return _preview_page(page, file_id, name, read, checked, tokens.REFUSED)
+    team.note("import", f"{name} into {page.title}: {len(checked.rows):,} rows")
     if _large(file_id):
         _start(file_id, f"Importing {name} into {page.title}",
                lambda db, job: _save(db, file_id, name, checked, job))  # fmt: skip

@@ -31,7 +31,7 @@ from flask import (
 )
 from werkzeug.datastructures import MultiDict
 
-from deskwork import charts, exports, locales
+from deskwork import charts, exports, locales, team
 from deskwork.db import groups
 from deskwork.errors import DeskworkError, TimeUp, ValidationError
 from deskwork.fields import Field
@@ -218,6 +218,7 @@ def export_report(slug: str, key: str) -> Any:
         return redirect(f"{back}?{request.query_string.decode()}")
     sheet = _sheet(page, rows, fmt)
     name = exports.file_name(page.title, fmt)
+    team.note("export", f"{page.title}: {len(rows):,} rows as {fmt.label}")
     return Response(
         exports.encode(sheet, fmt),
         mimetype=fmt.mimetype.split(";")[0],

@@ -23,7 +23,7 @@ from flask import (
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
-from deskwork import exports, locales
+from deskwork import exports, locales, team
 from deskwork import once as tokens
 from deskwork.db import bulk, listing
 from deskwork.db.storage import Storage
@@ -214,6 +214,7 @@ def export(slug: str, key: str) -> Any:
             db.close()
 
     name = exports.file_name(sheet.title, fmt)
+    team.note("export", f"{sheet.title}: {sheet.count:,} rows as {fmt.label}")
     return Response(
         stream(),
         mimetype=fmt.mimetype.split(";")[0],
@@ -290,6 +291,7 @@ def bulk_confirm(slug: str) -> Any:
     if not ids:
         flash("Select rows first: tick them, or “All rows that match”.", "error")
         return redirect(selection.back, code=303)
+    team.check_bulk(action, len(ids))
     return _confirm_page(page, form, selection, action, name, ids)
 
 
@@ -333,6 +335,7 @@ def bulk_apply(slug: str) -> Any:
         flash(tokens.REFUSED, "error")
         return redirect(selection.back, code=303)
     ids = selection.ids()
+    team.check_bulk(action, len(ids))
     if selection.everything and request.form.get("_rows") != bulk.digest(ids):
         f = bulk.settable(page.table).get(name)
         typed = {name: f.raw(request.form)} if f is not None else None

@@ -1,0 +1,386 @@
+"""A tool served to a team (``deskwork serve``): log-in, sessions, roles and CSRF, in
+place of a desk's per-launch secret.
+
+Every request to a served tool passes ``admit_person`` before its view runs:
+
+* **Who**: the session cookie (HttpOnly, SameSite=Lax, Secure over HTTPS, a ``__Host-``
+  name there) names a live session (``deskwork.db.sessions``); without one a page sends
+  the person to the log-in page (and back after), the API answers 401, and a change is
+  refused saying that nothing was changed.
+* **CSRF**: every change (any method but GET, HEAD, OPTIONS) comes from the tool's own
+  origin (``Origin`` or ``Sec-Fetch-Site``, one of which every browser sends) and carries
+  its session's secret (the ``_csrf`` field every form has, or the ``X-CSRF-Token``
+  header deskwork.js sends). The one-time form tokens are bound to the session too.
+* **Role**: ``deskwork.permissions`` says the least role for each address; a refusal is a
+  clear page (or a 403 from the API) before anything is read or written.
+* **Log-in attempts** are slowed after ``SLOW_AFTER`` failures for a name (each attempt
+  must wait twice as long as the one before), refused for ``LOCK_MINUTES`` after
+  ``LOCK_AFTER``, and from one address after ``ADDRESS_LOCK_AFTER``; a password reset
+  lifts an account's lock. Every attempt, log-out and refusal goes to the audit trail.
+* Over HTTPS every response carries HSTS. ``/health`` answers the proxy without a log-in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import math
+from contextvars import Token
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.sessions import SecureCookieSessionInterface
+from markupsafe import Markup, escape
+
+from deskwork import permissions
+from deskwork.accounts import Accounts
+from deskwork.db import audit, history, sessions
+from deskwork.errors import NotAllowed
+from deskwork.security import SAFE_METHODS, is_api
+
+bp = Blueprint("team", __name__)
+
+#: Failed log-ins for one name before each further attempt must wait (1 s, 2 s, 4 s...).
+SLOW_AFTER = 3
+#: Failed log-ins for one name, within ``LOCK_MINUTES``, that lock it for that long.
+LOCK_AFTER = 10
+LOCK_MINUTES = 15
+#: Failed log-ins from one address, within ``LOCK_MINUTES``, that lock that address.
+ADDRESS_LOCK_AFTER = 50
+#: The longest wait between two attempts while slowed, in seconds.
+LONGEST_WAIT_S = 60
+
+CSRF_FIELD = "_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+HSTS = "max-age=31536000"
+
+WRONG = "The name or the password is wrong."
+SESSION_ENDED = (
+    "Your session has ended (it expired, you logged out, or your password or role "
+    "changed): nothing was changed. Log in again, then send it again."
+)
+NOT_OURS = (
+    "This change did not come from this tool's own page (or the page is from an earlier "
+    "session): nothing was changed. Reload the page and try again."
+)
+
+
+@dataclass(frozen=True)
+class Served:
+    """How a tool is served to a team (from the server's settings)."""
+
+    #: How long a log-in lasts, in hours.
+    session_hours: float = 12.0
+    #: How many reverse proxies stand in front: the client's address, the scheme and the
+    #: host are read from the last this many ``X-Forwarded-*`` entries, and only those.
+    proxies: int = 0
+    #: The most rows an editor may change at once (an admin any number).
+    bulk_limit: int = 100
+
+
+def served(app: Flask | None = None) -> Served | None:
+    """How the app is served to a team; None on a desk."""
+    found: Served | None = (app or current_app).extensions.get("deskwork.served")
+    return found
+
+
+def cookie_name() -> str:
+    """The session cookie: ``__Host-`` prefixed over HTTPS (the browser then keeps it to
+    this host, secure, for the whole site)."""
+    name = f"deskwork_{current_app.extensions['deskwork.tool'].name}"
+    return f"__Host-{name}" if request.is_secure else name
+
+
+def person() -> sessions.Session | None:
+    """Who sent this request, on a served tool."""
+    found: sessions.Session | None = g.get("deskwork_session")
+    return found
+
+
+def csrf_field() -> Markup:
+    """The hidden field every form that changes something carries (nothing on a desk)."""
+    found = person()
+    if found is None:
+        return Markup("")
+    return Markup(f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(found.csrf)}">')
+
+
+def require(role: str, doing: str) -> None:
+    """Refuse unless the person's role is ``role`` or more (for a check that depends on
+    what is sent, such as a bulk change's size); nothing on a desk."""
+    found = person()
+    if found is not None and not permissions.allows(found.role, role):
+        _refuse(found, role, doing)
+
+
+def check_bulk(action: str, count: int) -> None:
+    """A bulk delete takes an admin, and so does a bulk change of more rows than
+    ``Served.bulk_limit``; nothing on a desk."""
+    config = served()
+    if config is None:
+        return
+    if action == "delete":
+        require(permissions.ADMIN, "delete rows in bulk")
+    elif count > config.bulk_limit:
+        require(permissions.ADMIN, f"change more than {config.bulk_limit:,} rows at once")
+
+
+def note(event: str, detail: str = "") -> None:
+    """Put ``event`` in the audit trail, on a served tool (an export, an import)."""
+    found = person()
+    if found is not None:
+        audit.record(_db(), event, found.name, address=request.remote_addr, detail=detail)
+
+
+def _db() -> Any:
+    from deskwork.views import get_db
+
+    return get_db()
+
+
+def _refuse(found: sessions.Session, role: str, doing: str) -> None:
+    audit.record(_db(), "refused", found.name, address=request.remote_addr,
+                 detail=f"{request.method} {request.path}")  # fmt: skip
+    raise NotAllowed(
+        f"You are logged in as {found.name}, a {found.role}: only an {role} may {doing}. "
+        "Nothing was changed. Ask an admin if you need to."
+        if role == permissions.ADMIN
+        else f"You are logged in as {found.name}, a {found.role}: only an {role} or an "
+        f"admin may {doing}. Nothing was changed. Ask an admin if you need to."
+    )
+
+
+def _from_elsewhere() -> bool:
+    """Whether a change comes from anything but this tool's own pages: a browser always
+    says where a change comes from (``Sec-Fetch-Site`` or ``Origin``)."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site not in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    return origin is None or origin != request.host_url.rstrip("/")
+
+
+def admit_person() -> Any:
+    """The checks of the module's docstring, before every view of a served tool."""
+    if served() is None:
+        return None
+    endpoint = request.endpoint
+    changing = request.method not in SAFE_METHODS
+    if endpoint in permissions.PUBLIC:
+        if changing and _from_elsewhere():
+            abort(403, NOT_OURS)
+        return None
+    found = sessions.find(_db(), request.cookies.get(cookie_name()))
+    if found is None:
+        if is_api(request):
+            abort(401, "Log in first: this API answers people who are logged in.")
+        if changing:
+            abort(401, SESSION_ENDED)
+        return redirect(url_for("team.log_in", next=request.full_path.rstrip("?")), code=303)
+    g.deskwork_session = found
+    g.deskwork_acting = history.ACTING.set(found.name)
+    if changing and (_from_elsewhere() or not _csrf_matches(found)):
+        abort(403, NOT_OURS)
+    role = permissions.needed(endpoint, request.method)
+    if not permissions.allows(found.role, role):
+        _refuse(found, role, permissions.doing(endpoint, request.method))
+    return None
+
+
+def _csrf_matches(found: sessions.Session) -> bool:
+    sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD) or ""
+    return hmac.compare_digest(sent.encode(), found.csrf.encode())
+
+
+def _forget_person(_error: BaseException | None) -> None:
+    token: Token[str | None] | None = g.pop("deskwork_acting", None)
+    if token is not None:
+        history.ACTING.reset(token)
+
+
+def _headers(response: Response) -> Response:
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    response.vary.add("Cookie")
+    return response
+
+
+class _Cookies(SecureCookieSessionInterface):
+    """Flask's own session cookie (messages shown once, the forms' one-time tokens):
+    Secure whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(request.is_secure) or super().get_cookie_secure(app)
+
+
+# -- log-in ---------------------------------------------------------------------------------
+
+
+def _back_to(target: str | None) -> str:
+    """Where to go after logging in: a path of this tool only (never another site)."""
+    parts = urlsplit(target or "")
+    if not target or parts.scheme or parts.netloc or not target.startswith("/"):
+        return url_for("views.home")
+    if target.startswith("//") or "\\" in target:
+        return url_for("views.home")
+    return target
+
+
+def _throttled(db: Any, name: str, address: str) -> str | None:
+    """Why this attempt is refused before its password is even checked; None if it may
+    go on."""
+    at = audit.now()
+    window = at - dt.timedelta(minutes=LOCK_MINUTES)
+    from_there, _ = audit.failures(db, since=window, address=address)
+    if from_there >= ADDRESS_LOCK_AFTER:
+        return (
+            f"Too many failed log-ins came from your address: try again in {LOCK_MINUTES} minutes."
+        )
+    account = Accounts(db).get(name)
+    if account is None:
+        return None
+    since = max(window, dt.datetime.fromisoformat(account.changed))
+    failed, last = audit.failures(db, since=since, who=account.name)
+    if last is None or failed < SLOW_AFTER:
+        return None
+    if failed >= LOCK_AFTER:
+        left = (last + dt.timedelta(minutes=LOCK_MINUTES) - at).total_seconds()
+        minutes = max(1, math.ceil(left / 60))
+        return (
+            f"This account is locked after {failed} failed log-ins: try again in {minutes} "
+            "minutes, or ask an admin to reset the password."
+        )
+    wait = min(2 ** (failed - SLOW_AFTER), LONGEST_WAIT_S)
+    left = (last + dt.timedelta(seconds=wait) - at).total_seconds()
+    if left > 0:
+        seconds = math.ceil(left)
+        return (
+            f"After {failed} failed log-ins, wait {seconds} second{'s' if seconds > 1 else ''} "
+            "before trying again."
+        )
+    return None
+
+
+@bp.route("/log-in", methods=["GET", "POST"], endpoint="log_in")
+def log_in() -> Any:
+    """The log-in page, and logging in."""
+    config = served()
+    if config is None:
+        abort(404)
+    target = _back_to(request.values.get("next"))
+    if request.method == "GET":
+        if sessions.find(_db(), request.cookies.get(cookie_name())) is not None:
+            return redirect(target, code=303)
+        return render_template("log_in.html", target=target, name="")
+    db = _db()
+    name = str(request.form.get("name", "")).strip()[:64]
+    password = str(request.form.get("password", ""))
+    address = request.remote_addr or ""
+    known = Accounts(db).get(name) if name else None
+    refusal = _throttled(db, name, address) if name else None
+    if refusal is not None:
+        audit.record(db, "refused log-in", known.name if known else None, address=address,
+                     detail=refusal)  # fmt: skip
+        return render_template("log_in.html", target=target, name=name, error=refusal), 429
+    account = Accounts(db).log_in(name, password) if name and password else None
+    if account is None:
+        # An unknown name is not written down: it may be a password typed in the wrong box.
+        audit.record(db, "failed log-in", known.name if known else None, address=address,
+                     detail="" if known else "unknown name")  # fmt: skip
+        return render_template("log_in.html", target=target, name=name, error=WRONG), 401
+    cookie, _session = sessions.open_session(
+        db, account.name, address=address, hours=config.session_hours
+    )
+    audit.record(db, "log-in", account.name, address=address)
+    response = redirect(target, code=303)
+    response.set_cookie(
+        cookie_name(), cookie, max_age=int(config.session_hours * 3600), httponly=True,
+        secure=request.is_secure, samesite="Lax", path="/",
+    )  # fmt: skip
+    return response
+
+
+@bp.post("/log-out", endpoint="log_out")
+def log_out() -> Any:
+    """End this session."""
+    found = person()
+    db = _db()
+    sessions.close(db, request.cookies.get(cookie_name()))
+    if found is not None:
+        audit.record(db, "log-out", found.name, address=request.remote_addr)
+    return _logged_out("You are logged out.")
+
+
+@bp.post("/log-out/everywhere", endpoint="log_out_everywhere")
+def log_out_everywhere() -> Any:
+    """End every session of this person, on every computer."""
+    found = person()
+    db = _db()
+    if found is not None:
+        Accounts(db).end_sessions(found.name)
+        ended = sessions.close_all(db, found.name)
+        audit.record(db, "log-out everywhere", found.name, address=request.remote_addr,
+                     detail=f"{ended} session{'s' if ended != 1 else ''}")  # fmt: skip
+    return _logged_out("You are logged out everywhere: on every computer and browser.")
+
+
+def _logged_out(message: str) -> Any:
+    flash(message)
+    response = redirect(url_for("team.log_in"), code=303)
+    response.delete_cookie(cookie_name(), path="/", secure=request.is_secure, httponly=True,
+                           samesite="Lax")  # fmt: skip
+    return response
+
+
+@bp.get("/health", endpoint="health")
+def health() -> Any:
+    """For the proxy and the monitoring: the database answers."""
+    if served() is None:
+        abort(404)
+    try:
+        _db().execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except Exception:
+        current_app.logger.exception("The health check could not read the database")
+        return jsonify(status="failing", reason="the database can't be read"), 503
+    return jsonify(status="ok")
+
+
+@bp.get("/audit", endpoint="audit")
+def audit_page() -> Any:
+    """The audit trail, newest first, for admins."""
+    if served() is None:
+        abort(404)
+    before = request.args.get("before", type=int)
+    events = audit.recent(_db(), before=before, limit=200)
+    older = events[-1].id if len(events) == 200 else None
+    return render_template("audit.html", events=events, older=older, nav_current=None)
+
+
+def init_app(app: Flask, config: Served | None) -> None:
+    """Serve the log-in pages and check every request (a served tool); on a desk, only
+    the templates' ``csrf_field`` (which is then empty)."""
+    app.add_template_global(csrf_field)
+    app.add_template_global(person)
+    if config is None:
+        return
+    app.extensions["deskwork.served"] = config
+    app.session_interface = _Cookies()
+    app.register_blueprint(bp)
+    app.before_request(admit_person)
+    app.teardown_request(_forget_person)
+    app.after_request(_headers)

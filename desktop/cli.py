@@ -500,6 +500,16 @@ def users() -> None:
     """The people who log in to a served tool (deskwork serve), and their roles."""
 
 
+def _at_the_command_line() -> str:
+    """Who changes people from the command line, for the audit trail."""
+    import getpass
+
+    try:
+        return f"{getpass.getuser()} (command line)"
+    except Exception:  # no user name to be had (a container's)
+        return "command line"
+
+
 def _accounts_of(target: str, database: Path | None) -> tuple[Any, Any]:
     """The tool at ``target`` and its people (its database must exist)."""
     from deskwork.db.storage import Storage
@@ -536,7 +546,7 @@ def users_add(target: str, name: str, role: str, database: Path | None) -> None:
     tool, storage = _accounts_of(target, database)
     password = _new_password(name)
     with storage.open() as db:
-        account = Accounts(db).add(name, role, password)
+        account = Accounts(db, by=_at_the_command_line()).add(name, role, password)
     _echo(f"{account.name} may now log in to {tool.title} as {account.role}.")
 
 
@@ -551,7 +561,7 @@ def users_remove(target: str, name: str, database: Path | None) -> None:
 
     tool, storage = _accounts_of(target, database)
     with storage.open() as db:
-        account = Accounts(db).remove(name)
+        account = Accounts(db, by=_at_the_command_line()).remove(name)
     _echo(f"{account.name} may no longer log in to {tool.title}.")
 
 
@@ -568,7 +578,7 @@ def users_reset(target: str, name: str, role: str | None, database: Path | None)
 
     tool, storage = _accounts_of(target, database)
     with storage.open() as db:
-        accounts = Accounts(db)
+        accounts = Accounts(db, by=_at_the_command_line())
         if role is not None:
             account = accounts.set_role(name, role)
             _echo(f"{account.name} is now {account.role} in {tool.title}; logged out everywhere.")

@@ -4,6 +4,7 @@ standard input, as IT's scripts give them."""
 
 from __future__ import annotations
 
+import getpass
 import os
 import select
 import shlex
@@ -17,6 +18,7 @@ import pytest
 
 from conftest import DESKWORK, TOOL_FILE, deskwork_env
 from deskwork.accounts import Accounts
+from deskwork.db import audit
 from deskwork.db.migrations import USERS
 from deskwork.db.storage import Storage
 from deskwork.errors import NotDone, ValidationError
@@ -120,6 +122,16 @@ def test_users_from_a_script_password_on_standard_input(tool_db):
         12, "Error: There is no one called 'cy'.")  # fmt: skip
     assert users(tool_db, "remove", "ben").stdout == "ben may no longer log in to Expenses.\n"
     assert stored(tool_db) == [("ana", "admin")]
+    # each change is in the audit trail, with who made it at the command line (and no
+    # password: the refused one left no line either)
+    with Storage(tool_db).open() as db:
+        trail = [(e.event, e.who, e.detail) for e in reversed(audit.recent(db))]
+    me = f"{getpass.getuser()} (command line)"
+    assert trail == [
+        ("person added", me, "ana as admin"), ("person added", me, "ben as viewer"),
+        ("role changed", me, "ben: viewer to editor"), ("password reset", me, "ben"),
+        ("person removed", me, "ben"),
+    ]  # fmt: skip
 
 
 class Terminal:

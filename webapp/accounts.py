@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from deskwork.db import audit
 from deskwork.db.connection import write_transaction
 from deskwork.db.migrations import USERS
 from deskwork.errors import NotDone, ValidationError
@@ -107,10 +108,12 @@ def _now() -> str:
 
 
 class Accounts:
-    """The people of the tool whose database is ``db``."""
+    """The people of the tool whose database is ``db``; ``by``: who makes the changes,
+    for the audit trail (each change is recorded with it, in the same transaction)."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: sqlite_utils.Database, *, by: str | None = None) -> None:
         self.db = db
+        self.by = by
 
     def all(self) -> list[Account]:
         rows = self.db.execute(
@@ -146,12 +149,14 @@ class Accounts:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 [name, role, hashed, now, now, now],
             )
+            audit.record(conn, "person added", self.by, detail=f"{name} as {role}")
         return self.find(name)
 
     def remove(self, name: str) -> Account:
         account = self.find(name)
         with write_transaction(self.db) as conn:
             conn.execute(f"DELETE FROM {USERS} WHERE name = ?", [account.name])
+            audit.record(conn, "person removed", self.by, detail=account.name)
         return account
 
     def reset(self, name: str, password: str) -> Account:
@@ -178,6 +183,11 @@ class Accounts:
                 f"UPDATE {USERS} SET {', '.join(f'{c} = ?' for c in values)} WHERE name = ?",
                 [*values.values(), account.name],
             )
+            if "password" in columns:
+                audit.record(conn, "password reset", self.by, detail=account.name)
+            if "role" in columns:
+                change = f"{account.name}: {account.role} to {columns['role']}"
+                audit.record(conn, "role changed", self.by, detail=change)
         return self.find(account.name)
 
     def log_in(self, name: str, password: str) -> Account | None:

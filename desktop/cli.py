@@ -176,7 +176,9 @@ def flask(target: str, args: tuple[str, ...]) -> None:
     run_flask_command(found.app, list(args) or ["--help"])
 
 
-def _tool_and_database(target: str, database: Path | None) -> tuple[Tool, Path]:
+def _tool_and_database(
+    target: str, database: Path | None, *, doing: str = "backup and restore are"
+) -> tuple[Tool, Path]:
     """The declared tool at ``target`` and its database (``--db`` or its usual one)."""
     from deskwork.desktop import paths
     from deskwork.loader import load_target
@@ -186,8 +188,8 @@ def _tool_and_database(target: str, database: Path | None) -> tuple[Tool, Path]:
     found = load_target(target)
     if found.tool is None:
         raise click.UsageError(
-            f"{target} is a plain Flask app: its data is its own to back up (its instance "
-            "folder). backup and restore are for declared tools."
+            f"{target} is a plain Flask app: its data is its own (its instance folder). "
+            f"{doing} for declared tools."
         )
     return found.tool, (database or paths.default_database(found.tool.name)).resolve()
 
@@ -424,6 +426,44 @@ def settings(target: str) -> None:
     _echo(f"Settings of {found.title}:")
     for item in shown:
         _echo(f"  {item.setting.variable:<{width}}  {item.value}  ({item.origin})")
+
+
+def _checked_address(value: str | None) -> str | None:
+    from deskwork.desktop.settings import SETTINGS
+
+    if value is None:
+        return None
+    try:
+        return str(next(s for s in SETTINGS if s.name == "address").parse(value))
+    except ValueError as reason:
+        raise click.BadParameter(f"{value!r} {reason}.") from None
+
+
+@cli.command()
+@click.argument("target")
+@database_option
+@click.option("--address", callback=lambda _ctx, _param, value: _checked_address(value),
+              help="Where to listen, HOST:PORT (the address setting; default "
+              "127.0.0.1:8000; 0.0.0.0:8000 for every network interface).")  # fmt: skip
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Worker processes (the workers setting; default: the cores, "
+              "up to 8).")  # fmt: skip
+def serve(target: str, database: Path | None, address: str | None, workers: int | None) -> None:
+    """Serve the tool at TARGET to a team: people log in (add them with deskwork users),
+    each with a role; several worker processes share its one database file. Behind the
+    organisation's reverse proxy; logs in the combined format on standard output."""
+    from deskwork.desktop.settings import Settings
+    from deskwork.desktop.team_server import serve as serve_tool
+
+    tool, path = _tool_and_database(target, database, doing="deskwork serve is")
+    given = {"DESKWORK_ADDRESS": address, "DESKWORK_WORKERS": str(workers) if workers else None}
+    environ = {**os.environ, **{k: v for k, v in given.items() if v is not None}}
+    settings = Settings.load(environ, name=tool.name)
+    for setting in ("address", "workers", "threads", "proxies", "session_hours", "bulk_limit"):
+        settings.value(setting)  # a value that can't be used stops here, saying which
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
+                        "%(message)s", stream=sys.stderr)  # fmt: skip
+    sys.exit(serve_tool(tool, path if database else None, settings, target=target, echo=_echo))
 
 
 @cli.command()

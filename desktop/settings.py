@@ -40,12 +40,18 @@ from deskwork.db import BACKUPS_KEPT
 from deskwork.errors import SettingError
 from deskwork.model import BIN_DAYS
 from deskwork.reading import IMPORT_ROWS
+from deskwork.served import DEFAULTS as SERVED
+from deskwork.served import Served
 
 if TYPE_CHECKING:
     from deskwork.model import Tool
 
 # pywebview's backends (its GUIType), for a clear message on a typing mistake.
 GUI_BACKENDS = ("gtk", "qt", "cef", "edgechromium", "mshtml", "winforms", "cocoa", "android")
+
+#: Where ``deskwork serve`` listens, and its threads per worker process, when unset.
+ADDRESS = "127.0.0.1:8000"
+THREADS = 16
 
 #: The user's own locale variables, in the order the C library reads them.
 USER_LOCALE = ("LC_ALL", "LC_NUMERIC", "LANG")
@@ -79,6 +85,41 @@ def _whole(text: str) -> int:
     if number < 1:
         raise ValueError("is not a whole number of 1 or more: set one")
     return number
+
+
+def _count(text: str) -> int:
+    try:
+        number = int(text.strip())
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise ValueError("is not a whole number of 0 or more: set one")
+    return number
+
+
+def _hours(text: str) -> float:
+    try:
+        hours = float(text.strip())
+    except ValueError:
+        hours = 0
+    if not 0 < hours <= 24 * 366:
+        raise ValueError("is not a number of hours above 0 (such as 12, or 0.5)")
+    return hours
+
+
+def _listen_address(text: str) -> str:
+    value = text.strip()
+    if value.startswith("fd://") and value[5:].isdigit():
+        return value
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("is not HOST:PORT (such as 0.0.0.0:8000)")
+    return value
+
+
+def default_workers() -> int:
+    """``deskwork serve``'s worker processes when unset: the cores, at most 8."""
+    return max(1, min(os.cpu_count() or 1, 8))
 
 
 def _origins(text: str) -> tuple[str, ...]:
@@ -267,6 +308,46 @@ SETTINGS: tuple[Setting, ...] = (
         "the key `deskwork release --key` signed it with (built in)",
         "the public key (from `deskwork keys new`) whose signature an update must carry",
         (POLICY, ENVIRONMENT, *FILES), _key,
+    ),
+    Setting(
+        "address", "host:port",
+        f"`{ADDRESS}`",
+        "where `deskwork serve` listens: `0.0.0.0:8000` for every network interface, "
+        "behind the organisation's proxy (or `fd://N`, a socket handed over)",
+        (POLICY, ENVIRONMENT, *FILES), _listen_address,
+    ),
+    Setting(
+        "workers", "whole number",
+        "the number of cores, at most 8",
+        "`deskwork serve`'s worker processes (gunicorn; one on Windows)",
+        (POLICY, ENVIRONMENT, *FILES), _whole,
+    ),
+    Setting(
+        "threads", "whole number",
+        f"`{THREADS}`",
+        "`deskwork serve`'s threads in each worker process (a live page's stream holds one "
+        "while it is open: at most half of them do)",
+        (POLICY, ENVIRONMENT, *FILES), _whole,
+    ),
+    Setting(
+        "proxies", "whole number",
+        f"`{SERVED.proxies}`",
+        "how many reverse proxies stand in front of `deskwork serve`: the client's address, "
+        "scheme and host are read from their `X-Forwarded-*` headers only",
+        (POLICY, ENVIRONMENT, *FILES), _count,
+    ),
+    Setting(
+        "session_hours", "number",
+        f"`{SERVED.session_hours:g}`",
+        "how long a log-in to `deskwork serve` lasts, in hours",
+        (POLICY, ENVIRONMENT, *FILES), _hours,
+    ),
+    Setting(
+        "bulk_limit", "whole number",
+        f"`{SERVED.bulk_limit}`",
+        "the most rows an editor may change at once on `deskwork serve` (an admin any "
+        "number; bulk deletes take an admin)",
+        (POLICY, ENVIRONMENT, *FILES), _whole,
     ),
     Setting(
         "launch_stamp", "Unix time",
@@ -588,6 +669,26 @@ class Settings:
         """Staff can look but not change."""
         return bool(self.value("read_only"))
 
+    @property
+    def address(self) -> str:
+        """Where ``deskwork serve`` listens."""
+        return self.raw("address") or ADDRESS
+
+    @property
+    def workers(self) -> int:
+        found: int | None = self.value("workers")
+        return default_workers() if found is None else found
+
+    @property
+    def threads(self) -> int:
+        found: int | None = self.value("threads")
+        return THREADS if found is None else found
+
+    def served(self) -> Served:
+        """How ``deskwork serve`` serves a tool to its team."""
+        given = {name: self.value(name) for name in ("session_hours", "proxies", "bulk_limit")}
+        return Served(**{name: value for name, value in given.items() if value is not None})
+
     def explain(self, tool: Tool | None = None) -> list[Shown]:
         """Every setting's value in force for ``tool`` (or a plain Flask app, for None),
         with where it came from; a ``SettingError`` for a value that can't be used."""
@@ -634,4 +735,8 @@ def _default_value(name: str) -> str:
         return "no"
     if name == "updates":
         return "yes"
-    return "unset"
+    if name == "workers":
+        return str(default_workers())
+    if name in ("session_hours", "proxies", "bulk_limit"):
+        return f"{getattr(SERVED, name):g}"
+    return {"address": ADDRESS, "threads": str(THREADS)}.get(name, "unset")

@@ -17,6 +17,7 @@ from deskwork.db.storage import Storage
 from deskwork.errors import DeskworkError, NotAllowed
 from deskwork.fields.files import size_text
 from deskwork.model import Tool
+from deskwork.served import Served
 
 log = logging.getLogger("deskwork")
 
@@ -64,7 +65,7 @@ def create_app(
     locale: str | None = None,
     user_locale: str | None = None,
     config: dict[str, Any] | None = None,
-    served: team.Served | None = None,
+    served: Served | None = None,
 ) -> Flask:
     """Build the Flask app for ``tool``, storing its rows in ``database``.
 

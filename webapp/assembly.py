@@ -26,7 +26,7 @@ from deskwork.db.storage import Storage
 from deskwork.exports import SaveAs, Saving
 from deskwork.model import Tool
 from deskwork.reading import IMPORT_ROWS
-from deskwork.team import Served
+from deskwork.served import Served
 
 log = logging.getLogger("deskwork")
 

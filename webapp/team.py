@@ -26,7 +26,6 @@ import datetime as dt
 import hmac
 import math
 from contextvars import Token
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -52,6 +51,7 @@ from deskwork.accounts import Accounts
 from deskwork.db import audit, history, sessions
 from deskwork.errors import NotAllowed
 from deskwork.security import SAFE_METHODS, is_api
+from deskwork.served import Served
 
 bp = Blueprint("team", __name__)
 
@@ -78,19 +78,6 @@ NOT_OURS = (
     "This change did not come from this tool's own page (or the page is from an earlier "
     "session): nothing was changed. Reload the page and try again."
 )
-
-
-@dataclass(frozen=True)
-class Served:
-    """How a tool is served to a team (from the server's settings)."""
-
-    #: How long a log-in lasts, in hours.
-    session_hours: float = 12.0
-    #: How many reverse proxies stand in front: the client's address, the scheme and the
-    #: host are read from the last this many ``X-Forwarded-*`` entries, and only those.
-    proxies: int = 0
-    #: The most rows an editor may change at once (an admin any number).
-    bulk_limit: int = 100
 
 
 def served(app: Flask | None = None) -> Served | None:

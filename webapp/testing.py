@@ -111,7 +111,7 @@ def team_client(
     """A test client for ``tool`` served to a team (``deskwork serve``), logged in as
     nobody yet: add people with ``deskwork.accounts.Accounts``, then ``log_in``.
     ``served``: ``deskwork.team.Served``'s settings (``session_hours``, ``bulk_limit``)."""
-    from deskwork.team import Served
+    from deskwork.served import Served
 
     options = Options(served=Served(**served))
     app = assemble(tool, database, options=options, seed=seed).app

@@ -1,0 +1,148 @@
+"""Driving a tool served by ``deskwork serve`` as its team's browsers do: a real server
+process on a socket the test made (``--address fd://N``), people logging in over kept-alive
+connections, their forms sent with the hidden fields each page gives."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import signal
+import socket
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+from conftest import DESKWORK, TOOL_FILE, deskwork_env, wait_until
+
+HIDDEN = re.compile(r'<input type="hidden" name="(_[a-z]+)" value="([^"]*)"')
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: str
+
+
+@dataclass
+class Browser:
+    """One person's browser: a kept-alive connection, and the cookies it was given."""
+
+    port: int
+    cookies: dict[str, str] = field(default_factory=dict)
+    origin: str = ""
+
+    def __post_init__(self) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        self.origin = self.origin or f"http://127.0.0.1:{self.port}"
+
+    def request(self, method: str, path: str, form: dict[str, str] | None = None,
+                headers: dict[str, str] | None = None) -> Answer:  # fmt: skip
+        sent = {"Origin": self.origin, **(headers or {})}
+        if self.cookies:
+            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
+        self.conn.request(method, path, body=body, headers=sent)
+        response = self.conn.getresponse()
+        text = response.read().decode("utf-8", "replace")
+        for header, value in response.getheaders():
+            if header.lower() == "set-cookie":
+                name, _, rest = value.partition("=")
+                kept = rest.split(";", 1)[0]
+                if "Max-Age=0" in value or "expires=Thu, 01 Jan 1970" in value:
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = kept
+        return Answer(response.status, dict(response.getheaders()), text)
+
+    def get(self, path: str) -> Answer:
+        return self.request("GET", path)
+
+    def post(self, path: str, form: dict[str, str], **kwargs: object) -> Answer:
+        return self.request("POST", path, form, **kwargs)  # type: ignore[arg-type]
+
+    def log_in(self, name: str, password: str) -> Answer:
+        return self.post("/log-in", {"name": name, "password": password})
+
+    def submit(self, path: str, form: dict[str, str]) -> Answer:
+        """Open the form at ``path``, then send it with what it hid (its one-time token,
+        the session's CSRF secret) and ``form``."""
+        page = self.get(path)
+        assert page.status == 200, (page.status, page.body[:300])
+        return self.post(path, {**dict(HIDDEN.findall(page.body)), **form})
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class ServedTool:
+    """``deskwork serve`` in its own process, on a socket bound here and handed over."""
+
+    def __init__(self, database: Path, data_dir: Path, *, workers: int = 2,
+                 tool: Path = TOOL_FILE, **settings: str) -> None:  # fmt: skip
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        env = deskwork_env(data_dir, **{f"DESKWORK_{k.upper()}": v for k, v in settings.items()})
+        self.env = env
+        self.database = database
+        self.tool = tool
+        self.browsers: list[Browser] = []
+        self.out = open(data_dir / "serve.out", "w+", encoding="utf-8")  # noqa: SIM115
+        self.err = open(data_dir / "serve.err", "w+", encoding="utf-8")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [str(DESKWORK), "serve", str(tool), "--db", str(database),
+             "--address", f"fd://{self.sock.fileno()}", "--workers", str(workers)],
+            env=env, stdout=self.out, stderr=self.err, pass_fds=(self.sock.fileno(),),
+        )  # fmt: skip
+        wait_until(lambda: "Serving " in self.output() or self.process.poll() is not None, 60)
+        assert self.process.poll() is None, self.output() + self.errors()
+
+    def output(self) -> str:
+        self.out.flush()
+        return Path(self.out.name).read_text(encoding="utf-8")
+
+    def errors(self) -> str:
+        return Path(self.err.name).read_text(encoding="utf-8")
+
+    def browser(self, **given: str) -> Browser:
+        """A new browser (closed when the server stops)."""
+        self.browsers.append(Browser(self.port, **given))  # type: ignore[arg-type]
+        return self.browsers[-1]
+
+    def users(self, *args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(DESKWORK), "users", args[0], str(self.tool), *args[1:], "--db",
+             str(self.database)],
+            input=(password + "\n") if password else None, env=self.env, capture_output=True,
+            text=True, encoding="utf-8", timeout=120,
+        )  # fmt: skip
+
+    def workers(self) -> list[int]:
+        """The worker processes' ids (the master's children)."""
+        found = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True,
+                               text=True, encoding="utf-8")  # fmt: skip
+        return [int(pid) for pid in found.stdout.split()]
+
+    def stop(self) -> int:
+        for browser in self.browsers:
+            browser.close()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self.sock.close()
+        self.out.close()
+        self.err.close()
+        return self.process.returncode
+
+
+def kill(pid: int) -> None:
+    os.kill(pid, signal.SIGKILL)

@@ -1,0 +1,23 @@
+"""How a tool is served to a team (``deskwork serve``): the choices the server's settings
+make for the Flask side (``deskwork.team``), with their defaults, declared once here.
+Nothing is imported: the host's settings read these defaults at every launch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Served:
+    """How a tool is served to a team (from the server's settings)."""
+
+    #: How long a log-in lasts, in hours.
+    session_hours: float = 12.0
+    #: How many reverse proxies stand in front: the client's address, the scheme and the
+    #: host are read from the last this many ``X-Forwarded-*`` entries, and only those.
+    proxies: int = 0
+    #: The most rows an editor may change at once (an admin any number).
+    bulk_limit: int = 100
+
+
+DEFAULTS = Served()

@@ -629,6 +629,36 @@ def users_reset(target: str, name: str, role: str | None, database: Path | None)
     _echo(f"{account.name} has a new password for {tool.title}; logged out everywhere.")
 
 
+@users.command(name="token")
+@click.argument("target")
+@click.argument("name")
+@click.option("--label", default="script", show_default=True,
+              help="What the token is for, as its list shows it.")  # fmt: skip
+@click.option("--revoke", is_flag=True, help="Revoke every API token of NAME instead.")
+@database_option
+def users_token(target: str, name: str, label: str, revoke: bool, database: Path | None) -> None:
+    """A new API token for NAME, for scripts calling the served tool's JSON API with NAME's
+    role (Authorization: Bearer TOKEN): printed once, on its own line; or --revoke."""
+    from deskwork.accounts import Accounts
+    from deskwork.db import audit, sessions
+
+    tool, storage = _accounts_of(target, database)
+    with storage.open() as db:
+        account = Accounts(db).find(name)
+        if revoke:
+            gone = sessions.revoke_api_keys(db, account.name)
+            audit.record(db, "API tokens revoked", _at_the_command_line(),
+                         detail=f"{account.name}: {gone}")  # fmt: skip
+            _echo(f"Revoked {gone} API token{'' if gone == 1 else 's'} of {account.name}.")
+            return
+        key = sessions.new_api_key(db, account.name, label.strip()[:100] or "script")
+        audit.record(db, "API token made", _at_the_command_line(),
+                     detail=f"{account.name}: {label}")  # fmt: skip
+    click.echo(f"A new API token for {account.name} ({account.role}) in {tool.title}, shown "
+               "this once: keep it as a password.", err=True)  # fmt: skip
+    _echo(key)
+
+
 @users.command(name="list")
 @click.argument("target")
 @database_option

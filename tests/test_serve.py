@@ -72,12 +72,25 @@ def test_served_people_log_in_and_their_roles_hold_over_real_connections(served)
     assert "vic 1" not in saved_notes(served.database)
     audit = ada.get("/audit").body
     assert "failed log-in" in audit and "<td>refused</td><td>vic</td>" in audit
+    # a script, with an API token made at the command line
+    made = served.users("token", "ada", "--label", "nightly sync")
+    key = made.stdout.strip()
+    assert made.returncode == 0 and key.startswith("dw_")
+    assert "shown this once" in made.stderr
+    script = served.browser()
+    counted = script.request("GET", "/api/tables/expenses/count",
+                             headers={"Authorization": f"Bearer {key}"})  # fmt: skip
+    assert counted.status == 200, counted.body
+    assert served.users("token", "ada", "--revoke").stdout == "Revoked 1 API token of ada.\n"
+    assert script.request("GET", "/api/tables/expenses/count",
+                          headers={"Authorization": f"Bearer {key}"}).status == 401  # fmt: skip
     # the access log, in the combined format, names no secret
     wait_until(lambda: "GET /audit" in served.output())
     line = next(x for x in served.output().splitlines() if '"GET /health HTTP/1.1" 200' in x)
     assert re.match(r'^127\.0\.0\.1 - - \[[^]]+\] "GET /health HTTP/1\.1" 200 \d+ "-" ', line)
     assert GOOD not in served.output() + served.errors()
     assert "correct horse" not in served.output() + served.errors()
+    assert key not in served.output() + served.errors()
 
 
 def test_two_worker_processes_and_twenty_threads_saving_at_once_lose_nothing(served):
@@ -205,7 +218,8 @@ def test_serve_refuses_what_it_cannot_serve(tmp_path):
     bad = serve(str(TOOL_FILE), "--db", str(database), DESKWORK_PROXIES="-1")
     assert bad.returncode == 20
     assert "DESKWORK_PROXIES='-1' is not a whole number of 0 or more" in bad.stderr
-    flask_app = Path(__file__).parent.parent / "examples" / "noticeboard" / "noticeboard"
+    flask_app = tmp_path / "hello.py"
+    flask_app.write_text("from flask import Flask\napp = Flask(__name__)\n", encoding="utf-8")
     plain = serve(str(flask_app))
     assert plain.returncode == 2 and "deskwork serve is for declared tools" in plain.stderr
     assert not database.exists()  # nothing made

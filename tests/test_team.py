@@ -4,6 +4,7 @@ trail, through the same assembly ``deskwork serve`` uses, with Flask's test clie
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from pathlib import Path
 
@@ -356,3 +357,79 @@ def test_only_the_trusted_proxies_say_who_the_client_is(tmp_path, proxies):
 def test_the_health_page_answers_without_a_log_in(served):
     answer = served.get("/health")
     assert answer.status_code == 200 and answer.json == {"status": "ok"}
+
+
+def test_a_served_admins_large_import_is_done_in_its_request_and_named(served):
+    """Worker processes can't follow another's job: a served tool checks and saves a
+    large file in the request itself, and the history and the audit name the admin."""
+    from test_imports import large_csv
+
+    storage = served.application.extensions["deskwork.storage"]
+    with storage.open() as db:
+        data, count = large_csv(db), db.execute("SELECT count(*) FROM expenses").fetchone()[0]
+    editor = second(served)
+    editor.log_in("ana", GOOD)
+    token = csrf(editor)
+    refused = editor.post("/tables/expenses/import", data={"_csrf": token, "file": (
+        io.BytesIO(data), "lunches.csv")}, content_type="multipart/form-data")  # fmt: skip
+    assert refused.status_code == 403
+    served.log_in("ada", GOOD)
+    sent = served.post("/tables/expenses/import", data={"_csrf": csrf(served), "file": (
+        io.BytesIO(data), "lunches.csv")}, content_type="multipart/form-data")  # fmt: skip
+    assert sent.status_code == 303
+    page = text(served.get(sent.headers["Location"]))
+    assert "<progress" not in page and "8,000 rows: 8,000 new" in page
+    done = served.submit(sent.headers["Location"])
+    assert done.status_code == 303 and done.headers["Location"] == "/tables/expenses"
+    with storage.open() as db:
+        assert db.execute("SELECT count(*) FROM expenses").fetchone()[0] == count + 8_000
+        [(who,)] = db.execute(
+            "SELECT who FROM _deskwork_actions WHERE label = 'Imported lunches.csv'"
+        ).fetchall()
+    assert who == "ada"
+    [event] = [e for e in trail(served) if e.event == "import"]
+    assert (event.who, event.detail) == ("ada", "lunches.csv into Expenses: 8,000 rows")
+
+
+def test_a_script_calls_the_api_with_a_persons_token_and_their_role(served):
+    from deskwork.db import sessions
+
+    storage = served.application.extensions["deskwork.storage"]
+    with storage.open() as db:
+        ana_key = sessions.new_api_key(db, "ana", "nightly sync")
+        vic_key = sessions.new_api_key(db, "vic", "report")
+        [(stored,)] = db.execute(
+            "SELECT key FROM _deskwork_api_keys WHERE label = 'nightly sync'"
+        ).fetchall()
+    assert ana_key.startswith("dw_") and stored != ana_key  # only its hash is kept
+    script = second(served)
+
+    def call(method: str, key: str, **kwargs: object):
+        # a script: no cookie, no Origin, no CSRF secret
+        return FlaskClient.open(script, "/api/tables/expenses", method=method,
+                                base_url=TEAM_ORIGIN, headers={"Authorization": f"Bearer {key}"},
+                                **kwargs)  # fmt: skip
+
+    body = {"date": "2026-03-04", "amount": "12.00", "category": "Meals", "employee": 1}
+    assert call("GET", vic_key).status_code == 200
+    assert call("POST", vic_key, json=body).status_code == 403  # a viewer's token
+    made = call("POST", ana_key, json=body)
+    assert made.status_code == 201
+    with storage.open() as db:
+        [(who,)] = db.execute(
+            "SELECT a.who FROM _deskwork_actions a JOIN _deskwork_history h "
+            "ON h.action_id = a.id WHERE h.row_id = ? AND h.kind = 'create'",
+            [made.json["id"]],
+        ).fetchall()
+    assert who == "ana"
+    assert call("GET", "dw_made-up").status_code == 401
+    assert call("GET", "not-even-a-token").status_code == 401
+    # a token is not a way into the pages
+    page = FlaskClient.open(script, "/tables/expenses", base_url=TEAM_ORIGIN,
+                            headers={"Authorization": f"Bearer {ana_key}"})  # fmt: skip
+    assert page.status_code == 303
+    with storage.open() as db:
+        assert sessions.revoke_api_keys(db, "ana") == 1
+        Accounts(db).remove("vic")
+    assert call("GET", ana_key).status_code == 401
+    assert call("GET", vic_key).status_code == 401

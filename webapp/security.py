@@ -125,7 +125,7 @@ def is_api(request: Request) -> bool:
     return request.path.startswith(API_PREFIX)
 
 
-def _bearer(request: Request) -> str | None:
+def bearer(request: Request) -> str | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
@@ -150,7 +150,7 @@ def admit(
         return Admission(refused=CROSS_ORIGIN_REFUSED)
 
     if is_api(request) and (opened or "Authorization" in request.headers):
-        token = _bearer(request)
+        token = bearer(request)
         if api_token and token is not None and _same(token, api_token):
             return Admission()
         return Admission(refused=WRONG_TOKEN, status=401)

@@ -11,6 +11,8 @@ Every request to a served tool passes ``admit_person`` before its view runs:
   origin (``Origin`` or ``Sec-Fetch-Site``, one of which every browser sends) and carries
   its session's secret (the ``_csrf`` field every form has, or the ``X-CSRF-Token``
   header deskwork.js sends). The one-time form tokens are bound to the session too.
+* **Scripts** call the JSON API with a person's API token instead (``Authorization:
+  Bearer``, made by ``deskwork users token``), with that person's role; no cookie, no CSRF.
 * **Role**: ``deskwork.permissions`` says the least role for each address; a refusal is a
   clear page (or a 403 from the API) before anything is read or written.
 * **Log-in attempts** are slowed after ``SLOW_AFTER`` failures for a name (each attempt
@@ -50,7 +52,7 @@ from deskwork import permissions
 from deskwork.accounts import Accounts
 from deskwork.db import audit, history, sessions
 from deskwork.errors import NotAllowed
-from deskwork.security import SAFE_METHODS, is_api
+from deskwork.security import SAFE_METHODS, bearer, is_api
 from deskwork.served import Served
 
 bp = Blueprint("team", __name__)
@@ -172,6 +174,12 @@ def admit_person() -> Any:
         if changing and _from_elsewhere():
             abort(403, NOT_OURS)
         return None
+    token = bearer(request) if is_api(request) else None
+    if token is not None:  # a script, with a person's API token: no cookie, no CSRF
+        found = sessions.find_api_key(_db(), token)
+        if found is None:
+            abort(401, "The API token is wrong, revoked, or its person removed.")
+        return _admit(found, endpoint)
     found = sessions.find(_db(), request.cookies.get(cookie_name()))
     if found is None:
         if is_api(request):
@@ -179,10 +187,15 @@ def admit_person() -> Any:
         if changing:
             abort(401, SESSION_ENDED)
         return redirect(url_for("team.log_in", next=request.full_path.rstrip("?")), code=303)
-    g.deskwork_session = found
-    g.deskwork_acting = history.ACTING.set(found.name)
     if changing and (_from_elsewhere() or not _csrf_matches(found)):
         abort(403, NOT_OURS)
+    return _admit(found, endpoint)
+
+
+def _admit(found: sessions.Session, endpoint: str | None) -> None:
+    """Let ``found`` in, as who acts, if their role may do what the request asks."""
+    g.deskwork_session = found
+    g.deskwork_acting = history.ACTING.set(found.name)
     role = permissions.needed(endpoint, request.method)
     if not permissions.allows(found.role, role):
         _refuse(found, role, permissions.doing(endpoint, request.method))

@@ -22,7 +22,7 @@ from deskwork.db.migrations import AUDIT
 EVENTS = (
     "log-in", "failed log-in", "refused log-in", "log-out", "log-out everywhere",
     "export", "import", "restore", "person added", "person removed", "password reset",
-    "role changed", "refused",
+    "role changed", "refused", "API token made", "API tokens revoked",
 )  # fmt: skip
 
 

@@ -40,6 +40,7 @@ OLD_TRASH = "_deskwork_trash"  # deskwork 0.1's deleted rows
 USERS = "_deskwork_users"  # who may log in to a served tool (``accounts``)
 SESSIONS = "_deskwork_sessions"  # who is logged in to a served tool (``team``)
 AUDIT = "_deskwork_audit"  # log-ins, exports, imports, restores, role changes (``audit``)
+API_KEYS = "_deskwork_api_keys"  # people's tokens for scripts on a served tool (``sessions``)
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration("team", _team),  # deskwork serve: sessions, the audit trail, who acted
+    Migration(
+        "api-keys",  # deskwork serve: a person's tokens for scripts, kept as hashes
+        _statements(
+            f"""CREATE TABLE IF NOT EXISTS {API_KEYS} (
+                key TEXT PRIMARY KEY, name TEXT NOT NULL COLLATE NOCASE, label TEXT NOT NULL,
+                created TEXT NOT NULL)""",
+            f"CREATE INDEX IF NOT EXISTS {API_KEYS}_name ON {API_KEYS}(name)",
+        ),
+    ),
 )
 
 

@@ -174,6 +174,11 @@ def _jobs() -> dict[int, Job]:
 
 
 def _large(file_id: int) -> bool:
+    """Whether the file's check and save run on a thread, with a progress page. Not on a
+    served tool: its worker processes can't follow a job another one runs, so the
+    request itself does the work (seconds, at the most rows an import takes)."""
+    if team.served() is not None:
+        return False
     found = get_db().execute(f"SELECT size FROM {FILES} WHERE id = ?", [file_id]).fetchone()
     return found is not None and found[0] > AT_ONCE
 

@@ -205,3 +205,24 @@ def test_the_import_benchmark_imports_csv_and_excel_through_the_pages_beside_sql
     assert ours > 0 and theirs > 0
     page, alone, pieces, one = figures_in(output, "Searching right after the import ")
     assert page > 0 and alone > 0 and one > 0 and pieces >= 1
+
+
+def test_the_load_benchmark_serves_staff_at_once_beside_datasette_and_sqlite(benchmark_work):
+    output = run_benchmark(
+        "team_load.py", "--rows", "2000", "--staff", "4", "--seconds", "5", "--think", "0.5",
+        "--workers", "2", "--writers", "4", "--kill", "--work", str(benchmark_work),
+        timeout=900,
+    )  # fmt: skip
+    assert "deskwork serve under load: 2,000 expenses, 2 worker processes" in output
+    assert "datasette, version" in output and "SIGKILLed half-way" in output
+    load = table(output.replace("n/a", "0"), "request (4 staff)")
+    assert list(load) == ["log in", "table page", "search", "filter", "open a record",
+                          "save a record", "report"]  # fmt: skip
+    for p50, p95, _theirs_50, _theirs_95, count, _failed in load.values():
+        assert count > 0 and 0 < p50 <= p95
+    for read in ("table page", "search", "filter", "open a record"):
+        assert load[read][2] > 0  # Datasette answered the same reads
+    acknowledged, found, lost = figures_in(output, "Saves acknowledged: ")
+    assert acknowledged > 0 and found == acknowledged and lost == 0
+    writers, ours, failed, floor, _ratio = figures_in(output, "Writers: ")
+    assert writers == 4 and ours > 0 and floor > 0 and failed == 0

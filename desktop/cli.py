@@ -459,8 +459,9 @@ def serve(target: str, database: Path | None, address: str | None, workers: int 
     given = {"DESKWORK_ADDRESS": address, "DESKWORK_WORKERS": str(workers) if workers else None}
     environ = {**os.environ, **{k: v for k, v in given.items() if v is not None}}
     settings = Settings.load(environ, name=tool.name)
-    for setting in ("address", "workers", "threads", "proxies", "session_hours", "bulk_limit"):
+    for setting in ("address", "workers", "threads"):
         settings.value(setting)  # a value that can't be used stops here, saying which
+    settings.served()  # and so do the log-in's settings
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                         "%(message)s", stream=sys.stderr)  # fmt: skip
     sys.exit(serve_tool(tool, path if database else None, settings, target=target, echo=_echo))

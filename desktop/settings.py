@@ -41,7 +41,7 @@ from deskwork.errors import SettingError
 from deskwork.model import BIN_DAYS
 from deskwork.reading import IMPORT_ROWS
 from deskwork.served import DEFAULTS as SERVED
-from deskwork.served import Served
+from deskwork.served import Directory, Served
 
 if TYPE_CHECKING:
     from deskwork.model import Tool
@@ -115,6 +115,28 @@ def _listen_address(text: str) -> str:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError("is not HOST:PORT (such as 0.0.0.0:8000)")
     return value
+
+
+def _ldap_url(text: str) -> str:
+    value = text.strip()
+    scheme, sep, rest = value.partition("://")
+    if scheme.lower() not in ("ldap", "ldaps") or not sep or not rest:
+        raise ValueError("is not an ldap:// or ldaps:// address")
+    return value
+
+
+def _name_template(text: str) -> str:
+    value = text.strip()
+    if "{name}" not in value:
+        raise ValueError("has no {name} for the log-in name: put it where the name goes")
+    return value
+
+
+def _groups(text: str) -> tuple[str, ...]:
+    found = tuple(part.strip() for part in text.split(";") if part.strip())
+    if not found or not all("=" in dn for dn in found):
+        raise ValueError("is not one or more group DNs (cn=finance,ou=groups,dc=example,dc=org)")
+    return found
 
 
 def default_workers() -> int:
@@ -348,6 +370,38 @@ SETTINGS: tuple[Setting, ...] = (
         "the most rows an editor may change at once on `deskwork serve` (an admin any "
         "number; bulk deletes take an admin)",
         (POLICY, ENVIRONMENT, *FILES), _whole,
+    ),
+    Setting(
+        "ldap_url", "address",
+        "unset: local accounts only",
+        "the organisation's directory for `deskwork serve`'s log-ins: `ldaps://dc.example.org` "
+        "(LDAP or Active Directory; the certificate checked against the system's store)",
+        (POLICY, ENVIRONMENT, *FILES), _ldap_url,
+    ),
+    Setting(
+        "ldap_user", "name template",
+        "unset",
+        "how a log-in name binds to the directory, `{name}` standing for it: "
+        "`uid={name},ou=people,dc=example,dc=org`, or Active Directory's `{name}@corp.example`",
+        (POLICY, ENVIRONMENT, *FILES), _name_template,
+    ),
+    Setting(
+        "ldap_admins", "group DNs",
+        "none",
+        "the directory groups whose members are admins (several separated by `;`)",
+        (POLICY, ENVIRONMENT, *FILES), _groups,
+    ),
+    Setting(
+        "ldap_editors", "group DNs",
+        "none",
+        "the directory groups whose members are editors",
+        (POLICY, ENVIRONMENT, *FILES), _groups,
+    ),
+    Setting(
+        "ldap_viewers", "group DNs",
+        "none",
+        "the directory groups whose members are viewers",
+        (POLICY, ENVIRONMENT, *FILES), _groups,
     ),
     Setting(
         "launch_stamp", "Unix time",
@@ -687,7 +741,23 @@ class Settings:
     def served(self) -> Served:
         """How ``deskwork serve`` serves a tool to its team."""
         given = {name: self.value(name) for name in ("session_hours", "proxies", "bulk_limit")}
-        return Served(**{name: value for name, value in given.items() if value is not None})
+        chosen = {name: value for name, value in given.items() if value is not None}
+        return Served(**chosen, directory=self.directory())
+
+    def directory(self) -> Directory | None:
+        """The organisation's directory for log-ins, if IT named one."""
+        url: str | None = self.value("ldap_url")
+        if url is None:
+            return None
+        user: str | None = self.value("ldap_user")
+        if user is None:
+            raise SettingError(
+                "DESKWORK_LDAP_URL is set but DESKWORK_LDAP_USER is not: say how a log-in "
+                "name binds (uid={name},ou=people,dc=example,dc=org, or {name}@corp.example)."
+            )
+        groups = tuple((role, dns) for role in ("admin", "editor", "viewer")
+                       if (dns := self.value(f"ldap_{role}s")))  # fmt: skip
+        return Directory(url, user, groups)
 
     def explain(self, tool: Tool | None = None) -> list[Shown]:
         """Every setting's value in force for ``tool`` (or a plain Flask app, for None),
@@ -737,6 +807,8 @@ def _default_value(name: str) -> str:
         return "yes"
     if name == "workers":
         return str(default_workers())
+    if name == "ldap_url":
+        return "unset: local accounts only"
     if name in ("session_hours", "proxies", "bulk_limit"):
         return f"{getattr(SERVED, name):g}"
     return {"address": ADDRESS, "threads": str(THREADS)}.get(name, "unset")

@@ -103,7 +103,8 @@ class ServedTool:
         assert self.process.poll() is None, self.output() + self.errors()
 
     def output(self) -> str:
-        self.out.flush()
+        if not self.out.closed:
+            self.out.flush()
         return Path(self.out.name).read_text(encoding="utf-8")
 
     def errors(self) -> str:

@@ -152,6 +152,32 @@ class Accounts:
             audit.record(conn, "person added", self.by, detail=f"{name} as {role}")
         return self.find(name)
 
+    def from_directory(self, name: str, role: str) -> Account:
+        """Someone the organisation's directory let in with ``role`` (``deskwork.directory``):
+        their account here, with no password of its own, made at their first log-in, its
+        role kept as the directory's groups say (a new one ends their sessions so far)."""
+        name, role = check_name(name), check_role(role)
+        account = self.get(name)
+        if account is None:
+            now = _now()
+            with write_transaction(self.db) as conn:
+                conn.execute(
+                    f"INSERT OR IGNORE INTO {USERS} (name, role, password, created, changed, "
+                    "sessions_from) VALUES (?, ?, NULL, ?, ?, ?)",
+                    [name, role, now, now, now],
+                )
+                audit.record(conn, "person added", self.by,
+                             detail=f"{name} as {role}, from the directory")  # fmt: skip
+            return self.find(name)
+        return account if account.role == role else self._change(account, role=role)
+
+    def has_password(self, name: str) -> bool:
+        """Whether ``name`` logs in with a password of this tool's (not the directory's)."""
+        row = self.db.execute(
+            f"SELECT password IS NOT NULL FROM {USERS} WHERE name = ?", [name.strip()]
+        ).fetchone()
+        return bool(row and row[0])
+
     def remove(self, name: str) -> Account:
         account = self.find(name)
         with write_transaction(self.db) as conn:

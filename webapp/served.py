@@ -8,6 +8,18 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class Directory:
+    """The organisation's directory (``deskwork.directory``): where it is, how a log-in
+    name binds (``{name}`` in a DN or a user principal name), and the groups whose members
+    get each role."""
+
+    url: str
+    user: str
+    #: (role, the DNs of the groups whose members have it), for each role given
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
 class Served:
     """How a tool is served to a team (from the server's settings)."""
 
@@ -18,6 +30,8 @@ class Served:
     proxies: int = 0
     #: The most rows an editor may change at once (an admin any number).
     bulk_limit: int = 100
+    #: Log-ins checked against the organisation's directory too (None: local accounts only).
+    directory: Directory | None = None
 
 
 DEFAULTS = Served()

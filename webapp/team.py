@@ -49,9 +49,10 @@ from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup, escape
 
 from deskwork import permissions
-from deskwork.accounts import Accounts
+from deskwork.accounts import Account, Accounts, check_name
 from deskwork.db import audit, history, sessions
-from deskwork.errors import NotAllowed
+from deskwork.directory import DirectoryDown, role_of
+from deskwork.errors import NotAllowed, ValidationError
 from deskwork.security import SAFE_METHODS, bearer, is_api
 from deskwork.served import Served
 
@@ -288,20 +289,12 @@ def log_in() -> Any:
         return render_template("log_in.html", target=target, name="")
     db = _db()
     name = str(request.form.get("name", "")).strip()[:64]
-    password = str(request.form.get("password", ""))
     address = request.remote_addr or ""
-    known = Accounts(db).get(name) if name else None
-    refusal = _throttled(db, name, address) if name else None
-    if refusal is not None:
-        audit.record(db, "refused log-in", known.name if known else None, address=address,
-                     detail=refusal)  # fmt: skip
-        return render_template("log_in.html", target=target, name=name, error=refusal), 429
-    account = Accounts(db).log_in(name, password) if name and password else None
-    if account is None:
-        # An unknown name is not written down: it may be a password typed in the wrong box.
-        audit.record(db, "failed log-in", known.name if known else None, address=address,
-                     detail="" if known else "unknown name")  # fmt: skip
-        return render_template("log_in.html", target=target, name=name, error=WRONG), 401
+    try:
+        account = _who_logs_in(db, config, name, str(request.form.get("password", "")), address)
+    except _Refused as refused:
+        page = render_template("log_in.html", target=target, name=name, error=str(refused))
+        return page, refused.status
     cookie, _session = sessions.open_session(
         db, account.name, address=address, hours=config.session_hours
     )
@@ -312,6 +305,62 @@ def log_in() -> Any:
         secure=request.is_secure, samesite="Lax", path="/",
     )  # fmt: skip
     return response
+
+
+class _Refused(Exception):
+    """A log-in refused: the message for the page, with its status."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _who_logs_in(db: Any, config: Served, name: str, password: str, address: str) -> Account:
+    """The account ``name`` and ``password`` log in to (a local password first, then the
+    directory's, for anyone without one here), or ``_Refused``; every attempt audited."""
+    known = Accounts(db).get(name) if name else None
+    shown = known.name if known else None
+    refusal = _throttled(db, name, address) if name else None
+    if refusal is not None:
+        audit.record(db, "refused log-in", shown, address=address, detail=refusal)
+        raise _Refused(refusal, 429)
+    account = Accounts(db).log_in(name, password) if name and password else None
+    local = known is not None and Accounts(db).has_password(known.name)
+    if account is None and config.directory is not None and not local:
+        account = _through_directory(db, config, name, password, address)
+    if account is None:
+        # An unknown name is not written down: it may be a password typed in the wrong box.
+        audit.record(db, "failed log-in", shown, address=address,
+                     detail="" if known else "unknown name")  # fmt: skip
+        raise _Refused(WRONG, 401)
+    return account
+
+
+def _through_directory(
+    db: Any, config: Served, name: str, password: str, address: str
+) -> Account | None:
+    """The person the directory lets in (their account here made, or its role brought up
+    to date); None for a wrong password; ``_Refused`` for someone in none of the groups,
+    or when the directory does not answer."""
+    assert config.directory is not None
+    try:
+        check_name(name)
+    except ValidationError:
+        return None
+    try:
+        role = role_of(config.directory, name, password)
+    except DirectoryDown as down:
+        raise _Refused(str(down), 503) from down
+    if role is None:
+        return None
+    if not role:
+        audit.record(db, "failed log-in", name, address=address, detail="in no group")
+        title = current_app.extensions["deskwork.tool"].title
+        raise _Refused(
+            f"You are in the directory, but in none of the groups that may use {title}: ask "
+            "IT to add you to one.", 403,
+        )  # fmt: skip
+    return Accounts(db, by="the directory").from_directory(name, role)
 
 
 @bp.post("/log-out", endpoint="log_out")

@@ -41,7 +41,7 @@ from deskwork.errors import SettingError
 from deskwork.model import BIN_DAYS
 from deskwork.reading import IMPORT_ROWS
 from deskwork.served import DEFAULTS as SERVED
-from deskwork.served import Directory, Served
+from deskwork.served import Directory, OpenID, Served
 
 if TYPE_CHECKING:
     from deskwork.model import Tool
@@ -139,6 +139,24 @@ def _groups(text: str) -> tuple[str, ...]:
     return found
 
 
+def _issuer(text: str) -> str:
+    from urllib.parse import urlsplit
+
+    value = text.strip().rstrip("/")
+    parts = urlsplit(value)
+    local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if (parts.scheme != "https" and not (parts.scheme == "http" and local)) or not parts.netloc:
+        raise ValueError("is not an https:// address (http:// only on this computer)")
+    return value
+
+
+def _names(text: str) -> tuple[str, ...]:
+    found = tuple(part.strip() for part in text.split(";") if part.strip())
+    if not found:
+        raise ValueError("names no group")
+    return found
+
+
 def default_workers() -> int:
     """``deskwork serve``'s worker processes when unset: the cores, at most 8."""
     return max(1, min(os.cpu_count() or 1, 8))
@@ -209,6 +227,8 @@ class Setting:
     help: str
     where: tuple[str, ...]
     parse: Callable[[str], Any] = str
+    #: A secret (a client secret): ``deskwork settings`` shows only that it is set.
+    secret: bool = False
 
     @property
     def variable(self) -> str:
@@ -402,6 +422,52 @@ SETTINGS: tuple[Setting, ...] = (
         "none",
         "the directory groups whose members are viewers",
         (POLICY, ENVIRONMENT, *FILES), _groups,
+    ),
+    Setting(
+        "openid_issuer", "address",
+        "unset: not offered",
+        "the organisation's OpenID Connect provider for `deskwork serve`'s log-ins "
+        "(`https://login.example.org/realms/staff`): its log-in page is offered beside the "
+        "tool's own",
+        (POLICY, ENVIRONMENT, *FILES), _issuer,
+    ),
+    Setting(
+        "openid_client_id", "text",
+        "unset",
+        "the tool's client id at the provider (its redirect address: "
+        "`https://HOST/log-in/openid/back`)",
+        (POLICY, ENVIRONMENT, *FILES),
+    ),
+    Setting(
+        "openid_client_secret", "secret",
+        "unset",
+        "the tool's client secret at the provider (never printed: `deskwork settings` "
+        "shows only that it is set)",
+        (POLICY, ENVIRONMENT, *FILES), secret=True,
+    ),
+    Setting(
+        "openid_groups_claim", "text",
+        "`groups`",
+        "the ID token's claim that lists the person's groups",
+        (POLICY, ENVIRONMENT, *FILES),
+    ),
+    Setting(
+        "openid_admins", "group names",
+        "none",
+        "the provider's groups whose members are admins (several separated by `;`)",
+        (POLICY, ENVIRONMENT, *FILES), _names,
+    ),
+    Setting(
+        "openid_editors", "group names",
+        "none",
+        "the provider's groups whose members are editors",
+        (POLICY, ENVIRONMENT, *FILES), _names,
+    ),
+    Setting(
+        "openid_viewers", "group names",
+        "none",
+        "the provider's groups whose members are viewers",
+        (POLICY, ENVIRONMENT, *FILES), _names,
     ),
     Setting(
         "launch_stamp", "Unix time",
@@ -742,7 +808,24 @@ class Settings:
         """How ``deskwork serve`` serves a tool to its team."""
         given = {name: self.value(name) for name in ("session_hours", "proxies", "bulk_limit")}
         chosen = {name: value for name, value in given.items() if value is not None}
-        return Served(**chosen, directory=self.directory())
+        return Served(**chosen, directory=self.directory(), openid=self.openid())
+
+    def openid(self) -> OpenID | None:
+        """The organisation's OpenID Connect provider for log-ins, if IT named one."""
+        issuer: str | None = self.value("openid_issuer")
+        if issuer is None:
+            return None
+        client_id, secret = self.raw("openid_client_id"), self.raw("openid_client_secret")
+        if not client_id or not secret:
+            raise SettingError(
+                "DESKWORK_OPENID_ISSUER is set, but not both DESKWORK_OPENID_CLIENT_ID and "
+                "DESKWORK_OPENID_CLIENT_SECRET: register the tool with the provider and set "
+                "its client id and secret."
+            )
+        groups = tuple((role, names) for role in ("admin", "editor", "viewer")
+                       if (names := self.value(f"openid_{role}s")))  # fmt: skip
+        claim = self.raw("openid_groups_claim") or "groups"
+        return OpenID(issuer, client_id, secret, groups_claim=claim, groups=groups)
 
     def directory(self) -> Directory | None:
         """The organisation's directory for log-ins, if IT named one."""
@@ -768,7 +851,7 @@ class Settings:
         found = self.found(setting.name)
         if found is not None and found[0] is not None:
             setting.read(found[0])  # refused here as it would be at launch
-            return Shown(setting, found[0], found[1])
+            return Shown(setting, "(set, not shown)" if setting.secret else found[0], found[1])
         if found is not None:  # locked at its default
             return Shown(setting, _default_value(setting.name), found[1])
         if setting.name == "locale":
@@ -809,6 +892,10 @@ def _default_value(name: str) -> str:
         return str(default_workers())
     if name == "ldap_url":
         return "unset: local accounts only"
+    if name == "openid_issuer":
+        return "unset: not offered"
+    if name == "openid_groups_claim":
+        return "groups"
     if name in ("session_hours", "proxies", "bulk_limit"):
         return f"{getattr(SERVED, name):g}"
     return {"address": ADDRESS, "threads": str(THREADS)}.get(name, "unset")

@@ -21,7 +21,8 @@ from deskwork.accounts import ROLES
 VIEWER, EDITOR, ADMIN = ROLES
 
 #: Anyone may ask for these, logged in or not.
-PUBLIC = frozenset({"team.log_in", "team.health", "static"})
+PUBLIC = frozenset({"team.log_in", "team.openid_start", "team.openid_back", "team.health",
+                    "static"})  # fmt: skip
 
 #: endpoint -> (least role to look, least role to change).
 RULES: dict[str, tuple[str, str]] = {

@@ -4,7 +4,7 @@ Nothing is imported: the host's settings read these defaults at every launch."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,19 @@ class Directory:
     url: str
     user: str
     #: (role, the DNs of the groups whose members have it), for each role given
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class OpenID:
+    """The organisation's OpenID Connect provider (``deskwork.openid``): its issuer, this
+    tool's client registration there, and the groups (values of ``groups_claim``) whose
+    members get each role."""
+
+    issuer: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    groups_claim: str = "groups"
     groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
@@ -32,6 +45,8 @@ class Served:
     bulk_limit: int = 100
     #: Log-ins checked against the organisation's directory too (None: local accounts only).
     directory: Directory | None = None
+    #: Log-ins through the organisation's OpenID Connect provider too (None: not offered).
+    openid: OpenID | None = None
 
 
 DEFAULTS = Served()

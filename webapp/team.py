@@ -43,12 +43,13 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup, escape
 
-from deskwork import permissions
+from deskwork import openid, permissions
 from deskwork.accounts import Account, Accounts, check_name
 from deskwork.db import audit, history, sessions
 from deskwork.directory import DirectoryDown, role_of
@@ -295,6 +296,11 @@ def log_in() -> Any:
     except _Refused as refused:
         page = render_template("log_in.html", target=target, name=name, error=str(refused))
         return page, refused.status
+    return _logged_in(db, config, account, target, address)
+
+
+def _logged_in(db: Any, config: Served, account: Account, target: str, address: str) -> Any:
+    """A new session for ``account``: its cookie, and on to ``target``."""
     cookie, _session = sessions.open_session(
         db, account.name, address=address, hours=config.session_hours
     )
@@ -305,6 +311,57 @@ def log_in() -> Any:
         secure=request.is_secure, samesite="Lax", path="/",
     )  # fmt: skip
     return response
+
+
+NEXT = "deskwork_next"
+
+
+@bp.get("/log-in/openid", endpoint="openid_start")
+def openid_start() -> Any:
+    """Off to the organisation's OpenID Connect provider to log in."""
+    config = served()
+    if config is None or config.openid is None:
+        abort(404)
+    session[NEXT] = _back_to(request.args.get("next"))
+    try:
+        return openid.start(config.openid, url_for("team.openid_back", _external=True))
+    except openid.ProviderDown as down:
+        page = render_template("log_in.html", target=session[NEXT], name="", error=str(down))
+        return page, 503
+
+
+@bp.get("/log-in/openid/back", endpoint="openid_back")
+def openid_back() -> Any:
+    """Back from the provider: the person it vouches for is logged in, with the role of
+    their groups."""
+    config = served()
+    if config is None or config.openid is None:
+        abort(404)
+    db, address = _db(), request.remote_addr or ""
+    target = _back_to(session.pop(NEXT, None))
+
+    def refused(message: str, status: int) -> Any:
+        return render_template("log_in.html", target=target, name="", error=message), status
+
+    try:
+        name, role = openid.finish(config.openid)
+    except openid.ProviderDown as down:
+        return refused(str(down), 503)
+    except Exception:  # the provider's answer was no valid one: said, and logged
+        current_app.logger.warning("An OpenID Connect log-in did not complete", exc_info=True)
+        return refused("The log-in at your organisation did not complete: try again.", 400)
+    try:
+        check_name(name)
+    except ValidationError:
+        return refused("Your organisation's log-in did not say who you are (a user name or "
+                       "an email address): ask IT.", 403)  # fmt: skip
+    if not role:
+        audit.record(db, "failed log-in", name, address=address, detail="in no group")
+        title = current_app.extensions["deskwork.tool"].title
+        return refused(f"You are known to your organisation, but in none of the groups that "
+                       f"may use {title}: ask IT to add you to one.", 403)  # fmt: skip
+    account = Accounts(db, by="OpenID Connect").from_directory(name, role)
+    return _logged_in(db, config, account, target, address)
 
 
 class _Refused(Exception):
@@ -423,6 +480,9 @@ def init_app(app: Flask, config: Served | None) -> None:
     if config is None:
         return
     app.extensions["deskwork.served"] = config
+    if config.openid is not None:
+        openid.init_app(app, config.openid)
+    app.jinja_env.globals["openid_offered"] = config.openid is not None
     app.session_interface = _Cookies()
     app.register_blueprint(bp)
     app.before_request(admit_person)

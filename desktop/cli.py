@@ -428,6 +428,17 @@ def settings(target: str) -> None:
         _echo(f"  {item.setting.variable:<{width}}  {item.value}  ({item.origin})")
 
 
+@cli.command()
+@click.argument("url")
+@click.option("--title", help="The window's title (default: the server's name).")
+def connect(url: str, title: str | None) -> None:
+    """Open the team's server at URL (deskwork serve) in the native window: its log-in
+    page, then its pages; while it can't be reached the window says so and tries again."""
+    from deskwork.desktop.connect import connect as open_server
+
+    sys.exit(open_server(url, title=title))
+
+
 def _checked_address(value: str | None) -> str | None:
     from deskwork.desktop.settings import SETTINGS
 

@@ -96,6 +96,12 @@ def launch(
     else:
         title, name = title or "App", name or "app"
     settings = Settings.load(name=name)  # once: IT's settings, handed on from here
+    server: str | None = settings.value("server")
+    if isinstance(target, Tool) and server is not None:  # the team's server, not a file
+        from deskwork.desktop.connect import connect
+
+        log.info("Log file: %s", setup_logging(name, settings))
+        return connect(server, title=title, settings=settings)
     if isinstance(target, Tool):
         log_file = setup_logging(name, settings)
         database = database or paths.default_database(name, settings)

@@ -157,6 +157,16 @@ def _names(text: str) -> tuple[str, ...]:
     return found
 
 
+def _server(text: str) -> str:
+    from urllib.parse import urlsplit
+
+    value = text.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("is not a server's address such as https://tools.example/expenses/")
+    return value
+
+
 def default_workers() -> int:
     """``deskwork serve``'s worker processes when unset: the cores, at most 8."""
     return max(1, min(os.cpu_count() or 1, 8))
@@ -468,6 +478,13 @@ SETTINGS: tuple[Setting, ...] = (
         "none",
         "the provider's groups whose members are viewers",
         (POLICY, ENVIRONMENT, *FILES), _names,
+    ),
+    Setting(
+        "server", "address",
+        "unset: the tool's own database",
+        "a team server's address (`https://tools.example/expenses/`, where `deskwork serve` "
+        "serves the tool): the tool's window opens it instead of a database of its own",
+        (POLICY, ENVIRONMENT, *FILES), _server,
     ),
     Setting(
         "launch_stamp", "Unix time",
@@ -894,6 +911,8 @@ def _default_value(name: str) -> str:
         return "unset: local accounts only"
     if name == "openid_issuer":
         return "unset: not offered"
+    if name == "server":
+        return "unset: the tool's own database"
     if name == "openid_groups_claim":
         return "groups"
     if name in ("session_hours", "proxies", "bulk_limit"):

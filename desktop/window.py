@@ -93,8 +93,10 @@ def run_window(
     settings: Settings | None = None,
     on_window: Callable[[Any], None] | None = None,
     menu: MenuItems = (),
+    html: str | None = None,
 ) -> None:
-    """Make the tool's window for ``url``, run the GUI and block until the window closes.
+    """Make the tool's window for ``url`` (or showing ``html`` instead, a page of its own
+    until ``url`` can be loaded), run the GUI and block until the window closes.
 
     Every window deskwork opens is made here, so ``--reload``'s has the settings of a
     normal run's. ``background(window)`` runs on a thread of its own once the GUI is up;
@@ -109,8 +111,9 @@ def run_window(
     # downloads otherwise). They come only from the tool's server, behind its secret.
     webview.settings["ALLOW_DOWNLOADS"] = True
     window = webview.create_window(
-        title, url, width=1100, height=760, min_size=(480, 360), text_select=True
-    )
+        title, None if html else url, html=html or "", width=1100, height=760,
+        min_size=(480, 360), text_select=True,
+    )  # fmt: skip
     if window is None:
         raise NoDisplay("pywebview could not create a window")
     if on_window is not None:

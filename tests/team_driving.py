@@ -84,23 +84,40 @@ class ServedTool:
     """``deskwork serve`` in its own process, on a socket bound here and handed over."""
 
     def __init__(self, database: Path, data_dir: Path, *, workers: int = 2,
-                 tool: Path = TOOL_FILE, **settings: str) -> None:  # fmt: skip
+                 tool: Path = TOOL_FILE, start: bool = True, **settings: str) -> None:  # fmt: skip
+        """``start=False``: the socket listens, but nothing answers until ``resume``."""
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         env = deskwork_env(data_dir, **{f"DESKWORK_{k.upper()}": v for k, v in settings.items()})
         self.env = env
         self.database = database
         self.tool = tool
+        self.workers_count = workers
         self.browsers: list[Browser] = []
         self.out = open(data_dir / "serve.out", "w+", encoding="utf-8")  # noqa: SIM115
         self.err = open(data_dir / "serve.err", "w+", encoding="utf-8")  # noqa: SIM115
+        self.process: subprocess.Popen[bytes] | None = None
+        if start:
+            self.resume()
+
+    def resume(self) -> None:
+        """Start serving on the socket (again): what waited in its queue is answered."""
+        served_before = self.output().count("Serving ")
         self.process = subprocess.Popen(
-            [str(DESKWORK), "serve", str(tool), "--db", str(database),
-             "--address", f"fd://{self.sock.fileno()}", "--workers", str(workers)],
-            env=env, stdout=self.out, stderr=self.err, pass_fds=(self.sock.fileno(),),
+            [str(DESKWORK), "serve", str(self.tool), "--db", str(self.database),
+             "--address", f"fd://{self.sock.fileno()}", "--workers", str(self.workers_count)],
+            env=self.env, stdout=self.out, stderr=self.err, pass_fds=(self.sock.fileno(),),
         )  # fmt: skip
-        wait_until(lambda: "Serving " in self.output() or self.process.poll() is not None, 60)
-        assert self.process.poll() is None, self.output() + self.errors()
+        process = self.process
+        wait_until(lambda: self.output().count("Serving ") > served_before
+                   or process.poll() is not None, 60)  # fmt: skip
+        assert process.poll() is None, self.output() + self.errors()
+
+    def pause(self) -> None:
+        """Stop the server's processes; the socket stays, so requests wait in its queue."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(30)
 
     def output(self) -> str:
         if not self.out.closed:
@@ -125,24 +142,26 @@ class ServedTool:
 
     def workers(self) -> list[int]:
         """The worker processes' ids (the master's children)."""
+        assert self.process is not None
         found = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True,
                                text=True, encoding="utf-8")  # fmt: skip
         return [int(pid) for pid in found.stdout.split()]
 
-    def stop(self) -> int:
+    def stop(self) -> int | None:
         for browser in self.browsers:
             browser.close()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+        process = self.process
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(30)
+                process.wait(30)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+                process.kill()
+                process.wait(10)
         self.sock.close()
         self.out.close()
         self.err.close()
-        return self.process.returncode
+        return None if process is None else process.returncode
 
 
 def kill(pid: int) -> None:

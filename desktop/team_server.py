@@ -26,6 +26,7 @@ standard error (as a service manager, systemd or a container, collects them).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -83,6 +84,19 @@ def with_stream_slots(app: WSGIApp, limit: int) -> WSGIApp:
     return served
 
 
+def server_key(database: Path) -> bytes:
+    """The served tool's key for its signed cookies: made once, kept beside its database
+    (``NAME.sqlite3-server.key``), readable by the server's own user only."""
+    path = database.with_name(f"{database.name}-server.key")
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))["key"]
+        return bytes.fromhex(found)
+    except (OSError, ValueError, KeyError, TypeError):
+        key = secrets.token_bytes(32)
+        paths.write_private_json(path, {"key": key.hex()})
+        return key
+
+
 class TeamServer:
     """What ``deskwork serve`` serves: the tool, its database and the settings' choices."""
 
@@ -95,9 +109,9 @@ class TeamServer:
         self.database = database
         self.settings = settings
         self.echo = echo
-        # One key for every worker's signed cookies (messages, the forms' tokens): made
-        # before the fork, new at each start.
-        self.secret_key = secrets.token_bytes(32)
+        # One key for every worker's signed cookies (messages, the forms' tokens), kept
+        # across restarts so that a form open meanwhile still saves (``server_key``).
+        self.secret_key = server_key(database)
 
     def prepare(self) -> None:
         """Migrate and back up the database once, before any worker opens it."""

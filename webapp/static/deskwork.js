@@ -69,6 +69,50 @@
     }, { once: true });
   }
 
+  // A served tool (deskwork serve): a form that changes something is sent once the server
+  // answers its health page. While it does not (the network, a restart), the form stays
+  // as typed, a note says so, and it is tried again every few seconds.
+  var health = document.querySelector("meta[name=deskwork-health]");
+  var HELD = "The server can't be reached: what you typed is kept here, and sent as soon " +
+    "as it answers. Trying again every few seconds…";
+
+  function onServedSubmit(event) {
+    var form = event.target;
+    if (!health || (form.getAttribute("method") || "get").toLowerCase() !== "post") return;
+    if (form.dataset.reached) { delete form.dataset.reached; return; } // on to onSubmit
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    if (form.dataset.holding) return;
+    form.dataset.holding = "1";
+    var submitter = event.submitter || null;
+    var note = null;
+    var attempt = function () {
+      var controller = new AbortController();
+      var timer = window.setTimeout(function () { controller.abort(); }, 4000);
+      fetch(health.content, { cache: "no-store", signal: controller.signal })
+        .then(function (r) {
+          window.clearTimeout(timer);
+          if (!r.ok) throw new Error(String(r.status));
+          delete form.dataset.holding;
+          if (note) note.remove();
+          form.dataset.reached = "1";
+          if (form.requestSubmit) form.requestSubmit(submitter); else form.submit();
+        })
+        .catch(function () {
+          window.clearTimeout(timer);
+          if (!note) {
+            note = document.createElement("p");
+            note.className = "error-summary";
+            note.setAttribute("role", "alert");
+            note.textContent = HELD;
+            form.parentNode.insertBefore(note, form);
+          }
+          window.setTimeout(attempt, 3000);
+        });
+    };
+    attempt();
+  }
+
   function Lookup(box) {
     this.box = box;
     this.input = box.querySelector("input[role=combobox]");
@@ -500,6 +544,7 @@
   document.addEventListener("keydown", onRowKey);
   document.addEventListener("keydown", onKeydown);
   document.addEventListener("click", onCancelClick);
+  document.addEventListener("submit", onServedSubmit, true); // before onSubmit
   document.addEventListener("submit", onSubmit);
   document.querySelectorAll(".lookup").forEach(function (box) { new Lookup(box); });
 })();

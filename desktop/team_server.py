@@ -89,12 +89,14 @@ def server_key(database: Path) -> bytes:
     (``NAME.sqlite3-server.key``), readable by the server's own user only."""
     path = database.with_name(f"{database.name}-server.key")
     try:
-        found = json.loads(path.read_text(encoding="utf-8"))["key"]
-        return bytes.fromhex(found)
+        found = bytes.fromhex(json.loads(path.read_text(encoding="utf-8"))["key"])
+        if len(found) == 32:
+            return found
     except (OSError, ValueError, KeyError, TypeError):
-        key = secrets.token_bytes(32)
-        paths.write_private_json(path, {"key": key.hex()})
-        return key
+        pass  # none yet, or not a whole key: a new one
+    key = secrets.token_bytes(32)
+    paths.write_private_json(path, {"key": key.hex()})
+    return key
 
 
 class TeamServer:

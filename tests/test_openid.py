@@ -24,9 +24,15 @@ def provider() -> Iterator[str]:
 
     with oidc_provider_mock.run_server_in_thread() as server:
         issuer = f"http://localhost:{server.server_port}"
-        for sub, groups in {"lena": ["finance"], "ivy": ["canteen"]}.items():
-            claims = {"email": f"{sub}@example.org", "preferred_username": sub,
-                      "groups": groups}  # fmt: skip
+        people = {
+            "lena": {"preferred_username": "lena", "groups": ["finance"]},
+            "ivy": {"preferred_username": "ivy", "groups": ["canteen"]},
+            # claims the name of a local account of the tool's
+            "mallory": {"preferred_username": "ada", "groups": ["finance"]},
+            # an email the provider has not checked is no name
+            "eve": {"email": "eve@example.org", "email_verified": False, "groups": ["finance"]},
+        }
+        for sub, claims in people.items():
             answer = requests.put(f"{issuer}/users/{sub}", json=claims, timeout=10)
             assert answer.status_code == 204
         yield issuer
@@ -129,3 +135,16 @@ def test_a_provider_that_does_not_answer_is_said_so(tmp_path):
     assert "Your organisation&#39;s log-in (http://127.0.0.1:9) can&#39;t be reached" in (
         text(answer)
     )
+
+
+def test_a_claim_never_takes_over_a_local_account_nor_an_unchecked_email(tmp_path, provider):
+    from deskwork.accounts import Accounts
+
+    client = client_of(tmp_path, provider)
+    with client.application.extensions["deskwork.storage"].open() as db:
+        Accounts(db).add("ada", "viewer", "correct horse battery")
+    taken = through_the_provider(client, "mallory")
+    assert taken.status_code == 403 and "logs in with a password of this tool" in text(taken)
+    assert client.get("/").status_code == 303
+    unchecked = through_the_provider(client_of(tmp_path / "eve", provider), "eve")
+    assert unchecked.status_code == 403 and "did not say who you are" in text(unchecked)

@@ -77,7 +77,9 @@ def finish(openid: OpenID) -> tuple[str, str]:
     except requests.RequestException as error:
         raise _reaching(openid.issuer) from error
     claims = token.get("userinfo") or {}
-    name = str(claims.get("preferred_username") or claims.get("email") or "").strip()
+    # An email stands for the person only once the provider has checked it is theirs.
+    email = claims.get("email") if claims.get("email_verified") else None
+    name = str(claims.get("preferred_username") or email or "").strip()
     groups = claims.get(openid.groups_claim) or []
     if isinstance(groups, str):
         groups = [groups]

@@ -238,7 +238,11 @@ def _back_to(target: str | None) -> str:
     parts = urlsplit(target or "")
     if not target or parts.scheme or parts.netloc or not target.startswith("/"):
         return url_for("views.home")
-    if target.startswith("//") or "\\" in target:
+    if (
+        target.startswith("//")
+        or "\\" in target
+        or any(ord(c) < 32 or ord(c) == 127 for c in target)
+    ):
         return url_for("views.home")
     return target
 
@@ -355,6 +359,10 @@ def openid_back() -> Any:
     except ValidationError:
         return refused("Your organisation's log-in did not say who you are (a user name or "
                        "an email address): ask IT.", 403)  # fmt: skip
+    if Accounts(db).has_password(name):  # a local account is never taken over by a claim
+        audit.record(db, "failed log-in", name, address=address, detail="a local account")
+        return refused(f"{name} logs in with a password of this tool's, not through your "
+                       "organisation: use the form above.", 403)  # fmt: skip
     if not role:
         audit.record(db, "failed log-in", name, address=address, detail="in no group")
         title = current_app.extensions["deskwork.tool"].title
@@ -467,6 +475,7 @@ def health() -> Any:
 def audit_page() -> Any:
     """The audit trail, newest first, for admins."""
     before = request.args.get("before", type=int)
+    before = None if before is None else max(0, min(before, 2**62))
     events = audit.recent(_db(), before=before, limit=200)
     older = events[-1].id if len(events) == 200 else None
     return render_template("audit.html", events=events, older=older, nav_current=None)

@@ -96,7 +96,13 @@
           delete form.dataset.holding;
           if (note) note.remove();
           form.dataset.reached = "1";
-          if (form.requestSubmit) form.requestSubmit(submitter); else form.submit();
+          try {
+            if (form.requestSubmit) form.requestSubmit(submitter); else form.submit();
+          } catch (error) { // the button clicked is gone: send the form without it
+            form.submit();
+          } finally {
+            delete form.dataset.reached; // a form the browser would not send asks again
+          }
         })
         .catch(function () {
           window.clearTimeout(timer);

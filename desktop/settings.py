@@ -389,6 +389,14 @@ SETTINGS: tuple[Setting, ...] = (
         (POLICY, ENVIRONMENT, *FILES), _count,
     ),
     Setting(
+        "public_url", "address",
+        "unset: any host name is answered",
+        "the address people reach `deskwork serve` at (`https://tools.example/`): a request "
+        "for any other host is refused (DNS rebinding; the health page answers any, for the "
+        "proxy's checks)",
+        (POLICY, ENVIRONMENT, *FILES), _server,
+    ),
+    Setting(
         "session_hours", "number",
         f"`{SERVED.session_hours:g}`",
         "how long a log-in to `deskwork serve` lasts, in hours",
@@ -825,6 +833,11 @@ class Settings:
         """How ``deskwork serve`` serves a tool to its team."""
         given = {name: self.value(name) for name in ("session_hours", "proxies", "bulk_limit")}
         chosen = {name: value for name, value in given.items() if value is not None}
+        public: str | None = self.value("public_url")
+        if public is not None:
+            from urllib.parse import urlsplit
+
+            chosen["public_host"] = urlsplit(public).netloc
         return Served(**chosen, directory=self.directory(), openid=self.openid())
 
     def openid(self) -> OpenID | None:
@@ -913,6 +926,8 @@ def _default_value(name: str) -> str:
         return "unset: not offered"
     if name == "server":
         return "unset: the tool's own database"
+    if name == "public_url":
+        return "unset: any host name is answered"
     if name == "openid_groups_claim":
         return "groups"
     if name in ("session_hours", "proxies", "bulk_limit"):

@@ -130,6 +130,9 @@ class TeamServer:
         made = backups.daily()
         if made is not None:
             log.info("Backed up %s: %s", self.database, made.path)
+        if settings.value("public_url") is None:
+            log.warning("DESKWORK_PUBLIC_URL is not set: requests for any host name are "
+                        "answered; set it to the address people use (DNS rebinding)")  # fmt: skip
         with storage.open() as db:
             from deskwork.accounts import Accounts
 

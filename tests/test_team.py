@@ -435,3 +435,16 @@ def test_a_script_calls_the_api_with_a_persons_token_and_their_role(served):
         Accounts(db).remove("vic")
     assert call("GET", ana_key).status_code == 401
     assert call("GET", vic_key).status_code == 401
+
+
+def test_with_its_public_address_set_a_served_tool_answers_no_other_host(tmp_path):
+    served = people_client(tmp_path / "pinned.sqlite3", public_host="tools.example")
+    assert served.log_in("ana", GOOD).status_code == 303  # https://tools.example
+    assert served.get("/").status_code == 200
+    for other in ("http://evil.example", "http://127.0.0.1:8000"):
+        rebound = served.get("/", base_url=other, headers={"Origin": other})
+        assert rebound.status_code == 403, other
+        refused = served.post("/log-in", data={"name": "ana", "password": GOOD},
+                              base_url=other, headers={"Origin": other})  # fmt: skip
+        assert refused.status_code == 403
+    assert served.get("/health", base_url="http://127.0.0.1:8000").status_code == 200

@@ -43,6 +43,9 @@ class Served:
     proxies: int = 0
     #: The most rows an editor may change at once (an admin any number).
     bulk_limit: int = 100
+    #: The host (and port) people reach the tool at (``tools.example``): any other Host
+    #: header is refused (DNS rebinding). None: any host is answered.
+    public_host: str | None = None
     #: Log-ins checked against the organisation's directory too (None: local accounts only).
     directory: Directory | None = None
     #: Log-ins through the organisation's OpenID Connect provider too (None: not offered).

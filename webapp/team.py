@@ -172,6 +172,9 @@ def admit_person() -> Any:
         return None
     endpoint = request.endpoint
     changing = request.method not in SAFE_METHODS
+    pinned = (served() or Served()).public_host
+    if pinned and endpoint != "team.health" and request.host.lower() != pinned.lower():
+        abort(403, "This address is not this tool's.")  # DNS rebinding
     if endpoint in permissions.PUBLIC:
         if changing and _from_elsewhere():
             abort(403, NOT_OURS)

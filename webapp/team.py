@@ -168,11 +168,12 @@ def _from_elsewhere() -> bool:
 
 def admit_person() -> Any:
     """The checks of the module's docstring, before every view of a served tool."""
-    if served() is None:
+    config = served()
+    if config is None:
         return None
     endpoint = request.endpoint
     changing = request.method not in SAFE_METHODS
-    pinned = (served() or Served()).public_host
+    pinned = config.public_host
     if pinned and endpoint != "team.health" and request.host.lower() != pinned.lower():
         abort(403, "This address is not this tool's.")  # DNS rebinding
     if endpoint in permissions.PUBLIC:

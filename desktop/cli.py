@@ -436,7 +436,7 @@ def connect(url: str, title: str | None) -> None:
     page, then its pages; while it can't be reached the window says so and tries again."""
     from deskwork.desktop.connect import connect as open_server
 
-    sys.exit(open_server(url, title=title))
+    exit_when_closed(open_server(url, title=title))  # (pywebview may leave a thread waiting)
 
 
 def _checked_address(value: str | None) -> str | None:

@@ -29,6 +29,7 @@ def test_the_window_waits_for_an_unreachable_server_then_logs_in_and_saves(
     data = tmp_path / "data"
     data.mkdir()
     server = ServedTool(database, data, start=False)  # listening, not answering
+    window: subprocess.Popen[str] | None = None
     try:
         window = subprocess.Popen(
             [sys.executable, str(DRIVER), f"http://127.0.0.1:{server.port}/", "ana", GOOD],
@@ -44,6 +45,9 @@ def test_the_window_waits_for_an_unreachable_server_then_logs_in_and_saves(
         rest, errors = window.communicate(timeout=240)
         report = json.loads(rest.strip().splitlines()[-1])
     finally:
+        if window is not None and window.poll() is None:  # nothing left for the next test
+            window.kill()
+            window.communicate(timeout=30)
         server.stop()
     assert "error" not in report, (report, errors[-3000:])
     assert "timed out" in report["reason"]

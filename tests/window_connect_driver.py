@@ -16,6 +16,7 @@ import threading
 import time
 from typing import Any
 
+from deskwork.desktop.cli import exit_when_closed
 from deskwork.desktop.connect import connect
 
 NOTE = "Saved through deskwork connect"
@@ -79,8 +80,9 @@ def drive(win: Any, url: str, name: str, password: str) -> None:
 
 def main() -> None:
     url, name, password = sys.argv[1:4]
-    connect(url, title="Expenses", on_window=lambda win: threading.Thread(
+    code = connect(url, title="Expenses", on_window=lambda win: threading.Thread(
         target=drive, args=(win, url, name, password), daemon=True).start())  # fmt: skip
+    exit_when_closed(code)  # as deskwork connect ends: past a thread pywebview leaves waiting
 
 
 if __name__ == "__main__":

@@ -45,6 +45,16 @@ def log_in(page, name: str, password: str = GOOD) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
+def fill_in_an_expense(page, date: str, amount: str, note: str) -> None:
+    """Type a Training expense of Chloé Okafor's into the open "New expense" form."""
+    page.get_by_label("Date").fill(date)
+    page.get_by_label("Amount").fill(amount)
+    page.get_by_label("Category").select_option("Training")
+    page.get_by_label("Employee").fill("chloé")
+    page.get_by_role("option", name="Chloé Okafor").click()
+    page.get_by_label("Note").fill(note)
+
+
 def count(served: ServedTool) -> int:
     with sqlite3.connect(served.database) as conn:
         return int(conn.execute("SELECT count(*) FROM expenses").fetchone()[0])
@@ -84,12 +94,7 @@ def test_a_viewers_save_is_refused_and_nothing_changes(page, served):
 def test_an_editor_saves_but_may_not_import_and_the_history_names_them(page, served):
     log_in(page, "ana")
     page.get_by_role("navigation", name="Pages").get_by_role("link", name="New expense").click()
-    page.get_by_label("Date").fill("2026-11-21")
-    page.get_by_label("Amount").fill("99.00")
-    page.get_by_label("Category").select_option("Training")
-    page.get_by_label("Employee").fill("chloé")
-    page.get_by_role("option", name="Chloé Okafor").click()
-    page.get_by_label("Note").fill("Saved by ana in a browser")
+    fill_in_an_expense(page, "2026-11-21", "99.00", "Saved by ana in a browser")
     page.get_by_role("button", name="Save", exact=True).click()
     page.wait_for_url(re.compile(r"/tables/expenses\?at=(\d+)$"))
     row_id = int(page.url.rsplit("=", 1)[1])
@@ -125,12 +130,7 @@ def test_a_form_sent_while_the_server_is_away_keeps_what_was_typed_and_saves_whe
         page = context.new_page()
         log_in(page, "ana")
         page.goto("/forms/new-expense")
-        page.get_by_label("Date").fill("2026-11-22")
-        page.get_by_label("Amount").fill("45.60")
-        page.get_by_label("Category").select_option("Training")
-        page.get_by_label("Employee").fill("chloé")
-        page.get_by_role("option", name="Chloé Okafor").click()
-        page.get_by_label("Note").fill("Typed while the server restarted")
+        fill_in_an_expense(page, "2026-11-22", "45.60", "Typed while the server restarted")
         server.pause()  # the server's processes stop; its address stays
         page.get_by_role("button", name="Save", exact=True).click()
         held = page.get_by_role("alert")

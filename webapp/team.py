@@ -368,10 +368,7 @@ def openid_back() -> Any:
         return refused(f"{name} logs in with a password of this tool's, not through your "
                        "organisation: use the form above.", 403)  # fmt: skip
     if not role:
-        audit.record(db, "failed log-in", name, address=address, detail="in no group")
-        title = current_app.extensions["deskwork.tool"].title
-        return refused(f"You are known to your organisation, but in none of the groups that "
-                       f"may use {title}: ask IT to add you to one.", 403)  # fmt: skip
+        return refused(_in_no_group(db, name, address, "known to your organisation"), 403)
     account = Accounts(db, by="OpenID Connect").from_directory(name, role)
     return _logged_in(db, config, account, target, address)
 
@@ -423,13 +420,19 @@ def _through_directory(
     if role is None:
         return None
     if not role:
-        audit.record(db, "failed log-in", name, address=address, detail="in no group")
-        title = current_app.extensions["deskwork.tool"].title
-        raise _Refused(
-            f"You are in the directory, but in none of the groups that may use {title}: ask "
-            "IT to add you to one.", 403,
-        )  # fmt: skip
+        raise _Refused(_in_no_group(db, name, address, "in the directory"), 403)
     return Accounts(db, by="the directory").from_directory(name, role)
+
+
+def _in_no_group(db: Any, name: str, address: str, vouched: str) -> str:
+    """Someone the directory or the provider vouches for, in none of the groups IT named:
+    put in the audit trail; what they are told."""
+    audit.record(db, "failed log-in", name, address=address, detail="in no group")
+    title = current_app.extensions["deskwork.tool"].title
+    return (
+        f"You are {vouched}, but in none of the groups that may use {title}: ask IT to add "
+        "you to one."
+    )
 
 
 @bp.post("/log-out", endpoint="log_out")

@@ -21,11 +21,14 @@ takes at most half its threads' worth of them (a page beyond that works without 
 updates).
 
 Access logs go to standard output in the combined log format, and deskwork's own log to
-standard error (as a service manager, systemd or a container, collects them).
+standard error (as a service manager, systemd or a container, collects them). A server
+that runs for days backs the database up once a day (``DailyBackups``), in the first
+process, as a desk does at the first launch of a day.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -84,6 +87,46 @@ def with_stream_slots(app: WSGIApp, limit: int) -> WSGIApp:
     return served
 
 
+class DailyBackups:
+    """A backup on each new day while the server runs (``Backups.daily``, checked every
+    ``every`` seconds): a thread of the first process, where no request is served."""
+
+    def __init__(
+        self, backups: Any, every: float = 600.0, today: Callable[[], dt.date] = dt.date.today
+    ) -> None:
+        self.backups = backups
+        self.every = every
+        self.today = today
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="deskwork daily backups",
+                                        daemon=True)  # fmt: skip
+
+    def start(self) -> DailyBackups:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+
+    def once(self) -> Any:
+        """Today's backup, if none was taken yet (logged); a failure is logged and tried
+        again at the next check."""
+        try:
+            made = self.backups.daily(self.today())
+        except Exception:
+            log.exception("The daily backup of %s failed", self.backups.database)
+            return None
+        if made is not None:
+            log.info("Backed up %s: %s", self.backups.database, made.path)
+        return made
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.once()
+
+
 def server_key(database: Path) -> bytes:
     """The served tool's key for its signed cookies: made once, kept beside its database
     (``NAME.sqlite3-server.key``), readable by the server's own user only."""
@@ -114,6 +157,7 @@ class TeamServer:
         # One key for every worker's signed cookies (messages, the forms' tokens), kept
         # across restarts so that a form open meanwhile still saves (``server_key``).
         self.secret_key = server_key(database)
+        self.daily_backups: DailyBackups | None = None
 
     def prepare(self) -> None:
         """Migrate and back up the database once, before any worker opens it."""
@@ -127,9 +171,8 @@ class TeamServer:
                                   backups=backups)  # fmt: skip
         if created:
             log.info("Created %s", self.database)
-        made = backups.daily()
-        if made is not None:
-            log.info("Backed up %s: %s", self.database, made.path)
+        self.daily_backups = DailyBackups(backups)
+        self.daily_backups.once()
         if settings.value("public_url") is None:
             log.warning("DESKWORK_PUBLIC_URL is not set: requests for any host name are "
                         "answered; set it to the address people use (DNS rebinding)")  # fmt: skip
@@ -172,6 +215,7 @@ def serve(
             "deskwork serve): close it first. A served tool is the only one writing its file."
         )
     first = os.getpid()
+    server: TeamServer | None = None
     try:
         server = TeamServer(tool, database, settings, target=target, echo=echo)
         server.prepare()
@@ -180,6 +224,8 @@ def serve(
         return _serve_with_gunicorn(server)
     finally:
         if os.getpid() == first:  # a worker process ending here holds no claim of its own
+            if server is not None and server.daily_backups is not None:
+                server.daily_backups.stop()
             claim.release()
 
 
@@ -197,6 +243,8 @@ def _serve_with_cheroot(server: TeamServer) -> int:
     sock = socket.create_server((host, port))
     no_delay(sock)
     running = ServerThread(server.build(), sock=sock, threads=settings.threads).start()
+    if server.daily_backups is not None:
+        server.daily_backups.start()
     server.echo(f"Serving {server.tool.title} at http://{host}:{running.port}/ with "
                 f"{settings.threads} threads (cheroot). Stop with Ctrl+C.")  # fmt: skip
     stopped = threading.Event()
@@ -244,6 +292,8 @@ def _serve_with_gunicorn(server: TeamServer) -> int:
 
 
 def _ready(server: TeamServer, arbiter: Any) -> None:
+    if server.daily_backups is not None:  # in the first process: forked workers don't run it
+        server.daily_backups.start()
     for listener in arbiter.LISTENERS:
         host, port = listener.sock.getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host

@@ -69,6 +69,26 @@ def test_one_daily_backup_on_the_first_launch_of_a_day(database):
     assert backups.daily() is not None  # a new day
 
 
+def test_a_server_running_for_days_backs_up_once_on_each_new_day(database):
+    from deskwork.desktop.team_server import DailyBackups
+
+    day = [dt.date.today()]
+    daily = DailyBackups(Backups(database), every=0.02, today=lambda: day[0])
+    assert daily.once() is not None  # at start
+    daily.start()
+    try:
+        time.sleep(0.3)
+        assert len(daily.backups.all()) == 1  # the same day: no more
+        day[0] += dt.timedelta(days=1)  # the server is still up the next morning
+        deadline = time.monotonic() + 10
+        while len(daily.backups.all()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        daily.stop()
+    assert [b.why for b in daily.backups.all()][:2] == ["daily", "daily"]
+    assert not daily._thread.is_alive()
+
+
 def test_restore_gives_back_the_exact_rows_and_keeps_the_current_file_first(database):
     backups = Backups(database)
     saved = backups.take()

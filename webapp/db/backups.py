@@ -108,9 +108,9 @@ class Backups:
         made = next((b for b in self.all() if b.path == target), None)
         return made or Backup(target, now.replace(microsecond=0), why)
 
-    def daily(self) -> Backup | None:
-        """A backup if none was taken today (the first launch of a day)."""
-        today = dt.date.today()
+    def daily(self, today: dt.date | None = None) -> Backup | None:
+        """A backup if none was taken ``today`` (the first launch of a day)."""
+        today = today or dt.date.today()
         if any(b.at.date() == today for b in self.all()):
             return None
         return self.take("daily") if self.database.is_file() else None

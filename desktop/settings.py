@@ -410,6 +410,13 @@ SETTINGS: tuple[Setting, ...] = (
         (POLICY, ENVIRONMENT, *FILES), _whole,
     ),
     Setting(
+        "viewer_exports", "yes or no",
+        "`yes`",
+        "whether viewers may export tables and reports and read the JSON API on `deskwork "
+        "serve` (`no`: those take an editor; viewers only look at the pages)",
+        (POLICY, ENVIRONMENT, *FILES), _yes_no,
+    ),
+    Setting(
         "ldap_url", "address",
         "unset: local accounts only",
         "the organisation's directory for `deskwork serve`'s log-ins: `ldaps://dc.example.org` "
@@ -838,6 +845,9 @@ class Settings:
             from urllib.parse import urlsplit
 
             chosen["public_host"] = urlsplit(public).netloc
+        exports: bool | None = self.value("viewer_exports")
+        if exports is not None:
+            chosen["viewer_exports"] = exports
         return Served(**chosen, directory=self.directory(), openid=self.openid())
 
     def openid(self) -> OpenID | None:
@@ -916,6 +926,8 @@ def _default_value(name: str) -> str:
         return "yes"
     if name == "read_only":
         return "no"
+    if name == "viewer_exports":
+        return "yes"
     if name == "updates":
         return "yes"
     if name == "workers":

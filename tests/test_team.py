@@ -162,6 +162,29 @@ def test_a_viewer_can_look_and_export_but_every_change_is_refused(served):
     assert "export" in [e.event for e in trail(served)]
 
 
+def test_with_viewer_exports_off_only_editors_export_or_read_the_api(tmp_path):
+    served = people_client(tmp_path / "no-exports.sqlite3", viewer_exports=False)
+    served.log_in("vic", GOOD)
+    table = text(served.get("/tables/expenses"))
+    assert "Export CSV" not in table and "you can look, search and summarise" in table
+    assert "Export CSV" not in text(served.get("/reports/category-totals"))
+    for path in ("/tables/expenses/export/csv", "/reports/category-totals/export/csv",
+                 "/api/tables/expenses"):  # fmt: skip
+        refused = served.get(path)
+        assert refused.status_code == 403, path
+    assert "only an editor or an admin may export or use the JSON API" in text(
+        served.get("/tables/expenses/export/csv")
+    )
+    assert served.get("/tables/expenses/summarise").status_code == 200  # looking still is
+    assert "export" not in [e.event for e in trail(served)]
+    editor = second(served)
+    editor.log_in("ana", GOOD)
+    assert "Export CSV" in text(editor.get("/tables/expenses"))
+    exported = editor.get("/tables/expenses/export/csv")
+    assert exported.status_code == 200 and exported.data.startswith(b"\xef\xbb\xbfID,")
+    assert editor.get("/api/tables/expenses").status_code == 200
+
+
 def test_every_address_deskwork_serves_has_a_rule(served):
     own = {rule.endpoint for rule in served.application.url_map.iter_rules()}
     tools_own = {f"{bp.name}." for bp in tool.blueprints}

@@ -6,7 +6,9 @@ runs, so a refusal never leaves a change half-done. A test fails if an endpoint 
 without being listed. A tool's own views, and a plain Flask app served by deskwork, are
 ``DEFAULT``: viewers look, editors change.
 
-- **viewer**: sees every table, record, history, summary and report, and exports them.
+- **viewer**: sees every table, record, history, summary and report, and exports them
+  (unless the server's ``viewer_exports`` setting is off: exports and the JSON API then
+  take an editor, ``EXPORTS``).
 - **editor**: adds, changes and deletes records one at a time, restores from the bin and
   earlier versions, undoes, runs functions, and changes up to ``Served.bulk_limit`` rows
   at once.
@@ -83,6 +85,14 @@ RULES: dict[str, tuple[str, str]] = {
     "team.audit": (ADMIN, ADMIN),
 }
 
+#: What the ``viewer_exports`` setting keeps from viewers when it is off: exports, and the
+#: JSON API (all of a table's rows, a page at a time).
+EXPORTS = frozenset(
+    {"tables.export", "tables.save_export", "tables.export_status", "tables.cancel_export",
+     "reports.export", "reports.save_report"}
+    | {endpoint for endpoint in RULES if endpoint.startswith("api.")}
+)  # fmt: skip
+
 #: A tool's own views and a plain Flask app's.
 DEFAULT = (VIEWER, EDITOR)
 
@@ -97,10 +107,14 @@ DOING = {
 }
 
 
-def needed(endpoint: str | None, method: str) -> str:
-    """The least role that may send ``method`` to ``endpoint``."""
+def needed(endpoint: str | None, method: str, *, viewer_exports: bool = True) -> str:
+    """The least role that may send ``method`` to ``endpoint`` (``viewer_exports``: the
+    server's setting of that name)."""
     look, change = RULES.get(endpoint or "", DEFAULT)
-    return look if method in LOOKING else change
+    role = look if method in LOOKING else change
+    if not viewer_exports and endpoint in EXPORTS and role == VIEWER:
+        return EDITOR
+    return role
 
 
 def allows(role: str, needed_role: str) -> bool:
@@ -114,4 +128,6 @@ def doing(endpoint: str | None, method: str) -> str:
         return DOING[endpoint or ""]
     if endpoint and endpoint.startswith("imports."):
         return "import"
+    if endpoint in EXPORTS:
+        return "export or use the JSON API" if method in LOOKING else "change anything"
     return "look at this page" if method in LOOKING else "change anything"

@@ -43,6 +43,9 @@ class Served:
     proxies: int = 0
     #: The most rows an editor may change at once (an admin any number).
     bulk_limit: int = 100
+    #: Whether viewers may export tables and reports and read the JSON API (False: those
+    #: take an editor; viewers only look at the pages).
+    viewer_exports: bool = True
     #: The host (and port) people reach the tool at (``tools.example``): any other Host
     #: header is refused (DNS rebinding). None: any host is answered.
     public_host: str | None = None

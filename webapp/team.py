@@ -103,6 +103,16 @@ def person() -> sessions.Session | None:
     return found
 
 
+def may(endpoint: str, method: str = "GET") -> bool:
+    """Whether the person may send ``method`` to ``endpoint`` (always, on a desk): for
+    pages to offer only what their reader may do."""
+    found, config = person(), served()
+    if found is None or config is None:
+        return True
+    role = permissions.needed(endpoint, method, viewer_exports=config.viewer_exports)
+    return permissions.allows(found.role, role)
+
+
 def csrf_field() -> Markup:
     """The hidden field every form that changes something carries (nothing on a desk)."""
     found = person()
@@ -202,7 +212,9 @@ def _admit(found: sessions.Session, endpoint: str | None) -> None:
     """Let ``found`` in, as who acts, if their role may do what the request asks."""
     g.deskwork_session = found
     g.deskwork_acting = history.ACTING.set(found.name)
-    role = permissions.needed(endpoint, request.method)
+    config = served()
+    exports = config is None or config.viewer_exports
+    role = permissions.needed(endpoint, request.method, viewer_exports=exports)
     if not permissions.allows(found.role, role):
         _refuse(found, role, permissions.doing(endpoint, request.method))
     return None
@@ -493,6 +505,7 @@ def init_app(app: Flask, config: Served | None) -> None:
     the templates' ``csrf_field`` (which is then empty)."""
     app.add_template_global(csrf_field)
     app.add_template_global(person)
+    app.add_template_global(may)
     if config is None:
         return
     app.extensions["deskwork.served"] = config

@@ -289,7 +289,7 @@ def show_report(slug: str) -> tuple[str, int] | str:
         header=header,
         drill=_drill(page),
         range_shown=page.grouping.range_shown(values) if page.grouping and not errors else "",
-        exports=exports.offered(locales.current().decimal),
+        exports=exports.offered(locales.current().decimal) if team.may("reports.export") else [],
         generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         live=True,
     )

@@ -59,7 +59,7 @@ def listing_page(slug: str) -> str:
     named = listing.named_view(current_tool(), view)
     return render_template(
         "table.html",
-        exports=exports.offered(locales.current().decimal),
+        exports=exports.offered(locales.current().decimal) if team.may("tables.export") else [],
         nav_current=named.slug if named else page.slug,
         clear_filters=url_for(
             "tables.listing",

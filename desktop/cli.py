@@ -255,9 +255,8 @@ def restore(target: str, backup: str | None, database: Path | None) -> None:
             f"{tool.title} is open: close it first, or use Restore… in its File menu."
         )
     try:
-        kept = backups.restore(chosen)
         # An older backup's tables are brought up to the tool's declarations.
-        Storage(path).prepare(tool, seed=False, bin_days=said.bin_days)
+        kept = Storage(path).restore(tool, backups, chosen, bin_days=said.bin_days)
     finally:
         lock.release()
     _echo(f"Restored {tool.title} from {chosen.name}. What it held before: {kept.path}")

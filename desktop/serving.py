@@ -473,8 +473,8 @@ class ToolServing(Serving):
         window's menu); returns the copy of the database kept first. An older backup's
         tables are brought up to the tool's declarations again."""
         assert self.backups is not None and self.storage is not None
-        kept = self.backups.restore(backup)
-        self.storage.prepare(self.tool, seed=False, bin_days=self.options().bin_days)
+        kept = self.storage.restore(self.tool, self.backups, backup,
+                                    bin_days=self.options().bin_days)  # fmt: skip
         log.info("Restored %s from %s (the file as it was: %s)", self.database, backup, kept.path)
         return kept
 

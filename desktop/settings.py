@@ -848,6 +848,7 @@ class Settings:
         exports: bool | None = self.value("viewer_exports")
         if exports is not None:
             chosen["viewer_exports"] = exports
+        chosen["restores"] = self.restore
         return Served(**chosen, directory=self.directory(), openid=self.openid())
 
     def openid(self) -> OpenID | None:

@@ -105,6 +105,32 @@ def test_restore_gives_back_the_exact_rows_and_keeps_the_current_file_first(data
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
+def test_a_restore_brings_back_the_data_but_keeps_todays_people_and_audit_trail(database):
+    from deskwork.accounts import Accounts
+    from deskwork.db import audit
+
+    backups, storage = Backups(database), Storage(database)
+    with storage.open() as db:
+        Accounts(db).add("ada", "admin", "correct horse battery")
+    saved = backups.take()
+    with storage.open() as db, db.conn:
+        db.table("items").insert({"name": "After", "count": 1})
+    with storage.open() as db:
+        Accounts(db).add("bea", "editor", "correct horse battery")
+        Accounts(db).remove("ada")
+        audit.record(db, "log-in", "bea", address="10.0.0.9")
+        trail = [(e.event, e.who) for e in audit.recent(db)]
+    kept = storage.restore(make_tool(), backups, saved.path)
+    assert items(database) == items(saved.path)  # the data is the backup's
+    with storage.open() as db:
+        assert [a.name for a in Accounts(db).all()] == ["bea"]  # people are today's
+        assert [(e.event, e.who) for e in audit.recent(db)] == trail  # the trail whole
+    assert ("After", 1) in items(kept.path)
+    assert sorted(p.name for p in backups.folder.iterdir()) == sorted(
+        b.path.name for b in backups.all()
+    )  # nothing half-made left behind
+
+
 def test_a_damaged_backup_is_refused_and_nothing_changes(database, tmp_path):
     backups = Backups(database)
     broken = tmp_path / "broken.sqlite3"

@@ -185,6 +185,61 @@ def test_with_viewer_exports_off_only_editors_export_or_read_the_api(tmp_path):
     assert editor.get("/api/tables/expenses").status_code == 200
 
 
+def test_an_admin_backs_up_and_restores_from_the_pages_and_people_stay_as_they_are(served):
+    editor = second(served)
+    editor.log_in("ana", GOOD)
+    refused = editor.get("/backups")
+    assert refused.status_code == 403 and "only an admin may back up or restore" in text(refused)
+    assert "Backups</a>" not in text(editor.get("/"))
+    served.log_in("ada", GOOD)
+    assert 'href="/backups">Backups</a>' in text(served.get("/"))
+    backups = served.application.extensions["deskwork.backups"]
+    before_rows = rows(served)
+    taken = served.post("/backups", data={"_csrf": csrf(served)})
+    assert taken.status_code == 303
+    (made,) = [b for b in backups.all() if b.why == "manual"]
+    page = text(served.get(taken.headers["Location"]))
+    assert f"Backed up: {made.path.name}" in page
+    assert "backed up by hand" in page and "Back up now" in page
+    # after the backup: a new expense, a new person, and a person gone
+    assert editor.submit("/forms/new-expense", expense_form()).status_code == 303
+    with served.application.extensions["deskwork.storage"].open() as db:
+        Accounts(db).add("newcomer", "editor", GOOD)
+        Accounts(db).remove("vic")
+    assert len(rows(served)) == len(before_rows) + 1
+    asked = text(served.get(f"/backups/{made.path.name}/restore"))
+    assert "Restore the backup of" in asked and "stay as they are now" in asked
+    done = served.post(f"/backups/{made.path.name}/restore", data={"_csrf": csrf(served)})
+    assert done.status_code == 303
+    assert "Restored from" in text(served.get(done.headers["Location"]))
+    assert rows(served) == before_rows  # the data is what it was
+    assert second(served).log_in("vic", GOOD).status_code == 401  # still gone
+    newcomer = second(served)
+    assert newcomer.log_in("newcomer", GOOD).status_code == 303  # still there
+    assert editor.get("/tables/expenses").status_code == 200  # still logged in
+    events = [(e.event, e.who) for e in trail(served)]
+    assert ("backup", "ada") in events and ("restore", "ada") in events
+    assert ("log-in", "ana") in events  # the trail since the backup is all there
+    kept = [b for b in backups.all() if b.why == "before-restore"]
+    assert len(kept) == 1
+    # nothing sent is taken as a path
+    assert served.get("/backups/..%2Fteam.sqlite3/restore").status_code == 404
+    missing = served.post("/backups/nothing.sqlite3/restore", data={"_csrf": csrf(served)})
+    assert missing.status_code == 404 and rows(served) == before_rows
+
+
+def test_with_restoring_turned_off_admins_back_up_but_do_not_restore(tmp_path):
+    served = people_client(tmp_path / "no-restore.sqlite3", restores=False)
+    served.log_in("ada", GOOD)
+    served.post("/backups", data={"_csrf": csrf(served)})
+    (made,) = served.application.extensions["deskwork.backups"].all()
+    page = text(served.get("/backups"))
+    assert "IT has turned restoring off" in page and "/restore" not in page
+    refused = served.post(f"/backups/{made.path.name}/restore", data={"_csrf": csrf(served)})
+    assert refused.status_code == 403 and "Nothing was changed" in text(refused)
+    assert [e.event for e in trail(served)].count("restore") == 0
+
+
 def test_every_address_deskwork_serves_has_a_rule(served):
     own = {rule.endpoint for rule in served.application.url_map.iter_rules()}
     tools_own = {f"{bp.name}." for bp in tool.blueprints}

@@ -147,3 +147,32 @@ def test_a_form_sent_while_the_server_is_away_keeps_what_was_typed_and_saves_whe
         assert conn.execute(
             "SELECT count(*) FROM expenses WHERE note = 'Typed while the server restarted'"
         ).fetchone() == (1,)
+
+
+def test_an_editor_may_not_restore_and_an_admin_restores_a_backup_of_the_server(page, served):
+    log_in(page, "ana")
+    assert page.get_by_role("link", name="Backups").count() == 0
+    page.goto("/backups")
+    assert page.get_by_role("heading", level=1).inner_text() == "Not allowed"
+    assert "only an admin may back up or restore" in page.locator("main").inner_text()
+    page.get_by_role("button", name="Log out", exact=True).click()
+    log_in(page, "ada")
+    page.get_by_role("link", name="Backups").click()
+    page.get_by_role("button", name="Back up now").click()
+    assert page.get_by_role("status").inner_text().startswith("Backed up: team_")
+    before = count(served)
+    page.get_by_role("navigation", name="Pages").get_by_role("link", name="New expense").click()
+    fill_in_an_expense(page, "2026-11-22", "41.00", "Saved after the backup")
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_url(re.compile(r"/tables/expenses\?at=(\d+)$"))
+    assert count(served) == before + 1
+    page.get_by_role("link", name="Backups").click()
+    newest = page.locator("tbody tr").first
+    assert newest.locator("td").nth(1).inner_text() == "backed up by hand"
+    newest.get_by_role("link", name=re.compile("^Restore")).click()
+    assert "stay as they are now" in page.locator("main").inner_text()
+    page.get_by_role("button", name="Restore", exact=True).click()
+    assert page.get_by_role("status").inner_text().startswith("Restored from team_")
+    assert count(served) == before  # the expense saved after the backup is gone
+    page.get_by_role("link", name="Audit").click()  # still logged in: sessions were kept
+    assert page.locator("tbody tr").first.locator("td").nth(1).inner_text() == "restore"

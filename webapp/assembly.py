@@ -132,6 +132,10 @@ def assemble(
         # the host it asked for (the Origin check compares with it).
         hops = options.served.proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    app.extensions["deskwork.backups"] = backups
+    app.extensions["deskwork.restore"] = lambda backup: storage.restore(
+        tool, backups, backup, bin_days=options.bin_days
+    )
     if options.save_as is not None:
         app.extensions["deskwork.saving"] = Saving(options.save_as)
     # Each request opens and closes its own connection; one held open keeps the last close

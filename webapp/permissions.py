@@ -13,7 +13,8 @@ without being listed. A tool's own views, and a plain Flask app served by deskwo
   earlier versions, undoes, runs functions, and changes up to ``Served.bulk_limit`` rows
   at once.
 - **admin**: everything: deletes in bulk, bulk changes of any size, imports, empties the
-  bin, reads the audit trail (and manages people, with ``deskwork users``).
+  bin, backs up and restores (``deskwork.views.backups``), reads the audit trail (and
+  manages people, with ``deskwork users``).
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ RULES: dict[str, tuple[str, str]] = {
     "team.log_out": (VIEWER, VIEWER),
     "team.log_out_everywhere": (VIEWER, VIEWER),
     "team.audit": (ADMIN, ADMIN),
+    "backups.list": (ADMIN, ADMIN),
+    "backups.restore": (ADMIN, ADMIN),
 }
 
 #: What the ``viewer_exports`` setting keeps from viewers when it is off: exports, and the
@@ -104,6 +107,8 @@ DOING = {
     "tables.bulk_apply": "change many rows at once",
     "changes.empty": "empty the bin",
     "team.audit": "read the audit trail",
+    "backups.list": "back up or restore",
+    "backups.restore": "back up or restore",
 }
 
 

@@ -49,6 +49,8 @@ class Served:
     #: The host (and port) people reach the tool at (``tools.example``): any other Host
     #: header is refused (DNS rebinding). None: any host is answered.
     public_host: str | None = None
+    #: Whether admins may restore a backup from the served pages (IT's ``restore`` setting).
+    restores: bool = True
     #: Log-ins checked against the organisation's directory too (None: local accounts only).
     directory: Directory | None = None
     #: Log-ins through the organisation's OpenID Connect provider too (None: not offered).

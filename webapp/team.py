@@ -514,6 +514,9 @@ def init_app(app: Flask, config: Served | None) -> None:
     app.jinja_env.globals["openid_offered"] = config.openid is not None
     app.session_interface = _Cookies()
     app.register_blueprint(bp)
+    from deskwork.views import backups
+
+    app.register_blueprint(backups.bp)
     app.before_request(admit_person)
     app.teardown_request(_forget_person)
     app.after_request(_headers)

@@ -21,7 +21,7 @@ from deskwork.db.migrations import AUDIT
 #: The events recorded, as the audit page names them.
 EVENTS = (
     "log-in", "failed log-in", "refused log-in", "log-out", "log-out everywhere",
-    "export", "import", "restore", "person added", "person removed", "password reset",
+    "export", "import", "backup", "restore", "person added", "person removed", "password reset",
     "role changed", "refused", "API token made", "API tokens revoked",
 )  # fmt: skip
 

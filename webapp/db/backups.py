@@ -9,6 +9,11 @@ They are taken on the first launch of a day (``daily``), before the tool's table
 (``Storage.prepare``), before a restore, and when asked (``deskwork backup``, "Back up
 now"). A restore checks the backup whole first, keeps a copy of the current file, then
 copies the backup into the database in one step.
+
+A restore brings back the data, not who may use it: a served tool's people, sessions, API
+tokens and audit trail (``TEAM``) stay as they are now. The backup is first copied aside,
+brought up to the tool's declarations (``prepare``) and given today's ``TEAM`` tables; that
+copy is then copied into the database in one step.
 """
 
 from __future__ import annotations
@@ -27,9 +32,16 @@ from pathlib import Path
 
 from deskwork.db import BACKUPS_KEPT
 from deskwork.db.connection import open_file
+from deskwork.db.migrations import API_KEYS, AUDIT, SESSIONS, USERS
+from deskwork.db.tokens import TABLE as SPENT_TOKENS
 from deskwork.errors import BackupError
 
 KEEP = BACKUPS_KEPT
+#: What a restore keeps as it is now: who may log in to a served tool, their sessions and
+#: tokens, the audit trail (append-only: a restore adds the lines the backup lacks), and
+#: the forms' spent one-time tokens (a form sent before stays sent).
+TEAM = (USERS, SESSIONS, API_KEYS, AUDIT, SPENT_TOKENS)
+APPEND_ONLY = frozenset({AUDIT})
 STAMP = "%Y-%m-%d_%H%M%S"
 NAME = re.compile(
     r"^(?P<stem>.+)_(?P<at>\d{4}-\d{2}-\d{2}_\d{6})(?:_(?P<n>\d+))?_(?P<why>[a-z-]+)\.sqlite3$"
@@ -124,19 +136,43 @@ class Backups:
             return None
         return self.take("before-update")
 
-    def restore(self, backup: Path) -> Backup:
+    def restore(
+        self,
+        backup: Path,
+        *,
+        prepare: Callable[[Path], None] | None = None,
+        keep: tuple[str, ...] = (),
+    ) -> Backup:
         """Make the database what ``backup`` holds; returns the copy of the database as it
         was, taken first. The backup is checked whole before anything changes, and nothing
-        is pruned before it is copied (it may be the oldest)."""
+        is pruned before it is copied (it may be the oldest). With ``prepare`` (which
+        brings a file up to the tool's declarations) or ``keep`` (tables kept as they are
+        now, such as ``TEAM``), a copy of the backup is made ready first, aside."""
         backup = Path(backup).resolve()
         check(backup)
         with self._lock:  # no other take or restore meanwhile (the lock is re-entrant)
             before = self.take("before-restore", prune=False)
-            with (
-                closing(open_file(backup, read_only=True)) as source,
-                closing(open_file(self.database)) as db,
-            ):
-                source.backup(db)  # one step: readers see the old database or the restored one
+            ready = backup
+            if prepare is not None or keep:
+                mark = f"{os.getpid()}.{secrets.token_hex(4)}"
+                ready = self.folder / f".{self.database.stem}_restoring.{mark}.partial"
+            try:
+                if ready != backup:
+                    _copy(backup, ready, None)
+                    if prepare is not None:
+                        prepare(ready)
+                    _carry_over(self.database, ready, keep)
+                    with closing(sqlite3.connect(ready)) as made:
+                        made.execute("PRAGMA journal_mode=DELETE")  # all of it in its one file
+                with (
+                    closing(open_file(ready, read_only=True)) as source,
+                    closing(open_file(self.database)) as db,
+                ):
+                    source.backup(db)  # one step: readers see the old database or the restored one
+            finally:
+                if ready != backup:
+                    for left in (ready, Path(f"{ready}-wal"), Path(f"{ready}-shm")):
+                        left.unlink(missing_ok=True)
             self._prune(spare=before.path)
         return before
 
@@ -186,6 +222,31 @@ def check(path: Path) -> None:
         raise BackupError(f"{path} is not a database this tool can restore: {error}.") from None
     if result != [("ok",)]:
         raise BackupError(f"{path} is damaged ({result[0][0]}): choose another backup.")
+
+
+def _carry_over(database: Path, ready: Path, tables: tuple[str, ...]) -> None:
+    """Give ``ready`` the ``tables`` as ``database`` holds them now (the columns both
+    have), in one transaction; append-only ones get the lines they lack."""
+    with closing(open_file(ready)) as db:
+        db.execute("ATTACH DATABASE ? AS now", [str(database)])
+        with db:
+            for table in tables:
+                here = _columns(db, "main", table)
+                there = set(_columns(db, "now", table))
+                shared = ", ".join(f'"{c}"' for c in here if c in there)
+                if not shared:
+                    continue
+                copy = f'INSERT INTO main."{table}" ({shared}) SELECT {shared} FROM now."{table}"'
+                if table in APPEND_ONLY:
+                    db.execute(f'{copy} WHERE rowid NOT IN (SELECT rowid FROM main."{table}")')
+                    continue
+                db.execute(f'DELETE FROM main."{table}"')
+                db.execute(copy)
+        db.execute("DETACH DATABASE now")
+
+
+def _columns(db: sqlite3.Connection, schema: str, table: str) -> list[str]:
+    return [row[1] for row in db.execute(f'PRAGMA {schema}.table_info("{table}")')]
 
 
 def _copy(database: Path, target: Path, progress: Callable[[int, int], None] | None) -> None:

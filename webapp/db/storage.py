@@ -20,7 +20,7 @@ from pathlib import Path
 import sqlite_utils
 
 from deskwork.db import connection, schema
-from deskwork.db.backups import Backups
+from deskwork.db.backups import TEAM, Backup, Backups
 from deskwork.model import Tool
 
 log = logging.getLogger("deskwork")
@@ -87,6 +87,17 @@ class Storage:
         returns the tables whose index was tidied."""
         with self.open() as db:
             return schema.tidy_search(db, tool, day or dt.date.today())
+
+    def restore(self, tool: Tool, backups: Backups, backup: Path, *,
+                bin_days: int | None = None) -> Backup:  # fmt: skip
+        """Make this database what ``backup`` holds, brought up to ``tool``'s declarations,
+        keeping today's people, sessions, tokens and audit trail (``backups.TEAM``);
+        returns the copy of the database as it was."""
+
+        def prepare(path: Path) -> None:
+            Storage(path).prepare(tool, seed=False, bin_days=bin_days)
+
+        return backups.restore(backup, prepare=prepare, keep=TEAM)
 
     def prepare(
         self,

@@ -177,21 +177,46 @@ def flask(target: str, args: tuple[str, ...]) -> None:
 
 
 def _tool_and_database(
-    target: str, database: Path | None, *, doing: str = "backup and restore are"
-) -> tuple[Tool, Path]:
-    """The declared tool at ``target`` and its database (``--db`` or its usual one)."""
+    target: str, database: Path | None, *, doing: str = "backup and restore are",
+    team: bool = False,
+) -> tuple[Tool, Path]:  # fmt: skip
+    """The declared tool at ``target`` and its database (``--db`` or its usual one). With
+    ``team``, a plain Flask app's team tool (``_team_target``)."""
     from deskwork.desktop import paths
+
+    if team:
+        tool, _app, _config = _team_target(target)
+    else:
+        found = _target(target)
+        if found.tool is None:
+            raise click.UsageError(
+                f"{target} is a plain Flask app: its data is its own (its instance folder). "
+                f"{doing} for declared tools."
+            )
+        tool = found.tool
+    return tool, (database or paths.default_database(tool.name)).resolve()
+
+
+def _target(target: str) -> Any:
     from deskwork.loader import load_target
 
     if target == "demo" and not Path(target).exists():  # the bundled demo, as 'deskwork demo'
         target = str(demo_file())
-    found = load_target(target)
-    if found.tool is None:
-        raise click.UsageError(
-            f"{target} is a plain Flask app: its data is its own (its instance folder). "
-            f"{doing} for declared tools."
-        )
-    return found.tool, (database or paths.default_database(found.tool.name)).resolve()
+    return load_target(target)
+
+
+def _team_target(target: str) -> tuple[Tool, Any, Any]:
+    """What ``deskwork serve`` serves at ``target``: a declared tool (no app, no app
+    settings); or, for a plain Flask app, the tool whose database keeps its people
+    (``deskwork.team_door``), the app and its ``[tool.deskwork]`` settings."""
+    from deskwork.desktop.hosting import describe
+    from deskwork.team_door import team_tool
+
+    found = _target(target)
+    if found.tool is not None:
+        return found.tool, None, None
+    title, name, config = describe(found)
+    return team_tool(title, name), found.app, config
 
 
 def _backups_of(tool: Any, database: Path) -> Any:
@@ -459,13 +484,15 @@ def _checked_address(value: str | None) -> str | None:
               help="Worker processes (the workers setting; default: the cores, "
               "up to 8).")  # fmt: skip
 def serve(target: str, database: Path | None, address: str | None, workers: int | None) -> None:
-    """Serve the tool at TARGET to a team: people log in (add them with deskwork users),
-    each with a role; several worker processes share its one database file. Behind the
-    organisation's reverse proxy; logs in the combined format on standard output."""
+    """Serve the tool (or plain Flask app) at TARGET to a team: people log in (add them
+    with deskwork users), each with a role; several worker processes share its one
+    database file. Behind the organisation's reverse proxy; logs in the combined format on
+    standard output."""
+    from deskwork.desktop.hosting import prepare
     from deskwork.desktop.settings import Settings
     from deskwork.desktop.team_server import serve as serve_tool
 
-    tool, path = _tool_and_database(target, database, doing="deskwork serve is")
+    tool, app, config = _team_target(target)
     given = {"DESKWORK_ADDRESS": address, "DESKWORK_WORKERS": str(workers) if workers else None}
     environ = {**os.environ, **{k: v for k, v in given.items() if v is not None}}
     settings = Settings.load(environ, name=tool.name)
@@ -474,7 +501,10 @@ def serve(target: str, database: Path | None, address: str | None, workers: int 
     settings.served()  # and so do the log-in's settings
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                         "%(message)s", stream=sys.stderr)  # fmt: skip
-    sys.exit(serve_tool(tool, path if database else None, settings, target=target, echo=_echo))
+    if app is not None:  # a plain app's secret key and first-launch set-up, as on a desk
+        prepare(app, config, tool.name, settings)
+    path = database.resolve() if database else None
+    sys.exit(serve_tool(tool, path, settings, target=target, echo=_echo, app=app))
 
 
 @cli.command()
@@ -566,7 +596,7 @@ def _accounts_of(target: str, database: Path | None) -> tuple[Any, Any]:
     from deskwork.db.storage import Storage
     from deskwork.errors import NotDone
 
-    tool, path = _tool_and_database(target, database)
+    tool, path = _tool_and_database(target, database, team=True)
     if not path.exists():
         raise NotDone(f"{tool.title} has no data yet: {path} does not exist (open or serve it "
                       "once).")  # fmt: skip

@@ -147,9 +147,12 @@ class TeamServer:
 
     def __init__(
         self, tool: Tool, database: Path, settings: Settings, *, target: str = "TOOL",
-        echo: Echo = print,
+        echo: Echo = print, app: WSGIApp | None = None,
     ) -> None:  # fmt: skip
         self.tool = tool
+        #: A plain Flask app (any WSGI app) served behind the tool's log-in
+        #: (``deskwork.team_door``); None for a declared tool.
+        self.app = app
         self.target = target
         self.database = database
         self.settings = settings
@@ -197,15 +200,25 @@ class TeamServer:
             config={"SECRET_KEY": self.secret_key},
         )  # fmt: skip
         assembled = assemble(self.tool, self.database, options=options, seed=False)
-        return with_stream_slots(assembled.app, max(1, settings.threads // 2))
+        app: WSGIApp = assembled.app
+        if self.app is not None:
+            from deskwork.team_door import TeamDoor
+
+            app = TeamDoor(self.app, assembled.app)
+            hops = settings.served().proxies
+            if hops:  # the door reads who the client is too (as the tool's app does)
+                from werkzeug.middleware.proxy_fix import ProxyFix
+
+                app = ProxyFix(app, x_for=hops, x_proto=hops, x_host=hops)
+        return with_stream_slots(app, max(1, settings.threads // 2))
 
 
 def serve(
     tool: Tool, database: Path | None, settings: Settings, *, target: str = "TOOL",
-    echo: Echo = print,
+    echo: Echo = print, app: WSGIApp | None = None,
 ) -> int:  # fmt: skip
     """Serve ``tool`` (found at ``target``) as the settings say until stopped (SIGTERM or
-    Ctrl+C): 0."""
+    Ctrl+C): 0. With ``app``, a plain app is served, ``tool`` keeping its team."""
     database = (database or paths.default_database(tool.name, settings)).resolve()
     check_database_place(database)
     claim = single.Claim(single.lock_beside(database), settings)
@@ -217,7 +230,7 @@ def serve(
     first = os.getpid()
     server: TeamServer | None = None
     try:
-        server = TeamServer(tool, database, settings, target=target, echo=echo)
+        server = TeamServer(tool, database, settings, target=target, echo=echo, app=app)
         server.prepare()
         if sys.platform == "win32":
             return _serve_with_cheroot(server)

@@ -66,8 +66,8 @@ class Browser:
     def post(self, path: str, form: dict[str, str], **kwargs: object) -> Answer:
         return self.request("POST", path, form, **kwargs)  # type: ignore[arg-type]
 
-    def log_in(self, name: str, password: str) -> Answer:
-        return self.post("/log-in", {"name": name, "password": password})
+    def log_in(self, name: str, password: str, at: str = "/log-in") -> Answer:
+        return self.post(at, {"name": name, "password": password})
 
     def submit(self, path: str, form: dict[str, str]) -> Answer:
         """Open the form at ``path``, then send it with what it hid (its one-time token,

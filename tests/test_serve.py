@@ -218,8 +218,6 @@ def test_serve_refuses_what_it_cannot_serve(tmp_path):
     bad = serve(str(TOOL_FILE), "--db", str(database), DESKWORK_PROXIES="-1")
     assert bad.returncode == 20
     assert "DESKWORK_PROXIES='-1' is not a whole number of 0 or more" in bad.stderr
-    flask_app = tmp_path / "hello.py"
-    flask_app.write_text("from flask import Flask\napp = Flask(__name__)\n", encoding="utf-8")
-    plain = serve(str(flask_app))
-    assert plain.returncode == 2 and "deskwork serve is for declared tools" in plain.stderr
+    nothing = serve(str(tmp_path / "missing.py"))
+    assert nothing.returncode != 0 and "No tool or app at" in nothing.stderr
     assert not database.exists()  # nothing made

@@ -97,6 +97,12 @@ def cookie_name() -> str:
     return f"__Host-{name}" if request.is_secure else name
 
 
+def cookie_names(app: Flask) -> frozenset[str]:
+    """Every cookie of ``app``'s own: its session cookie (either name) and Flask's."""
+    name = f"deskwork_{app.extensions['deskwork.tool'].name}"
+    return frozenset({name, f"__Host-{name}", app.config["SESSION_COOKIE_NAME"]})
+
+
 def person() -> sessions.Session | None:
     """Who sent this request, on a served tool."""
     found: sessions.Session | None = g.get("deskwork_session")
@@ -208,6 +214,32 @@ def admit_person() -> Any:
     return _admit(found, endpoint)
 
 
+def admit_plain() -> Any:
+    """``admit_person`` for a request of a plain app behind ``deskwork.team_door``: its
+    forms carry no CSRF secret, so a change must come from the app's own origin (with the
+    SameSite session cookie); an API token is taken on any address."""
+    config = served()
+    assert config is not None
+    changing = request.method not in SAFE_METHODS
+    pinned = config.public_host
+    if pinned and request.host.lower() != pinned.lower():
+        abort(403, "This address is not this tool's.")  # DNS rebinding
+    token = bearer(request)
+    if token is not None:  # a script, with a person's API token: no cookie
+        found = sessions.find_api_key(_db(), token)
+        if found is None:
+            abort(401, "The API token is wrong, revoked, or its person removed.")
+        return _admit(found, None)
+    found = sessions.find(_db(), request.cookies.get(cookie_name()))
+    if found is None:
+        if changing:
+            abort(401, SESSION_ENDED)
+        return redirect(url_for("team.log_in", next=request.full_path.rstrip("?")), code=303)
+    if changing and _from_elsewhere():
+        abort(403, NOT_OURS)
+    return _admit(found, None)
+
+
 def _admit(found: sessions.Session, endpoint: str | None) -> None:
     """Let ``found`` in, as who acts, if their role may do what the request asks."""
     g.deskwork_session = found
@@ -252,14 +284,15 @@ class _Cookies(SecureCookieSessionInterface):
 def _back_to(target: str | None) -> str:
     """Where to go after logging in: a path of this tool only (never another site)."""
     parts = urlsplit(target or "")
+    home: str = current_app.extensions.get("deskwork.home") or url_for("views.home")
     if not target or parts.scheme or parts.netloc or not target.startswith("/"):
-        return url_for("views.home")
+        return home
     if (
         target.startswith("//")
         or "\\" in target
         or any(ord(c) < 32 or ord(c) == 127 for c in target)
     ):
-        return url_for("views.home")
+        return home
     return target
 
 

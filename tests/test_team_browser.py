@@ -156,6 +156,7 @@ def test_an_editor_may_not_restore_and_an_admin_restores_a_backup_of_the_server(
     assert page.get_by_role("heading", level=1).inner_text() == "Not allowed"
     assert "only an admin may back up or restore" in page.locator("main").inner_text()
     page.get_by_role("button", name="Log out", exact=True).click()
+    assert page.get_by_role("status").inner_text() == "You are logged out."  # loaded first
     log_in(page, "ada")
     page.get_by_role("link", name="Backups").click()
     page.get_by_role("button", name="Back up now").click()

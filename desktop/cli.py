@@ -572,10 +572,6 @@ def build(target: str, dist: Path, onedir: bool, name: str | None, installer: bo
         _echo(line)
 
 
-#: deskwork.accounts.ROLES (not imported here: the CLI's start stays light).
-ROLES = ("viewer", "editor", "admin")
-
-
 @cli.group()
 def users() -> None:
     """The people who log in to a served tool (deskwork serve), and their roles."""
@@ -616,18 +612,22 @@ def _new_password(name: str) -> str:
 @users.command(name="add")
 @click.argument("target")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(ROLES),
-              help="viewer: sees; editor: adds and changes; admin: all, and people.")  # fmt: skip
+@click.option("--role", required=True,
+              help="viewer: sees; editor: adds and changes; admin: all, and people; or a "
+              "role the tool declares (tool.role).")  # fmt: skip
 @database_option
 def users_add(target: str, name: str, role: str, database: Path | None) -> None:
     """Let NAME log in to TARGET with ROLE; the password is asked at the terminal (or read
     from standard input)."""
-    from deskwork.accounts import Accounts
+    from deskwork.accounts import Accounts, check_role
 
     tool, storage = _accounts_of(target, database)
+    check_role(role, tool.roles)  # said before the password is asked for
     password = _new_password(name)
     with storage.open() as db:
-        account = Accounts(db, by=_at_the_command_line()).add(name, role, password)
+        account = Accounts(db, by=_at_the_command_line(), roles=tool.roles).add(
+            name, role, password
+        )
     _echo(f"{account.name} may now log in to {tool.title} as {account.role}.")
 
 
@@ -649,8 +649,7 @@ def users_remove(target: str, name: str, database: Path | None) -> None:
 @users.command(name="reset")
 @click.argument("target")
 @click.argument("name")
-@click.option("--role", type=click.Choice(ROLES),
-              help="A new role instead of a new password.")  # fmt: skip
+@click.option("--role", help="A new role instead of a new password.")
 @database_option
 def users_reset(target: str, name: str, role: str | None, database: Path | None) -> None:
     """A new password for NAME (asked as for add), or with --role a new role; either way
@@ -659,7 +658,7 @@ def users_reset(target: str, name: str, role: str | None, database: Path | None)
 
     tool, storage = _accounts_of(target, database)
     with storage.open() as db:
-        accounts = Accounts(db, by=_at_the_command_line())
+        accounts = Accounts(db, by=_at_the_command_line(), roles=tool.roles)
         if role is not None:
             account = accounts.set_role(name, role)
             _echo(f"{account.name} is now {account.role} in {tool.title}; logged out everywhere.")

@@ -176,6 +176,10 @@ class TeamServer:
             log.info("Created %s", self.database)
         self.daily_backups = DailyBackups(backups)
         self.daily_backups.once()
+        directory = settings.served().directory
+        if directory is not None and _in_clear(directory.url):
+            log.warning("DESKWORK_LDAP_URL is %s: people's passwords cross the network "
+                        "unencrypted to the directory; use ldaps://", directory.url)  # fmt: skip
         if settings.value("public_url") is None:
             log.warning("DESKWORK_PUBLIC_URL is not set: requests for any host name are "
                         "answered; set it to the address people use (DNS rebinding)")  # fmt: skip
@@ -240,6 +244,16 @@ def serve(
             if server is not None and server.daily_backups is not None:
                 server.daily_backups.stop()
             claim.release()
+
+
+def _in_clear(url: str) -> bool:
+    """Whether a directory's address sends passwords unencrypted over a network
+    (``ldap://`` to another machine than this one)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    here = ("localhost", "127.0.0.1", "::1")
+    return parts.scheme.lower() == "ldap" and parts.hostname not in here
 
 
 def _address(text: str) -> tuple[str, int]:

@@ -116,3 +116,11 @@ def test_a_directory_setting_without_its_name_template_stops_the_server(tmp_path
     wrong = Settings.load({"DESKWORK_LDAP_URL": "http://dc.example.org"})
     with pytest.raises(SettingError, match="is not an ldap:// or ldaps:// address"):
         wrong.served()
+
+
+def test_a_directory_reached_without_tls_over_the_network_is_warned_of():
+    from deskwork.desktop.team_server import _in_clear
+
+    assert _in_clear("ldap://dc.corp.example") and _in_clear("LDAP://10.0.0.5:389")
+    assert not _in_clear("ldaps://dc.corp.example")
+    assert not _in_clear("ldap://127.0.0.1:3890") and not _in_clear("ldap://localhost")

@@ -27,6 +27,8 @@ def provider() -> Iterator[str]:
         people = {
             "lena": {"preferred_username": "lena", "groups": ["finance"]},
             "ivy": {"preferred_username": "ivy", "groups": ["canteen"]},
+            # the name lena, given by the provider to someone else after her
+            "lena-2": {"preferred_username": "lena", "groups": ["finance"]},
             # claims the name of a local account of the tool's
             "mallory": {"preferred_username": "ada", "groups": ["finance"]},
             # an email the provider has not checked is no name
@@ -79,6 +81,20 @@ def test_a_person_logs_in_through_the_provider_with_their_groups_role(tmp_path, 
         ).fetchone() == ("admin", None)
         events = [(e.event, e.who) for e in audit.recent(db)]
     assert ("person added", "OpenID Connect") in events and ("log-in", "lena") in events
+
+
+def test_a_name_the_provider_gives_someone_else_later_logs_no_one_in(tmp_path, provider):
+    client = client_of(tmp_path, provider)
+    assert through_the_provider(client, "lena").status_code == 303
+    with client.application.extensions["deskwork.storage"].open() as db:
+        bound = db.execute("SELECT subject FROM _deskwork_users WHERE name = 'lena'").fetchone()
+    assert bound == (f"{provider} lena",)  # the issuer and her subject, kept
+    other = client.application.test_client()
+    refused = through_the_provider(other, "lena-2")
+    assert refused.status_code == 403 and "belongs to someone else here" in text(refused)
+    assert other.get("/").status_code == 303  # not logged in
+    again = client.application.test_client()
+    assert through_the_provider(again, "lena").status_code == 303  # she still is
 
 
 def test_someone_in_none_of_the_groups_is_refused(tmp_path, provider):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -50,10 +51,6 @@ class Account:
     #: Sessions issued before this moment are void (a reset, a log-out everywhere).
     sessions_from: str
 
-    def may(self, role: str) -> bool:
-        """Whether this person's role is ``role`` or more."""
-        return ROLES.index(self.role) >= ROLES.index(role)
-
 
 @lru_cache(maxsize=1)
 def _hasher() -> PasswordHasher:
@@ -69,9 +66,12 @@ def _common() -> frozenset[str]:
     return frozenset(FREQUENCY_LISTS["passwords"])
 
 
-def check_role(role: str) -> str:
-    if role not in ROLES:
-        raise ValidationError(f"{role!r} is not a role: say {', '.join(ROLES)}.")
+def check_role(role: str, declared: Iterable[str] = ()) -> str:
+    """``role``, if it is deskwork's or one the tool declares (``Tool.role``)."""
+    declared = tuple(declared)
+    if role not in ROLES and role not in declared:
+        said = ", ".join(f"'{r}'" for r in (*ROLES, *declared))
+        raise ValidationError(f"{role!r} is not a role of this tool: say {said}.")
     return role
 
 
@@ -111,9 +111,13 @@ class Accounts:
     """The people of the tool whose database is ``db``; ``by``: who makes the changes,
     for the audit trail (each change is recorded with it, in the same transaction)."""
 
-    def __init__(self, db: sqlite_utils.Database, *, by: str | None = None) -> None:
+    def __init__(
+        self, db: sqlite_utils.Database, *, by: str | None = None, roles: Iterable[str] = ()
+    ) -> None:
+        """``roles``: the roles the tool declares (``Tool.roles``), beside ``ROLES``."""
         self.db = db
         self.by = by
+        self.roles = tuple(roles)
 
     def all(self) -> list[Account]:
         rows = self.db.execute(
@@ -137,7 +141,7 @@ class Accounts:
         return account
 
     def add(self, name: str, role: str, password: str) -> Account:
-        name, role = check_name(name), check_role(role)
+        name, role = check_name(name), check_role(role, self.roles)
         check_password(name, password)
         hashed = _hasher().hash(password)  # before the write: the transaction stays short
         now = _now()
@@ -171,6 +175,19 @@ class Accounts:
             return self.find(name)
         return account if account.role == role else self._change(account, role=role)
 
+    def subject(self, name: str) -> str | None:
+        """Who the OpenID Connect provider said ``name`` is, at their first log-in through
+        it (its issuer and their subject); None before."""
+        row = self.db.execute(f"SELECT subject FROM {USERS} WHERE name = ?", [name.strip()])
+        found = row.fetchone()
+        return str(found[0]) if found and found[0] is not None else None
+
+    def bind_subject(self, name: str, subject: str) -> None:
+        """Keep ``subject`` as who ``name`` is at the OpenID Connect provider."""
+        with write_transaction(self.db) as conn:
+            conn.execute(f"UPDATE {USERS} SET subject = ? WHERE name = ? AND subject IS NULL",
+                         [subject, name.strip()])  # fmt: skip
+
     def has_password(self, name: str) -> bool:
         """Whether ``name`` logs in with a password of this tool's (not the directory's)."""
         row = self.db.execute(
@@ -193,7 +210,7 @@ class Accounts:
 
     def set_role(self, name: str, role: str) -> Account:
         """A new role; every session of theirs so far ends."""
-        return self._change(self.find(name), role=check_role(role))
+        return self._change(self.find(name), role=check_role(role, self.roles))
 
     def end_sessions(self, name: str) -> Account:
         """Every session of theirs so far ends (log out everywhere)."""

@@ -9,8 +9,10 @@ is a bind with the person's own password (never a stored service password), then
 same connection, a look at each group for the person as a member (``member``,
 ``uniqueMember`` or ``memberUid``); the highest role found is theirs, and someone in none
 of the groups is refused. The person's entry is found by the DN the template makes, or,
-for Active Directory's name forms, by ``userPrincipalName`` or ``sAMAccountName`` under
-the groups' domain.
+for Active Directory's name forms, by ``userPrincipalName`` (``{name}@corp.example``) or
+``sAMAccountName`` (``CORP\\{name}``) under the groups' domain, whichever the template
+binds with; when that finds no entry, or more than one, only a group that lists their
+name (``memberUid``) counts them in.
 
 Every name put in a DN or a search filter is escaped; an empty password is refused before
 any bind (LDAP would take it as an anonymous bind, which "succeeds"). ``ldaps://`` checks
@@ -109,10 +111,12 @@ def _entry(directory: Directory, conn: Any, name: str) -> str:
         return directory.user.format(name=escape_rdn(name))
     base = _domain_of(next((dn for _, dns in directory.groups for dn in dns), ""))
     bound = directory.user.format(name=name)
-    query = (f"(|(userPrincipalName={escape_filter_chars(bound)})"
-             f"(sAMAccountName={escape_filter_chars(name)}))")  # fmt: skip
+    if "@" in directory.user:  # the user principal name it bound with, and only that
+        query = f"(userPrincipalName={escape_filter_chars(bound)})"
+    else:  # a down-level name (CORP\name): its account name
+        query = f"(sAMAccountName={escape_filter_chars(name)})"
     conn.search(base, query, attributes=[])
-    return str(conn.entries[0].entry_dn) if conn.entries else bound
+    return str(conn.entries[0].entry_dn) if len(conn.entries) == 1 else bound
 
 
 def _in_group(conn: Any, group: str, member: str, name: str) -> bool:

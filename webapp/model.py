@@ -233,6 +233,22 @@ Page = FormPage | TablePage | SavedView | ReportPage | FunctionPage | ViewPage
 BIN_DAYS = 30
 
 
+@dataclass(frozen=True)
+class Role:
+    """A role a tool declares for its team (``Tool.role``): ``like`` one of deskwork's
+    own, but changing only the rows of each table in ``changes`` that meet its SQL
+    condition, before and after the change (``:person`` is the log-in name)."""
+
+    name: str
+    like: str
+    changes: Mapping[str, str]
+    #: Which rows, in words, for a refusal: "their own team's expenses".
+    rows: str = ""
+
+
+ROLE_NAME = re.compile(r"^[a-z][a-z0-9 -]{0,39}$")
+
+
 class Tool:
     """An internal tool: a title, tables and pages.
 
@@ -284,6 +300,8 @@ class Tool:
         self.pages: dict[str, Page] = {}
         self.seeds: list[SeedFunction] = []
         self.blueprints: list[Blueprint] = []
+        #: The roles the tool declares (``role``), by name, beside viewer, editor, admin.
+        self.roles: dict[str, Role] = {}
         self.template_folder = _beside_caller(templates) if templates else None
 
     def __repr__(self) -> str:
@@ -545,6 +563,50 @@ class Tool:
     def add_blueprint(self, blueprint: Blueprint) -> None:
         """Serve a Flask blueprint of the tool's own beside the declared pages."""
         self.blueprints.append(blueprint)
+
+    def role(
+        self,
+        name: str,
+        *,
+        like: str = "editor",
+        changes: Mapping[Table, str] | None = None,
+        rows: str = "",
+    ) -> Role:
+        """Declare a role of the tool's own for a served tool's people (``deskwork users
+        add TOOL NAME --role "team lead"``): it may do what ``like`` may, but change only
+        the rows of each table in ``changes`` that meet its SQL condition, before and
+        after each change (``:person`` is the person's log-in name), in every form, bulk
+        change, undo, restore and API call; ``rows`` says which in words::
+
+            tool.role("team lead", like="editor", rows="their own team's jobs",
+                      changes={jobs: "team = (SELECT team FROM staff WHERE login = :person)"})
+        """
+        from deskwork.accounts import ROLES
+
+        if not ROLE_NAME.match(name) or name in ROLES:
+            raise ToolError(
+                f"tool.role({name!r}): a role's name is lower-case words (up to 40 letters, "
+                f"digits, spaces and hyphens), not {', '.join(ROLES)}."
+            )
+        if name in self.roles:
+            raise ToolError(f"The role {name!r} is declared twice.")
+        if like not in ROLES:
+            raise ToolError(
+                f"tool.role({name!r}, like={like!r}): like is one of {', '.join(ROLES)}."
+            )
+        limits: dict[str, str] = {}
+        for table, condition in (changes or {}).items():
+            if not isinstance(table, Table) or self.tables.get(table.name) is not table:
+                raise ToolError(
+                    f"tool.role({name!r}): changes names a table as tool.table(...) returned "
+                    f"it (not {table!r})."
+                )
+            if not isinstance(condition, str) or not condition.strip():
+                raise ToolError(f"tool.role({name!r}): the condition for {table.name} is SQL text.")
+            limits[table.name] = condition
+        role = Role(name, like, limits, rows)
+        self.roles[name] = role
+        return role
 
     def seed(self, function: SeedFunction) -> SeedFunction:
         """Decorate ``function(db)``: it fills a database the tool has just created."""

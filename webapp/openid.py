@@ -67,9 +67,10 @@ def start(openid: OpenID, back_to: str) -> Any:
         raise _reaching(openid.issuer) from error
 
 
-def finish(openid: OpenID) -> tuple[str, str]:
+def finish(openid: OpenID) -> tuple[str, str, str]:
     """The person the provider sent back: (their name, their role, ``""`` if they are in
-    none of the groups). Authlib's errors if the answer is not a valid one."""
+    none of the groups, and who they are for good: the issuer and their subject). Authlib's
+    errors if the answer is not a valid one."""
     import requests
 
     try:
@@ -84,4 +85,5 @@ def finish(openid: OpenID) -> tuple[str, str]:
     if isinstance(groups, str):
         groups = [groups]
     found = [role for role, names in openid.groups if any(g in names for g in groups)]
-    return name, (max(found, key=ROLES.index) if found else "")
+    subject = f"{claims.get('iss', openid.issuer)} {claims.get('sub', '')}"
+    return name, (max(found, key=ROLES.index) if found else ""), subject

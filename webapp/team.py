@@ -14,7 +14,9 @@ Every request to a served tool passes ``admit_person`` before its view runs:
 * **Scripts** call the JSON API with a person's API token instead (``Authorization:
   Bearer``, made by ``deskwork users token``), with that person's role; no cookie, no CSRF.
 * **Role**: ``deskwork.permissions`` says the least role for each address; a refusal is a
-  clear page (or a 403 from the API) before anything is read or written.
+  clear page (or a 403 from the API) before anything is read or written. A role the tool
+  declares (``Tool.role``) counts as the role it is ``like``, and its people change only
+  the rows it allows (``history.LIMITS``, held in every change's transaction).
 * **Log-in attempts** are slowed after ``SLOW_AFTER`` failures for a name (each attempt
   must wait twice as long as the one before), refused for ``LOCK_MINUTES`` after
   ``LOCK_AFTER``, and from one address after ``ADDRESS_LOCK_AFTER``; a password reset
@@ -116,7 +118,14 @@ def may(endpoint: str, method: str = "GET") -> bool:
     if found is None or config is None:
         return True
     role = permissions.needed(endpoint, method, viewer_exports=config.viewer_exports)
-    return permissions.allows(found.role, role)
+    return permissions.allows(acting_role(found), role)
+
+
+def acting_role(found: sessions.Session) -> str:
+    """The deskwork role ``found`` acts with: their own, or the one their role, declared
+    by the tool, is ``like``."""
+    declared = current_app.extensions["deskwork.tool"].roles.get(found.role)
+    return str(declared.like) if declared is not None else found.role
 
 
 def csrf_field() -> Markup:
@@ -131,7 +140,7 @@ def require(role: str, doing: str) -> None:
     """Refuse unless the person's role is ``role`` or more (for a check that depends on
     what is sent, such as a bulk change's size); nothing on a desk."""
     found = person()
-    if found is not None and not permissions.allows(found.role, role):
+    if found is not None and not permissions.allows(acting_role(found), role):
         _refuse(found, role, doing)
 
 
@@ -244,10 +253,13 @@ def _admit(found: sessions.Session, endpoint: str | None) -> None:
     """Let ``found`` in, as who acts, if their role may do what the request asks."""
     g.deskwork_session = found
     g.deskwork_acting = history.ACTING.set(found.name)
+    declared = current_app.extensions["deskwork.tool"].roles.get(found.role)
+    if declared is not None and declared.changes:
+        g.deskwork_limits = history.LIMITS.set(history.Limits(declared, found.name))
     config = served()
     exports = config is None or config.viewer_exports
     role = permissions.needed(endpoint, request.method, viewer_exports=exports)
-    if not permissions.allows(found.role, role):
+    if not permissions.allows(acting_role(found), role):
         _refuse(found, role, permissions.doing(endpoint, request.method))
     return None
 
@@ -261,6 +273,9 @@ def _forget_person(_error: BaseException | None) -> None:
     token: Token[str | None] | None = g.pop("deskwork_acting", None)
     if token is not None:
         history.ACTING.reset(token)
+    limits: Token[history.Limits | None] | None = g.pop("deskwork_limits", None)
+    if limits is not None:
+        history.LIMITS.reset(limits)
 
 
 def _headers(response: Response) -> Response:
@@ -397,7 +412,7 @@ def openid_back() -> Any:
         return render_template("log_in.html", target=target, name="", error=message), status
 
     try:
-        name, role = openid.finish(config.openid)
+        name, role, subject = openid.finish(config.openid)
     except openid.ProviderDown as down:
         return refused(str(down), 503)
     except Exception:  # the provider's answer was no valid one: said, and logged
@@ -412,9 +427,16 @@ def openid_back() -> Any:
         audit.record(db, "failed log-in", name, address=address, detail="a local account")
         return refused(f"{name} logs in with a password of this tool's, not through your "
                        "organisation: use the form above.", 403)  # fmt: skip
+    bound = Accounts(db).subject(name)
+    if bound is not None and bound != subject:  # the name went to someone else since
+        audit.record(db, "failed log-in", name, address=address, detail="another person")
+        return refused(f"The name {name} belongs to someone else here: ask IT (your "
+                       "organisation's log-in gave it to you after them).", 403)  # fmt: skip
     if not role:
         return refused(_in_no_group(db, name, address, "known to your organisation"), 403)
     account = Accounts(db, by="OpenID Connect").from_directory(name, role)
+    if bound is None:
+        Accounts(db).bind_subject(account.name, subject)
     return _logged_in(db, config, account, target, address)
 
 

@@ -17,6 +17,12 @@ state it had before (``put``), checked against the state the change left it in, 
 record changed since is never overwritten. Undoing a delete, restoring from the bin,
 restoring an earlier version, and undoing a whole action (bulk changes, imports) all go
 through it, and each is an action of its own in the history.
+
+Since every change of a record is noted here, in its transaction, this is also where a
+role a tool declares (``Tool.role``: a team lead changing only their team's rows) is held
+to its rows: a change of a row outside them, before or after, is refused (``NotAllowed``)
+and its whole transaction rolled back (``LIMITS``, set for each request by
+``deskwork.team``).
 """
 
 from __future__ import annotations
@@ -35,14 +41,68 @@ import sqlite_utils
 from deskwork.db import search
 from deskwork.db.connection import refusal, write_transaction
 from deskwork.db.migrations import ACTIONS, BIN, HISTORY
-from deskwork.errors import ChangedSince, Conflict, NothingToUndo, StillReferenced, ValidationError
-from deskwork.model import Table, Tool
+from deskwork.errors import (
+    ChangedSince,
+    Conflict,
+    NotAllowed,
+    NothingToUndo,
+    StillReferenced,
+    ValidationError,
+)
+from deskwork.model import Role, Table, Tool
 
 Row = dict[str, Any]
 
 #: Who is acting: the person logged in to a served tool (set for each request by
 #: ``deskwork.team``); None on a desk, where the tool is the one person's own.
 ACTING: ContextVar[str | None] = ContextVar("deskwork_acting", default=None)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The rows a person with a role the tool declares may change."""
+
+    role: Role
+    person: str
+
+
+#: Set for each request of someone whose role the tool declares (``deskwork.team``); None
+#: for everyone else, who may change any row their role allows.
+LIMITS: ContextVar[Limits | None] = ContextVar("deskwork_limits", default=None)
+
+
+def _within(conn: sqlite3.Connection, limits: Limits, table: Table, row: Mapping[str, Any]) -> bool:
+    """Whether ``row`` (as it was, or as it is to be) meets the role's condition for its
+    table: the condition reads the row through a CTE named as the table."""
+    condition = limits.role.changes[table.name]
+    columns = list(row)
+    named = ", ".join(f"[{c}]" for c in columns)
+    values = ", ".join(f":_v{i}" for i in range(len(columns)))
+    given = {f"_v{i}": row[c] for i, c in enumerate(columns)}
+    sql = (f"WITH [{table.name}]({named}) AS (SELECT {values}) "
+           f"SELECT 1 FROM [{table.name}] WHERE coalesce(({condition}), 0)")  # fmt: skip
+    return conn.execute(sql, {**given, "person": limits.person}).fetchone() is not None
+
+
+def _hold_to_limits(
+    conn: sqlite3.Connection, table: Table, rows: Iterable[Mapping[str, Any] | None]
+) -> None:
+    """Refuse a change of a row outside the rows the person's declared role may change."""
+    limits = LIMITS.get()
+    if limits is None or table.name not in limits.role.changes:
+        return
+    for row in rows:
+        if row is not None and not _within(conn, limits, table, row):
+            _refuse_outside(limits, table, row.get("id"))
+
+
+def _refuse_outside(limits: Limits, table: Table, row_id: Any) -> None:
+    which = limits.role.rows or f"some {table.name}"
+    what = f"{table.record_name} #{row_id}" if row_id else f"this {table.record_name}"
+    raise NotAllowed(
+        f"You are logged in as {limits.person}, a {limits.role.name}, who may change only "
+        f"{which}: {what} is not one of them. Nothing was changed."
+    )
 
 
 @dataclass(frozen=True)
@@ -94,6 +154,7 @@ def log(
     after: Mapping[str, Any] | None,
 ) -> int:
     """Note one record's change (in the caller's transaction); a delete goes in the bin."""
+    _hold_to_limits(conn, table, (before, after))
     kind = "create" if before is None else "delete" if after is None else "edit"
     at = now()
     cursor = conn.execute(
@@ -118,6 +179,9 @@ def log_many(
 ) -> None:
     """Note many records' edits (each whole row before and after) at once: a bulk change
     or an import. A change with no row before is a record made."""
+    edits = list(edits)
+    for before, after in edits:
+        _hold_to_limits(conn, table, (before, after))
     at = now()
     conn.executemany(
         f"INSERT INTO {HISTORY} (action_id, at, table_name, row_id, kind, before, after) "
@@ -130,6 +194,15 @@ def log_many(
 def log_created(conn: sqlite3.Connection, action_id: int, table: Table, first: int) -> None:
     """Note the records just made with ids from ``first`` on (an import's): each row as
     it is, written as JSON by SQLite itself, with no row read into Python."""
+    limits = LIMITS.get()
+    if limits is not None and table.name in limits.role.changes:
+        condition = limits.role.changes[table.name]
+        outside = conn.execute(
+            f"SELECT id FROM [{table.name}] WHERE id >= :first AND NOT coalesce(({condition}), 0)",
+            {"first": first, "person": limits.person},
+        ).fetchone()
+        if outside is not None:
+            _refuse_outside(limits, table, outside[0])
     columns = [row[1] for row in conn.execute(f"PRAGMA table_info([{table.name}])")]
     pairs = ", ".join(f"'{c}', [{c}]" for c in columns)
     conn.execute(

@@ -179,6 +179,13 @@ MIGRATIONS: tuple[Migration, ...] = (
             f"CREATE INDEX IF NOT EXISTS {API_KEYS}_name ON {API_KEYS}(name)",
         ),
     ),
+    Migration(
+        # deskwork serve: who an OpenID Connect provider said a person is (its issuer and
+        # their subject), kept at their first log-in: a name the provider gives someone
+        # else later logs no one in to this account
+        "openid-subject",
+        _statements(f"ALTER TABLE {USERS} ADD COLUMN subject TEXT"),
+    ),
 )
 
 

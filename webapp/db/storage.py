@@ -29,6 +29,26 @@ log = logging.getLogger("deskwork")
 READ_LIMIT_S = 10.0
 
 
+def _check_roles(db: sqlite_utils.Database, tool: Tool) -> None:
+    """Refuse a role whose condition this database can't run (said at launch, not at the
+    first change it would hold)."""
+    import sqlite3
+
+    from deskwork.errors import ToolError
+
+    for role in tool.roles.values():
+        for table, condition in role.changes.items():
+            try:
+                db.execute(f"EXPLAIN SELECT 1 FROM [{table}] WHERE coalesce(({condition}), 0)",
+                           {"person": ""})  # fmt: skip
+            except sqlite3.Error as error:
+                raise ToolError(
+                    f"tool.role({role.name!r}): the condition for {table} can't be run: "
+                    f"{error}. Write it as an SQL condition on a row of {table}, with "
+                    ":person for the log-in name."
+                ) from None
+
+
 class Storage:
     """The database file of one tool."""
 
@@ -121,6 +141,7 @@ class Storage:
                 if backup is not None:
                     log.info("Backed up %s before updating its tables: %s", self.path, backup.path)
             new = schema.prepare(db, tool, bin_days=bin_days)
+            _check_roles(db, tool)
             if new and seed:
                 for function in tool.seeds:
                     function(db)

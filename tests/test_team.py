@@ -133,6 +133,47 @@ def test_log_ins_are_slowed_then_locked_and_a_password_reset_lifts_the_lock(serv
     assert second(served).log_in("ada", GOOD).status_code == 303
 
 
+def test_attempts_sent_all_at_once_count_each_other(served):
+    """Many browsers try passwords for one name at the same moment (the threads and worker
+    processes of a server): no more are checked than the lock allows, and the same
+    person logging in from several places at once is not refused."""
+    import threading
+
+    answers: list[int] = []
+    start = threading.Barrier(16)
+
+    def attempt() -> None:
+        client = second(served)
+        start.wait()
+        answers.append(client.log_in("ana", "wrong wrong wrong").status_code)
+
+    threads = [threading.Thread(target=attempt) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    failed = [e.event for e in trail(served) if e.who == "ana"].count("failed log-in")
+    assert 1 <= failed <= team.LOCK_AFTER and len(answers) == 16
+    assert sorted(answers) == [401] * failed + [429] * (16 - failed)
+    with served.application.extensions["deskwork.storage"].open() as db:
+        assert db.execute("SELECT count(*) FROM _deskwork_attempts").fetchone() == (0,)
+    # the right password, from eight places at once
+    logged: list[int] = []
+    start = threading.Barrier(8)
+
+    def log_in() -> None:
+        client = second(served)
+        start.wait()
+        logged.append(client.log_in("vic", GOOD).status_code)
+
+    threads = [threading.Thread(target=log_in) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert logged == [303] * 8
+
+
 def test_many_failures_from_one_address_lock_that_address(served, monkeypatch):
     monkeypatch.setattr(team, "ADDRESS_LOCK_AFTER", 6)
     for n in range(6):

@@ -54,6 +54,7 @@ from markupsafe import Markup, escape
 from deskwork import openid, permissions
 from deskwork.accounts import Account, Accounts, check_name
 from deskwork.db import audit, history, sessions
+from deskwork.db.connection import write_transaction
 from deskwork.directory import DirectoryDown, role_of
 from deskwork.errors import NotAllowed, ValidationError
 from deskwork.security import SAFE_METHODS, bearer, is_api
@@ -326,15 +327,20 @@ def _throttled(db: Any, name: str, address: str) -> str | None:
         return None
     since = max(window, dt.datetime.fromisoformat(account.changed))
     failed, last = audit.failures(db, since=since, who=account.name)
-    if last is None or failed < SLOW_AFTER:
-        return None
-    if failed >= LOCK_AFTER:
+    if last is not None and failed >= LOCK_AFTER:
         left = (last + dt.timedelta(minutes=LOCK_MINUTES) - at).total_seconds()
         minutes = max(1, math.ceil(left / 60))
         return (
             f"This account is locked after {failed} failed log-ins: try again in {minutes} "
             "minutes, or ask an admin to reset the password."
         )
+    if failed + audit.pending(db, account.name) >= LOCK_AFTER:  # sent at once: each may fail
+        return (
+            f"Other log-ins as {account.name} are being checked at this moment: try again in "
+            "a few seconds."
+        )
+    if failed < SLOW_AFTER or last is None:
+        return None
     wait = min(2 ** (failed - SLOW_AFTER), LONGEST_WAIT_S)
     left = (last + dt.timedelta(seconds=wait) - at).total_seconds()
     if left > 0:
@@ -453,18 +459,31 @@ def _who_logs_in(db: Any, config: Served, name: str, password: str, address: str
     directory's, for anyone without one here), or ``_Refused``; every attempt audited."""
     known = Accounts(db).get(name) if name else None
     shown = known.name if known else None
-    refusal = _throttled(db, name, address) if name else None
-    if refusal is not None:
-        audit.record(db, "refused log-in", shown, address=address, detail=refusal)
-        raise _Refused(refusal, 429)
-    account = Accounts(db).log_in(name, password) if name and password else None
-    local = known is not None and Accounts(db).has_password(known.name)
-    if account is None and config.directory is not None and not local:
-        account = _through_directory(db, config, name, password, address)
+    # The throttle's look and this attempt's mark in one transaction: attempts sent at
+    # once count each other (``audit.begin_attempt``).
+    with write_transaction(db) as conn:
+        refusal = _throttled(db, name, address) if name else None
+        attempt = None if refusal else audit.begin_attempt(conn, shown, address)
+    if refusal is not None or attempt is None:
+        audit.record(db, "refused log-in", shown, address=address, detail=str(refusal))
+        raise _Refused(str(refusal), 429)
+    try:
+        account = Accounts(db).log_in(name, password) if name and password else None
+        local = known is not None and Accounts(db).has_password(known.name)
+        if account is None and config.directory is not None and not local:
+            account = _through_directory(db, config, name, password, address)
+    except BaseException:
+        with write_transaction(db) as conn:
+            audit.end_attempt(conn, attempt)
+        raise
+    with write_transaction(db) as conn:
+        audit.end_attempt(conn, attempt)
+        if account is None:
+            # An unknown name is not written down: it may be a password typed in the
+            # wrong box.
+            audit.record(conn, "failed log-in", shown, address=address,
+                         detail="" if known else "unknown name")  # fmt: skip
     if account is None:
-        # An unknown name is not written down: it may be a password typed in the wrong box.
-        audit.record(db, "failed log-in", shown, address=address,
-                     detail="" if known else "unknown name")  # fmt: skip
         raise _Refused(WRONG, 401)
     return account
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from deskwork.db.connection import write_transaction
-from deskwork.db.migrations import AUDIT
+from deskwork.db.migrations import ATTEMPTS, AUDIT
 
 #: The events recorded, as the audit page names them.
 EVENTS = (
@@ -98,3 +98,25 @@ def failures(
         args,
     ).fetchone()
     return int(count), (dt.datetime.fromisoformat(last) if last else None)
+
+
+def pending(db: sqlite_utils.Database, who: str) -> int:
+    """Log-ins as ``who`` whose password is being checked at this moment."""
+    found = db.execute(f"SELECT count(*) FROM {ATTEMPTS} WHERE who = ?", [who]).fetchone()
+    return int(found[0])
+
+
+def begin_attempt(conn: sqlite3.Connection, who: str | None, address: str | None) -> int:
+    """A log-in whose password is about to be checked (in the caller's transaction, the
+    one that found it may go on): ``pending`` counts it until ``end_attempt``. Attempts
+    older than a day (a worker killed while checking) are swept."""
+    conn.execute(f"DELETE FROM {ATTEMPTS} WHERE at < ?", [stamp(now() - dt.timedelta(days=1))])
+    cursor = conn.execute(f"INSERT INTO {ATTEMPTS} (who, address, at) VALUES (?, ?, ?)",
+                          [who, address, stamp(now())])  # fmt: skip
+    return int(cursor.lastrowid or 0)
+
+
+def end_attempt(conn: sqlite3.Connection, attempt: int) -> None:
+    """The attempt is decided (its failure, if it failed, recorded in the same
+    transaction)."""
+    conn.execute(f"DELETE FROM {ATTEMPTS} WHERE id = ?", [attempt])

@@ -40,6 +40,7 @@ OLD_TRASH = "_deskwork_trash"  # deskwork 0.1's deleted rows
 USERS = "_deskwork_users"  # who may log in to a served tool (``accounts``)
 SESSIONS = "_deskwork_sessions"  # who is logged in to a served tool (``team``)
 AUDIT = "_deskwork_audit"  # log-ins, exports, imports, restores, role changes (``audit``)
+ATTEMPTS = "_deskwork_attempts"  # log-ins being checked right now on a served tool (``audit``)
 API_KEYS = "_deskwork_api_keys"  # people's tokens for scripts on a served tool (``sessions``)
 
 
@@ -185,6 +186,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         # else later logs no one in to this account
         "openid-subject",
         _statements(f"ALTER TABLE {USERS} ADD COLUMN subject TEXT"),
+    ),
+    Migration(
+        # deskwork serve: the log-ins whose password is being checked at this moment, so
+        # that attempts sent all at once (several workers, many threads) can't pass the
+        # lock's count together
+        "log-in-attempts",
+        _statements(
+            f"""CREATE TABLE IF NOT EXISTS {ATTEMPTS} (
+                id INTEGER PRIMARY KEY, who TEXT COLLATE NOCASE, address TEXT,
+                at TEXT NOT NULL)"""
+        ),
     ),
 )
 

@@ -20,6 +20,13 @@ tool.role(
 )
 
 
+@tool.function_form("Rename every job", button="Rename")
+def rename_every_job(db: sqlite_utils.Database, title: str) -> str:
+    """A function that gets the database: it may write any row."""
+    db.execute("UPDATE jobs SET title = ?", [title])
+    return "Renamed"
+
+
 @tool.seed
 def _crew(db: sqlite_utils.Database) -> None:
     db["staff"].insert_all([{"login": "lee", "team": "North"}, {"login": "sam", "team": "South"}])

@@ -73,6 +73,11 @@ def test_a_team_lead_changes_their_own_teams_rows_and_no_others(served):
     api = served.patch("/api/tables/jobs/2", json={"title": "Through the API"}, headers=sent)
     assert api.status_code == 403 and OUTSIDE in api.get_json()["error"]
     assert all_jobs(served)[1] == before[1]
+    # a function that gets the database could change any row: not for a limited role
+    refused = served.submit("/functions/rename-every-job", {"title": "Mine now"})
+    assert refused.status_code == 403
+    assert "who may change only their own team's jobs: this page could change" in said(refused)
+    assert all_jobs(served)[1] == before[1]
     # an editor's own limits hold too: no import, no audit page
     assert served.get("/tables/jobs/import").status_code == 403
     assert served.get("/audit").status_code == 403
@@ -114,6 +119,8 @@ def test_declared_roles_are_checked_where_they_are_declared_and_given(tmp_path, 
             other.role(name, changes={things: "1"})
     with pytest.raises(ToolError, match="like is one of"):
         other.role("boss", like="owner")
+    with pytest.raises(ToolError, match="limited to some rows is like a viewer or an editor"):
+        other.role("boss", like="admin", changes={things: "1"})
     other.role("odd", changes={things: "no_such_column = :person"})
     with pytest.raises(ToolError, match="the condition for things can't be run"):
         team_client(other, tmp_path / "other.sqlite3")

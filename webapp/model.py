@@ -590,6 +590,12 @@ class Tool:
             )
         if name in self.roles:
             raise ToolError(f"The role {name!r} is declared twice.")
+        if like == "admin" and changes:
+            raise ToolError(
+                f"tool.role({name!r}): a role limited to some rows is like a viewer or an "
+                "editor: an admin restores backups and empties the bin, which no limit on "
+                "rows can hold."
+            )
         if like not in ROLES:
             raise ToolError(
                 f"tool.role({name!r}, like={like!r}): like is one of {', '.join(ROLES)}."

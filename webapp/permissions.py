@@ -96,6 +96,18 @@ EXPORTS = frozenset(
     | {endpoint for endpoint in RULES if endpoint.startswith("api.")}
 )  # fmt: skip
 
+#: All that someone whose role the tool limits to some rows (``Tool.role``) may send that
+#: could change something: changes of records, which ``deskwork.db.history`` holds to the
+#: rows, logging out, and what changes nothing (a window's export to a file). A function
+#: that gets the database is not among them (it may write anything), nor is any view of
+#: the tool's own.
+LIMITED_CHANGES = frozenset(
+    {"forms.new", "forms.edit", "forms.delete", "forms.undo", "changes.restore_version",
+     "changes.restore", "tables.bulk_confirm", "tables.bulk_apply", "api.create",
+     "api.change", "api.delete", "api.undo", "team.log_out", "team.log_out_everywhere",
+     "tables.save_export", "tables.cancel_export", "reports.save_report", "functions.run"}
+)  # fmt: skip
+
 #: A tool's own views and a plain Flask app's.
 DEFAULT = (VIEWER, EDITOR)
 

@@ -57,6 +57,7 @@ from deskwork.db import audit, history, sessions
 from deskwork.db.connection import write_transaction
 from deskwork.directory import DirectoryDown, role_of
 from deskwork.errors import NotAllowed, ValidationError
+from deskwork.model import FunctionPage
 from deskwork.security import SAFE_METHODS, bearer, is_api
 from deskwork.served import Served
 
@@ -257,12 +258,32 @@ def _admit(found: sessions.Session, endpoint: str | None) -> None:
     declared = current_app.extensions["deskwork.tool"].roles.get(found.role)
     if declared is not None and declared.changes:
         g.deskwork_limits = history.LIMITS.set(history.Limits(declared, found.name))
+        if request.method not in permissions.LOOKING and not _within_limits(endpoint):
+            audit.record(_db(), "refused", found.name, address=request.remote_addr,
+                         detail=f"{request.method} {request.path}")  # fmt: skip
+            which = declared.rows or "some rows"
+            raise NotAllowed(
+                f"You are logged in as {found.name}, a {declared.name}, who may change only "
+                f"{which}: this page could change other things. Nothing was changed."
+            )
     config = served()
     exports = config is None or config.viewer_exports
     role = permissions.needed(endpoint, request.method, viewer_exports=exports)
     if not permissions.allows(acting_role(found), role):
         _refuse(found, role, permissions.doing(endpoint, request.method))
     return None
+
+
+def _within_limits(endpoint: str | None) -> bool:
+    """Whether a change sent to ``endpoint`` is one ``deskwork.db.history`` holds to a
+    limited role's rows (``permissions.LIMITED_CHANGES``)."""
+    if endpoint not in permissions.LIMITED_CHANGES:
+        return False
+    if endpoint == "functions.run":  # only a function that can't write
+        slug = (request.view_args or {}).get("slug")
+        page = current_app.extensions["deskwork.tool"].pages.get(slug)
+        return isinstance(page, FunctionPage) and not page.wants_db
+    return True
 
 
 def _csrf_matches(found: sessions.Session) -> bool:

@@ -131,6 +131,69 @@ def test_a_restore_brings_back_the_data_but_keeps_todays_people_and_audit_trail(
     )  # nothing half-made left behind
 
 
+def test_nothing_saved_while_a_restore_runs_is_lost(database):
+    """Another thread (or worker process) saving all along: each save is either refused,
+    saying a restore is under way, or kept: in the copy taken before the restore, or in
+    the database after it."""
+    import threading
+
+    from deskwork.db.connection import write_transaction
+    from deskwork.errors import RestoreUnderWay
+
+    backups, storage = Backups(database), Storage(database)
+    saved = backups.take()
+    acknowledged: list[str] = []
+    refused: list[str] = []
+    stop = threading.Event()
+
+    def clerk() -> None:
+        n = 0
+        with storage.open() as db:
+            while not stop.is_set():
+                n += 1
+                try:
+                    with write_transaction(db) as conn:
+                        conn.execute("INSERT INTO items (name, count) VALUES (?, ?)", [f"c{n}", n])
+                except RestoreUnderWay as error:
+                    assert "being restored: nothing was saved" in str(error)
+                    refused.append(f"c{n}")
+                    continue
+                acknowledged.append(f"c{n}")
+
+    worker = threading.Thread(target=clerk)
+    worker.start()
+    try:
+        time.sleep(0.2)
+        kept = storage.restore(make_tool(), backups, saved.path)
+        time.sleep(0.2)
+    finally:
+        stop.set()
+        worker.join(30)
+    found = {name for name, _ in items(kept.path)} | {name for name, _ in items(database)}
+    assert acknowledged and refused  # it saved before and after, and was refused during
+    assert [n for n in acknowledged if n not in found] == []
+    # no mark is left behind: saving goes on
+    with storage.open() as db, write_transaction(db) as conn:
+        conn.execute("INSERT INTO items (name, count) VALUES ('after', 1)")
+    with closing(sqlite3.connect(kept.path)) as copy:
+        names = {r[0] for r in copy.execute("SELECT name FROM sqlite_master")}
+    assert "_deskwork_restoring" not in names  # a backup never carries the mark
+
+
+def test_a_restores_mark_left_by_a_process_that_died_stops_nothing(database):
+    from deskwork.db.connection import write_transaction
+
+    with closing(sqlite3.connect(database)) as conn, conn:
+        conn.execute("CREATE TABLE _deskwork_restoring (pid INTEGER NOT NULL, at TEXT NOT NULL)")
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, encoding="utf-8", check=True).stdout  # fmt: skip
+        at = dt.datetime.now(dt.UTC).isoformat()
+        conn.execute("INSERT INTO _deskwork_restoring VALUES (?, ?)", [int(dead), at])
+    with Storage(database).open() as db, write_transaction(db) as conn:
+        conn.execute("INSERT INTO items (name, count) VALUES ('saved', 1)")
+    assert ("saved", 1) in items(database)
+
+
 def test_a_damaged_backup_is_refused_and_nothing_changes(database, tmp_path):
     backups = Backups(database)
     broken = tmp_path / "broken.sqlite3"

@@ -169,6 +169,13 @@ class BackupError(DeskworkError):
     exit_code = 30
 
 
+class RestoreUnderWay(BackupError):
+    """A restore is making the database what a backup holds: nothing is written meanwhile
+    (a write would be lost under the restored data). Try again in a moment."""
+
+    status = 503
+
+
 class ExportError(DeskworkError):
     """An export could not be made: its view can't be read, or its file can't be written."""
 

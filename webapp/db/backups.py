@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deskwork.db import BACKUPS_KEPT
-from deskwork.db.connection import open_file
+from deskwork.db.connection import forget_restoring, open_file, restoring
 from deskwork.db.migrations import API_KEYS, AUDIT, SESSIONS, USERS
 from deskwork.db.tokens import TABLE as SPENT_TOKENS
 from deskwork.errors import BackupError
@@ -109,6 +109,7 @@ class Backups:
             partial = self.folder / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.partial"
             try:
                 _copy(self.database, partial, progress)
+                forget_restoring(partial)  # a restore's mark, if one is under way
                 _flush(partial)
                 os.replace(partial, target)  # the backup appears whole, or not at all
                 _flush_folder(self.folder)
@@ -150,29 +151,30 @@ class Backups:
         now, such as ``TEAM``), a copy of the backup is made ready first, aside."""
         backup = Path(backup).resolve()
         check(backup)
-        with self._lock:  # no other take or restore meanwhile (the lock is re-entrant)
+        if prepare is None and not keep:  # as it is (a failed update's file, put back)
+            with self._lock:
+                before = self.take("before-restore", prune=False)
+                _put_in(backup, self.database)
+                self._prune(spare=before.path)
+            return before
+        # No write anywhere from here to the end (``restoring``): everything saved before
+        # is in the copy taken first, and the team's tables are carried over whole.
+        with self._lock, restoring(self.database):
             before = self.take("before-restore", prune=False)
-            ready = backup
-            if prepare is not None or keep:
-                mark = f"{os.getpid()}.{secrets.token_hex(4)}"
-                ready = self.folder / f".{self.database.stem}_restoring.{mark}.partial"
+            mark = f"{os.getpid()}.{secrets.token_hex(4)}"
+            ready = self.folder / f".{self.database.stem}_restoring.{mark}.partial"
             try:
-                if ready != backup:
-                    _copy(backup, ready, None)
-                    if prepare is not None:
-                        prepare(ready)
-                    _carry_over(self.database, ready, keep)
-                    with closing(sqlite3.connect(ready)) as made:
-                        made.execute("PRAGMA journal_mode=DELETE")  # all of it in its one file
-                with (
-                    closing(open_file(ready, read_only=True)) as source,
-                    closing(open_file(self.database)) as db,
-                ):
-                    source.backup(db)  # one step: readers see the old database or the restored one
+                _copy(backup, ready, None, read_only=True)
+                forget_restoring(ready)
+                if prepare is not None:
+                    prepare(ready)
+                _carry_over(self.database, ready, keep)
+                with closing(sqlite3.connect(ready)) as made:
+                    made.execute("PRAGMA journal_mode=DELETE")  # all of it in its one file
+                _put_in(ready, self.database)
             finally:
-                if ready != backup:
-                    for left in (ready, Path(f"{ready}-wal"), Path(f"{ready}-shm")):
-                        left.unlink(missing_ok=True)
+                for left in (ready, Path(f"{ready}-wal"), Path(f"{ready}-shm")):
+                    left.unlink(missing_ok=True)
             self._prune(spare=before.path)
         return before
 
@@ -203,8 +205,11 @@ class Backups:
         """Half-made backups of processes that died (a running one's is left alone; on
         Windows, where a process can't be asked, those a day old)."""
         day_ago = time.time() - 86_400
-        for path in self.folder.glob(f".{self.database.stem}_*.partial"):
-            parts = path.name.rsplit(".", 3)
+        for path in self.folder.glob(f".{self.database.stem}_*.partial*"):
+            name = path.name.removesuffix("-wal").removesuffix("-shm")  # beside one, too
+            if not name.endswith(".partial"):
+                continue
+            parts = name.rsplit(".", 3)
             pid = parts[-3] if len(parts) == 4 else ""
             alive = pid.isdigit() and _alive(int(pid))
             if not alive or (os.name != "posix" and path.stat().st_mtime < day_ago):
@@ -249,9 +254,24 @@ def _columns(db: sqlite3.Connection, schema: str, table: str) -> list[str]:
     return [row[1] for row in db.execute(f'PRAGMA {schema}.table_info("{table}")')]
 
 
-def _copy(database: Path, target: Path, progress: Callable[[int, int], None] | None) -> None:
+def _put_in(source_file: Path, database: Path) -> None:
+    """Copy ``source_file`` into ``database`` in one step: readers see the old database
+    or the new one."""
     with (
-        closing(open_file(database)) as source,
+        closing(open_file(source_file, read_only=True)) as source,
+        closing(open_file(database)) as db,
+    ):
+        source.backup(db)
+
+
+def _copy(
+    database: Path, target: Path, progress: Callable[[int, int], None] | None, *,
+    read_only: bool = False,
+) -> None:  # fmt: skip
+    """A consistent copy of ``database`` at ``target``; ``read_only``: a backup's, left
+    exactly as it is."""
+    with (
+        closing(open_file(database, read_only=read_only)) as source,
         closing(sqlite3.connect(target)) as copy,
     ):
 

@@ -7,25 +7,34 @@ through, limited in time, and where SQLite's refusals are put in words.
   ``BUSY_TIMEOUT_S``, never answered with "database is locked" at once.
 * Every write is one ``BEGIN IMMEDIATE`` transaction (``write_transaction``): other
   writers wait, and all of it is saved or none.
+* While a restore runs (``restoring``), every write is refused before it writes
+  (``RestoreUnderWay``), in every process: nothing saved meanwhile is lost under the
+  restored data.
 * A read-only connection (``read_only=True``) can't write whatever SQL it is given
   (reports run there), and ``time_limit`` stops a query that runs too long.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
 import sqlite_utils
 
-from deskwork.errors import TimeUp
+from deskwork.errors import RestoreUnderWay, TimeUp
 
 #: How long a connection waits for another writer before giving up.
 BUSY_TIMEOUT_S = 10.0
+#: Who is restoring the file, while they do (``restoring``).
+RESTORING = "_deskwork_restoring"
+#: A restore's mark older than this is a restore that died: writes go on.
+RESTORE_AT_MOST = dt.timedelta(minutes=30)
 
 
 def open_file(
@@ -66,11 +75,68 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]
         conn.commit()  # a read left a transaction open: end it, it changed nothing
     conn.execute("BEGIN IMMEDIATE")
     try:
+        _not_while_restoring(conn)
         yield conn
     except BaseException:
         conn.rollback()
         raise
     conn.commit()
+
+
+def _not_while_restoring(conn: sqlite3.Connection) -> None:
+    try:
+        found = conn.execute(f"SELECT pid, at FROM {RESTORING}").fetchone()
+    except sqlite3.OperationalError:  # no such table: a file deskwork has not prepared
+        return
+    if found is None:
+        return
+    pid, at = found
+    fresh = dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(at) < RESTORE_AT_MOST
+    if fresh and _alive(int(pid)):
+        raise RestoreUnderWay(
+            "A backup is being restored: nothing was saved. Try again in a moment (what "
+            "you typed is still here: go back)."
+        )
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid() or os.name != "posix":
+        return True  # Windows: by the mark's age only
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextmanager
+def restoring(path: Path) -> Iterator[None]:
+    """Refuse every write to ``path``'s database while the block runs (a restore), in
+    every process and thread; a write under way finishes first. The mark is left in a
+    file the block replaces whole, and taken away otherwise."""
+    with closing(open_file(path)) as conn:
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {RESTORING} (pid INTEGER NOT NULL, at TEXT NOT NULL)"
+        )
+        conn.execute("BEGIN IMMEDIATE")  # after every write under way
+        conn.execute(f"DELETE FROM {RESTORING}")
+        conn.execute(f"INSERT INTO {RESTORING} (pid, at) VALUES (?, ?)",
+                     [os.getpid(), dt.datetime.now(dt.UTC).isoformat()])  # fmt: skip
+        conn.commit()
+        try:
+            yield
+        finally:
+            with conn:  # (a restored file has no mark: it was made without one)
+                conn.execute(f"DROP TABLE IF EXISTS {RESTORING}")
+
+
+def forget_restoring(path: Path) -> None:
+    """Take a restore's mark out of ``path`` (a copy a restore is making ready: a backup
+    taken while another restore ran holds its mark)."""
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute(f"DROP TABLE IF EXISTS {RESTORING}")
 
 
 @contextmanager

@@ -22,12 +22,14 @@ updates).
 
 Access logs go to standard output in the combined log format, and deskwork's own log to
 standard error (as a service manager, systemd or a container, collects them). A server
-that runs for days backs the database up once a day (``DailyBackups``), in the first
-process, as a desk does at the first launch of a day.
+that runs for days backs the database up once a day (``DailyBackups``), as a desk does at
+the first launch of a day: at start, then from a thread of each worker process, one
+worker at a time (a lock file), so no thread runs in the process that forks.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -37,7 +39,7 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +91,8 @@ def with_stream_slots(app: WSGIApp, limit: int) -> WSGIApp:
 
 class DailyBackups:
     """A backup on each new day while the server runs (``Backups.daily``, checked every
-    ``every`` seconds): a thread of the first process, where no request is served."""
+    ``every`` seconds by a thread): each process checks, one at a time
+    (``NAME.sqlite3-daily.lock``), so one backup is taken a day whichever worker does."""
 
     def __init__(
         self, backups: Any, every: float = 600.0, today: Callable[[], dt.date] = dt.date.today
@@ -114,7 +117,8 @@ class DailyBackups:
         """Today's backup, if none was taken yet (logged); a failure is logged and tried
         again at the next check."""
         try:
-            made = self.backups.daily(self.today())
+            with _one_at_a_time(self.backups.database) as mine:
+                made = self.backups.daily(self.today()) if mine else None
         except Exception:
             log.exception("The daily backup of %s failed", self.backups.database)
             return None
@@ -125,6 +129,28 @@ class DailyBackups:
     def _run(self) -> None:
         while not self._stop.wait(self.every):
             self.once()
+
+
+@contextlib.contextmanager
+def _one_at_a_time(database: Path) -> Iterator[bool]:
+    """Whether this process may take the daily backup now: no other holds its lock
+    (Windows: one process serves there, so always)."""
+    if sys.platform == "win32":
+        yield True
+        return
+    import fcntl
+
+    path = database.with_name(f"{database.name}-daily.lock")
+    with open(path, "a+b") as file:
+        try:
+            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # another worker is at it
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(file.fileno(), fcntl.LOCK_UN)
 
 
 def server_key(database: Path) -> bytes:
@@ -204,6 +230,7 @@ class TeamServer:
             config={"SECRET_KEY": self.secret_key},
         )  # fmt: skip
         assembled = assemble(self.tool, self.database, options=options, seed=False)
+        self.daily_backups = DailyBackups(assembled.backups).start()  # in this process
         app: WSGIApp = assembled.app
         if self.app is not None:
             from deskwork.team_door import TeamDoor
@@ -270,8 +297,6 @@ def _serve_with_cheroot(server: TeamServer) -> int:
     sock = socket.create_server((host, port))
     no_delay(sock)
     running = ServerThread(server.build(), sock=sock, threads=settings.threads).start()
-    if server.daily_backups is not None:
-        server.daily_backups.start()
     server.echo(f"Serving {server.tool.title} at http://{host}:{running.port}/ with "
                 f"{settings.threads} threads (cheroot). Stop with Ctrl+C.")  # fmt: skip
     stopped = threading.Event()
@@ -319,8 +344,6 @@ def _serve_with_gunicorn(server: TeamServer) -> int:
 
 
 def _ready(server: TeamServer, arbiter: Any) -> None:
-    if server.daily_backups is not None:  # in the first process: forked workers don't run it
-        server.daily_backups.start()
     for listener in arbiter.LISTENERS:
         host, port = listener.sock.getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host

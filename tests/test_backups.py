@@ -87,6 +87,24 @@ def test_a_server_running_for_days_backs_up_once_on_each_new_day(database):
         daily.stop()
     assert [b.why for b in daily.backups.all()][:2] == ["daily", "daily"]
     assert not daily._thread.is_alive()
+    # two worker processes checking at the same moment on a new day: one backup
+    import threading
+
+    later = [DailyBackups(Backups(database), today=lambda: day[0] + dt.timedelta(days=1))
+             for _ in range(2)]  # fmt: skip
+    start = threading.Barrier(2)
+    made: list[object] = []
+
+    def check(worker: DailyBackups) -> None:
+        start.wait()
+        made.append(worker.once())
+
+    threads = [threading.Thread(target=check, args=(w,)) for w in later]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len([m for m in made if m is not None]) == 1
 
 
 def test_restore_gives_back_the_exact_rows_and_keeps_the_current_file_first(database):

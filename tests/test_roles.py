@@ -112,6 +112,12 @@ def test_bulk_changes_and_undo_are_held_to_the_roles_rows(served):
 def test_declared_roles_are_checked_where_they_are_declared_and_given(tmp_path, served):
     with storage_db(served) as db, pytest.raises(ValidationError, match="'team lead'"):
         Accounts(db, roles=tool.roles).add("kim", "captain", GOOD)
+    with storage_db(served) as db:  # the directory's groups give the role at each log-in
+        people = Accounts(db, roles=tool.roles)
+        people.from_directory("omar", "editor")
+        with pytest.raises(ValidationError, match="would not last"):
+            people.set_role("omar", "team lead")
+        assert people.set_role("ada", "team lead").role == "team lead"  # a password here
     other = Tool("Other", templates=None)
     things = other.table("things", name=Text())
     for name in ("admin", "Team Lead", ""):

@@ -47,6 +47,8 @@ def test_a_plain_flask_app_is_served_behind_the_log_in_with_who_sent_each_reques
     refused = stranger.post("/notes", {"text": "Not logged in"})
     assert refused.status == 401 and "nothing was changed" in refused.body.lower()
     assert served.browser().get("/_deskwork/health").status == 200
+    back = stranger.get("/_deskwork/audit")  # deskwork's own pages come back to themselves
+    assert back.headers["Location"] == "/_deskwork/log-in?next=/_deskwork/audit"
     ana = served.browser()
     assert ana.log_in("ana", "wrong password, surely", at="/_deskwork/log-in").status == 401
     logged = ana.post("/_deskwork/log-in", {"name": "ana", "password": GOOD, "next": "/?sort=new"})
@@ -85,7 +87,14 @@ def test_a_plain_app_takes_api_tokens_and_its_people_are_managed_as_a_tools(serv
                                      "Origin": ""})  # fmt: skip
     assert answer.status == 303
     assert notes(served) == [("From a script", "ana")]
+    seen = script.request("GET", "/", headers={"Authorization": f"Bearer {made.stdout.strip()}"})
+    assert "Hello ana, editor." in seen.body and "Authorization I see: none." in seen.body
     wrong = script.request("GET", "/", headers={"Authorization": "Bearer dw_nonsense"})
     assert wrong.status == 401
+    # a token of the app's own is not deskwork's: with a log-in, it reaches the app
+    ana = served.browser()
+    ana.log_in("ana", GOOD, at="/_deskwork/log-in")
+    own = ana.request("GET", "/", headers={"Authorization": "Bearer apps-own-token"})
+    assert "Authorization I see: Bearer apps-own-token." in own.body
     listed = served.users("list")
     assert "ana" in listed.stdout and "vic" in listed.stdout

@@ -182,11 +182,15 @@ class Accounts:
         found = row.fetchone()
         return str(found[0]) if found and found[0] is not None else None
 
-    def bind_subject(self, name: str, subject: str) -> None:
-        """Keep ``subject`` as who ``name`` is at the OpenID Connect provider."""
+    def bind_subject(self, name: str, subject: str) -> str | None:
+        """Keep ``subject`` as who ``name`` is at the OpenID Connect provider, unless
+        another is kept already; the one kept (two first log-ins at once: the first's)."""
         with write_transaction(self.db) as conn:
             conn.execute(f"UPDATE {USERS} SET subject = ? WHERE name = ? AND subject IS NULL",
                          [subject, name.strip()])  # fmt: skip
+            found = conn.execute(f"SELECT subject FROM {USERS} WHERE name = ?", [name.strip()])
+            row = found.fetchone()
+        return str(row[0]) if row and row[0] is not None else None
 
     def has_password(self, name: str) -> bool:
         """Whether ``name`` logs in with a password of this tool's (not the directory's)."""
@@ -209,8 +213,18 @@ class Accounts:
         return self._change(account, password=_hasher().hash(password))
 
     def set_role(self, name: str, role: str) -> Account:
-        """A new role; every session of theirs so far ends."""
-        return self._change(self.find(name), role=check_role(role, self.roles))
+        """A new role; every session of theirs so far ends. Someone who logs in through
+        the directory or OpenID Connect gets their role from its groups at each log-in:
+        not a role the tool declares, which those groups can't give."""
+        account = self.find(name)
+        role = check_role(role, self.roles)
+        if role not in ROLES and not self.has_password(account.name):
+            raise ValidationError(
+                f"{account.name} logs in through your organisation's directory or log-in, "
+                f"whose groups give their role at each log-in ({', '.join(ROLES)}): a role "
+                "of the tool's own would not last. Give it to someone with a password here."
+            )
+        return self._change(account, role=role)
 
     def end_sessions(self, name: str) -> Account:
         """Every session of theirs so far ends (log out everywhere)."""

@@ -9,7 +9,8 @@ is a bind with the person's own password (never a stored service password), then
 same connection, a look at each group for the person as a member (``member``,
 ``uniqueMember`` or ``memberUid``); the highest role found is theirs, and someone in none
 of the groups is refused. The person's entry is found by the DN the template makes, or,
-for Active Directory's name forms, by ``userPrincipalName`` (``{name}@corp.example``) or
+for Active Directory's name forms, by asking the directory whom it bound ("Who am I?",
+RFC 4532), else by ``userPrincipalName`` (``{name}@corp.example``) or
 ``sAMAccountName`` (``CORP\\{name}``) under the groups' domain, whichever the template
 binds with; when that finds no entry, or more than one, only a group that lists their
 name (``memberUid``) counts them in.
@@ -109,6 +110,14 @@ def _entry(directory: Directory, conn: Any, name: str) -> str:
 
     if "=" in directory.user:
         return directory.user.format(name=escape_rdn(name))
+    from ldap3.core.exceptions import LDAPException
+
+    try:  # the directory says whom it bound (RFC 4532): no search to go wrong
+        me = conn.extend.standard.who_am_i()
+    except LDAPException:
+        me = None
+    if isinstance(me, str) and me.lower().startswith("dn:") and len(me) > 3:
+        return me[3:]
     base = _domain_of(next((dn for _, dns in directory.groups for dn in dns), ""))
     bound = directory.user.format(name=name)
     if "@" in directory.user:  # the user principal name it bound with, and only that

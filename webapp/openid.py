@@ -85,5 +85,7 @@ def finish(openid: OpenID) -> tuple[str, str, str]:
     if isinstance(groups, str):
         groups = [groups]
     found = [role for role, names in openid.groups if any(g in names for g in groups)]
-    subject = f"{claims.get('iss', openid.issuer)} {claims.get('sub', '')}"
+    if not claims.get("sub"):  # every ID token names its subject: this is no valid one
+        raise ValueError("The provider's answer names no subject.")
+    subject = f"{claims.get('iss', openid.issuer)} {claims['sub']}"
     return name, (max(found, key=ROLES.index) if found else ""), subject

@@ -219,7 +219,7 @@ def admit_person() -> Any:
             abort(401, "Log in first: this API answers people who are logged in.")
         if changing:
             abort(401, SESSION_ENDED)
-        return redirect(url_for("team.log_in", next=request.full_path.rstrip("?")), code=303)
+        return redirect(url_for("team.log_in", next=_asked()), code=303)
     if changing and (_from_elsewhere() or not _csrf_matches(found)):
         abort(403, NOT_OURS)
     return _admit(found, endpoint)
@@ -236,7 +236,7 @@ def admit_plain() -> Any:
     if pinned and request.host.lower() != pinned.lower():
         abort(403, "This address is not this tool's.")  # DNS rebinding
     token = bearer(request)
-    if token is not None:  # a script, with a person's API token: no cookie
+    if token is not None and token.startswith(sessions.API_PREFIX):  # a script's: no cookie
         found = sessions.find_api_key(_db(), token)
         if found is None:
             abort(401, "The API token is wrong, revoked, or its person removed.")
@@ -245,10 +245,17 @@ def admit_plain() -> Any:
     if found is None:
         if changing:
             abort(401, SESSION_ENDED)
-        return redirect(url_for("team.log_in", next=request.full_path.rstrip("?")), code=303)
+        return redirect(url_for("team.log_in", next=_asked(plain=True)), code=303)
     if changing and _from_elsewhere():
         abort(403, NOT_OURS)
     return _admit(found, None)
+
+
+def _asked(*, plain: bool = False) -> str:
+    """The address asked for, to come back to after logging in: below wherever the tool
+    is mounted (for a plain app, the door's own ``SCRIPT_NAME``)."""
+    root = request.environ.get("deskwork.door_root", "") if plain else request.script_root
+    return root + request.full_path.rstrip("?")
 
 
 def _admit(found: sessions.Session, endpoint: str | None) -> None:
@@ -462,8 +469,9 @@ def openid_back() -> Any:
     if not role:
         return refused(_in_no_group(db, name, address, "known to your organisation"), 403)
     account = Accounts(db, by="OpenID Connect").from_directory(name, role)
-    if bound is None:
-        Accounts(db).bind_subject(account.name, subject)
+    if Accounts(db).bind_subject(account.name, subject) != subject:  # another, just now
+        audit.record(db, "failed log-in", name, address=address, detail="another person")
+        return refused(f"The name {name} belongs to someone else here: ask IT.", 403)
     return _logged_in(db, config, account, target, address)
 
 

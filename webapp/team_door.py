@@ -17,8 +17,9 @@ the people, their sessions and tokens, and the audit trail):
   the request.
 * What gets through reaches the app with who sent it: ``REMOTE_USER`` (Flask's
   ``request.remote_user``) and ``environ["deskwork.person"]`` (``{"name", "role"}``); the
-  session cookie is taken out of what it gets. Its responses get ``PLAIN_APP_HEADERS``
-  (its own values win), HSTS over HTTPS.
+  session cookie and deskwork's API token are taken out of what it gets (a bearer token
+  of the app's own is not deskwork's, and is passed on with a log-in). Its responses get
+  ``PLAIN_APP_HEADERS`` (its own values win), HSTS over HTTPS.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 from flask import Flask, Response
 
 from deskwork import team
+from deskwork.db.sessions import API_PREFIX
 from deskwork.model import Tool
 from deskwork.security import PLAIN_APP_HEADERS
 
@@ -66,6 +68,9 @@ class TeamDoor:
         assert who is not None
         environ["REMOTE_USER"] = who.name
         environ["deskwork.person"] = {"name": who.name, "role": who.role}
+        scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        if scheme.lower() == "bearer" and token.strip().startswith(API_PREFIX):
+            del environ["HTTP_AUTHORIZATION"]  # deskwork's, never the app's to see
         own = team.cookie_names(self.team_app)
         environ["HTTP_COOKIE"] = ";".join(
             c for c in environ.get("HTTP_COOKIE", "").split(";")
@@ -89,7 +94,8 @@ class TeamDoor:
         app = self.team_app
         # As a request of the team app's, mounted at PREFIX: its addresses (log-in) are
         # made there, while the path asked for is the app's.
-        asked = {**environ, "SCRIPT_NAME": environ.get("SCRIPT_NAME", "") + PREFIX}
+        root = environ.get("SCRIPT_NAME", "")
+        asked = {**environ, "SCRIPT_NAME": root + PREFIX, "deskwork.door_root": root}
         with app.request_context(asked):
             try:
                 answer = team.admit_plain()

@@ -30,7 +30,8 @@ def notes() -> str:
     return (
         f"<h1>Notes</h1><p>Hello {escape(request.remote_user or '')}, "
         f"{escape(person.get('role', ''))}. Cookies I see: "
-        f"{escape(', '.join(sorted(request.cookies)))}.</p><ul>{items}</ul>"
+        f"{escape(', '.join(sorted(request.cookies)))}. Authorization I see: "
+        f"{escape(request.headers.get('Authorization', 'none'))}.</p><ul>{items}</ul>"
         '<form method="post" action="/notes"><label for="t">Note</label>'
         '<input id="t" name="text"><button>Add</button></form>'
     )

@@ -6,8 +6,10 @@ and SQLite alone (writes).
 
 The demo grown to ``--rows`` expenses (made once in ``--work``, shared with the table
 benchmark) is copied and served as IT serves it: ``deskwork serve demo --db COPY`` in a
-process of its own, with ``--workers`` worker processes, on a socket made here. Ten
-editors are added with ``deskwork users add``. Then, for each number of ``--staff``, that
+process of its own, with ``--workers`` worker processes, on a socket made here. Editors
+are added with ``deskwork users add``, one for every four staff (at least ten: a person
+logs in from a few places at once, never from dozens, which the lock would hold back).
+Then, for each number of ``--staff``, that
 many simulated people at once, each on a kept-alive connection of their own, log in and
 for ``--seconds`` open the table page, search, filter, open a record, save a new one and
 open a report, in a random order, thinking ``--think`` seconds (at random, up to it)
@@ -51,6 +53,7 @@ from tables import datasette_command, floor_version, free_port, prepared
 
 DESKWORK = Path(sys.executable).parent / "deskwork"
 PASSWORD = "a long enough passphrase"
+#: The editors the staff log in as (``main`` adds one for every four of the most staff).
 EDITORS = [f"clerk{n}" for n in range(10)]
 HIDDEN = re.compile(r'<input type="hidden" name="(_[a-z]+)" value="([^"]*)"')
 SEARCHES = ("taxi", "hotel", "train", "lunch", "laptop", "course")
@@ -364,6 +367,8 @@ def main() -> None:
          "default_page_size", "50", "--setting", "sql_time_limit_ms", "60000"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+    most = max(int(n) for n in options.staff.split(","))
+    EDITORS[:] = [f"clerk{n}" for n in range(max(10, -(-most // 4)))]
     try:
         served.add_people()
         wait_for(port, f"/{theirs_file.stem}.json")

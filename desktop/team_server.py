@@ -326,6 +326,10 @@ def _serve_with_gunicorn(server: TeamServer) -> int:
         "forwarded_allow_ips": "",
         "proxy_allow_ips": "",
         "graceful_timeout": 10,
+        # An idle kept-alive connection stays open longer than a proxy's or a load
+        # balancer's own idle timeout (60 s is common): closed first by the server, a
+        # request sent on it at that moment fails (gunicorn's default is 2 s).
+        "keepalive": 75,
         "control_socket_disable": True,
         "proc_name": f"deskwork serve {server.tool.name}",
         "when_ready": lambda arbiter: _ready(server, arbiter),

@@ -198,18 +198,42 @@ def test_nothing_saved_while_a_restore_runs_is_lost(database):
     assert "_deskwork_restoring" not in names  # a backup never carries the mark
 
 
-def test_a_restores_mark_left_by_a_process_that_died_stops_nothing(database):
-    from deskwork.db.connection import write_transaction
+def test_a_restores_mark_left_by_a_process_that_died_stops_nothing(database, tmp_path):
+    from deskwork.db.connection import restoring, write_transaction
+    from deskwork.errors import RestoreUnderWay
 
-    with closing(sqlite3.connect(database)) as conn, conn:
-        conn.execute("CREATE TABLE _deskwork_restoring (pid INTEGER NOT NULL, at TEXT NOT NULL)")
-        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                              capture_output=True, encoding="utf-8", check=True).stdout  # fmt: skip
-        at = dt.datetime.now(dt.UTC).isoformat()
-        conn.execute("INSERT INTO _deskwork_restoring VALUES (?, ?)", [int(dead), at])
+    # a restore in another process, killed half-way: its mark stays, its lock goes
+    script = tmp_path / "dies.py"
+    script.write_text(
+        "import os, sys\nfrom pathlib import Path\n"
+        "from deskwork.db.connection import restoring\n"
+        "with restoring(Path(sys.argv[1])):\n    os._exit(9)\n",
+        encoding="utf-8",
+    )
+    died = subprocess.run([sys.executable, str(script), str(database)], capture_output=True,
+                          encoding="utf-8")  # fmt: skip
+    assert died.returncode == 9, died.stderr
+    with closing(sqlite3.connect(database)) as conn:
+        assert conn.execute("SELECT count(*) FROM _deskwork_restoring").fetchone() == (1,)
     with Storage(database).open() as db, write_transaction(db) as conn:
         conn.execute("INSERT INTO items (name, count) VALUES ('saved', 1)")
     assert ("saved", 1) in items(database)
+    Storage(database).prepare(make_tool(), seed=False)  # the next launch takes the mark away
+    with closing(sqlite3.connect(database)) as conn:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert "_deskwork_restoring" not in names
+    # one restore at a time, whichever process or thread asks
+    with restoring(database):
+        another = restoring(database)
+        with pytest.raises(RestoreUnderWay, match="Another restore is under way"):
+            another.__enter__()
+        with (
+            pytest.raises(RestoreUnderWay),
+            Storage(database).open() as db,
+            write_transaction(db) as conn,
+        ):
+            conn.execute("INSERT INTO items (name, count) VALUES ('during', 1)")
+    assert ("during", 1) not in items(database)
 
 
 def test_a_damaged_backup_is_refused_and_nothing_changes(database, tmp_path):

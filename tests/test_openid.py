@@ -164,3 +164,18 @@ def test_a_claim_never_takes_over_a_local_account_nor_an_unchecked_email(tmp_pat
     assert client.get("/").status_code == 303
     unchecked = through_the_provider(client_of(tmp_path / "eve", provider), "eve")
     assert unchecked.status_code == 403 and "did not say who you are" in text(unchecked)
+
+
+def test_two_first_log_ins_with_one_name_change_nothing_of_the_first(tmp_path):
+    from deskwork.accounts import Accounts, SomeoneElse
+
+    client = client_of(tmp_path, "http://localhost:1")
+    with client.application.extensions["deskwork.storage"].open() as db:
+        people = Accounts(db, by="OpenID Connect")
+        first = people.from_directory("lena", "admin", "https://id.example lena-1")
+        with pytest.raises(SomeoneElse):  # the second, a moment after, as a viewer
+            people.from_directory("lena", "viewer", "https://id.example lena-2")
+        kept = people.get("lena")
+        assert kept is not None and kept.role == "admin"
+        assert kept.sessions_from == first.sessions_from  # her sessions go on
+        assert people.subject("lena") == "https://id.example lena-1"

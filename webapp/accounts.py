@@ -66,6 +66,11 @@ def _common() -> frozenset[str]:
     return frozenset(FREQUENCY_LISTS["passwords"])
 
 
+class SomeoneElse(NotDone):
+    """A name the organisation's log-in gives someone other than the person who first
+    logged in with it here."""
+
+
 def check_role(role: str, declared: Iterable[str] = ()) -> str:
     """``role``, if it is deskwork's or one the tool declares (``Tool.role``)."""
     declared = tuple(declared)
@@ -156,24 +161,37 @@ class Accounts:
             audit.record(conn, "person added", self.by, detail=f"{name} as {role}")
         return self.find(name)
 
-    def from_directory(self, name: str, role: str) -> Account:
+    def from_directory(self, name: str, role: str, subject: str | None = None) -> Account:
         """Someone the organisation's directory let in with ``role`` (``deskwork.directory``):
         their account here, with no password of its own, made at their first log-in, its
-        role kept as the directory's groups say (a new one ends their sessions so far)."""
+        role kept as the directory's groups say (a new one ends their sessions so far).
+        ``subject``: who an OpenID Connect provider says they are for good, kept at the
+        first log-in; ``SomeoneElse`` if another is kept (nothing changed), all in one
+        transaction."""
         name, role = check_name(name), check_role(role)
-        account = self.get(name)
-        if account is None:
-            now = _now()
-            with write_transaction(self.db) as conn:
+        now = _now()
+        with write_transaction(self.db) as conn:
+            row = conn.execute(f"SELECT role, subject FROM {USERS} WHERE name = ?",
+                               [name]).fetchone()  # fmt: skip
+            if subject is not None and row is not None and row[1] not in (None, subject):
+                raise SomeoneElse(f"The name {name} belongs to someone else here.")
+            if row is None:
                 conn.execute(
-                    f"INSERT OR IGNORE INTO {USERS} (name, role, password, created, changed, "
-                    "sessions_from) VALUES (?, ?, NULL, ?, ?, ?)",
-                    [name, role, now, now, now],
+                    f"INSERT INTO {USERS} (name, role, password, created, changed, "
+                    "sessions_from, subject) VALUES (?, ?, NULL, ?, ?, ?, ?)",
+                    [name, role, now, now, now, subject],
                 )
                 audit.record(conn, "person added", self.by,
                              detail=f"{name} as {role}, from the directory")  # fmt: skip
-            return self.find(name)
-        return account if account.role == role else self._change(account, role=role)
+                return self.find(name)
+            if subject is not None and row[1] is None:
+                conn.execute(f"UPDATE {USERS} SET subject = ? WHERE name = ?", [subject, name])
+            if row[0] != role:
+                conn.execute(f"UPDATE {USERS} SET role = ?, changed = ?, sessions_from = ? "
+                             "WHERE name = ?", [role, now, now, name])  # fmt: skip
+                audit.record(conn, "role changed", self.by,
+                             detail=f"{name}: {row[0]} to {role}")  # fmt: skip
+        return self.find(name)
 
     def subject(self, name: str) -> str | None:
         """Who the OpenID Connect provider said ``name`` is, at their first log-in through
@@ -181,16 +199,6 @@ class Accounts:
         row = self.db.execute(f"SELECT subject FROM {USERS} WHERE name = ?", [name.strip()])
         found = row.fetchone()
         return str(found[0]) if found and found[0] is not None else None
-
-    def bind_subject(self, name: str, subject: str) -> str | None:
-        """Keep ``subject`` as who ``name`` is at the OpenID Connect provider, unless
-        another is kept already; the one kept (two first log-ins at once: the first's)."""
-        with write_transaction(self.db) as conn:
-            conn.execute(f"UPDATE {USERS} SET subject = ? WHERE name = ? AND subject IS NULL",
-                         [subject, name.strip()])  # fmt: skip
-            found = conn.execute(f"SELECT subject FROM {USERS} WHERE name = ?", [name.strip()])
-            row = found.fetchone()
-        return str(row[0]) if row and row[0] is not None else None
 
     def has_password(self, name: str) -> bool:
         """Whether ``name`` logs in with a password of this tool's (not the directory's)."""

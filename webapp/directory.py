@@ -120,7 +120,10 @@ def _entry(directory: Directory, conn: Any, name: str) -> str:
         return me[3:]
     base = _domain_of(next((dn for _, dns in directory.groups for dn in dns), ""))
     bound = directory.user.format(name=name)
-    if "@" in directory.user:  # the user principal name it bound with, and only that
+    account = me[2:].rpartition("\\")[2] if isinstance(me, str) and me.startswith("u:") else ""
+    if account:  # Active Directory answers u:CORP\\account: that account's entry
+        query = f"(sAMAccountName={escape_filter_chars(account)})"
+    elif "@" in directory.user:  # the user principal name it bound with, and only that
         query = f"(userPrincipalName={escape_filter_chars(bound)})"
     else:  # a down-level name (CORP\name): its account name
         query = f"(sAMAccountName={escape_filter_chars(name)})"

@@ -52,7 +52,7 @@ from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup, escape
 
 from deskwork import openid, permissions
-from deskwork.accounts import Account, Accounts, check_name
+from deskwork.accounts import Account, Accounts, SomeoneElse, check_name
 from deskwork.db import audit, history, sessions
 from deskwork.db.connection import write_transaction
 from deskwork.directory import DirectoryDown, role_of
@@ -365,7 +365,7 @@ def _throttled(db: Any, name: str, address: str) -> str | None:
     if failed + audit.pending(db, account.name) >= LOCK_AFTER:  # sent at once: each may fail
         return (
             f"Other log-ins as {account.name} are being checked at this moment: try again in "
-            "a few seconds."
+            "a minute."
         )
     if failed < SLOW_AFTER or last is None:
         return None
@@ -461,17 +461,19 @@ def openid_back() -> Any:
         audit.record(db, "failed log-in", name, address=address, detail="a local account")
         return refused(f"{name} logs in with a password of this tool's, not through your "
                        "organisation: use the form above.", 403)  # fmt: skip
+    someone_else = (f"The name {name} belongs to someone else here: ask IT (your "
+                    "organisation's log-in gave it to you after them).")  # fmt: skip
     bound = Accounts(db).subject(name)
     if bound is not None and bound != subject:  # the name went to someone else since
         audit.record(db, "failed log-in", name, address=address, detail="another person")
-        return refused(f"The name {name} belongs to someone else here: ask IT (your "
-                       "organisation's log-in gave it to you after them).", 403)  # fmt: skip
+        return refused(someone_else, 403)
     if not role:
         return refused(_in_no_group(db, name, address, "known to your organisation"), 403)
-    account = Accounts(db, by="OpenID Connect").from_directory(name, role)
-    if Accounts(db).bind_subject(account.name, subject) != subject:  # another, just now
+    try:
+        account = Accounts(db, by="OpenID Connect").from_directory(name, role, subject)
+    except SomeoneElse:  # another first log-in with the name, a moment before
         audit.record(db, "failed log-in", name, address=address, detail="another person")
-        return refused(f"The name {name} belongs to someone else here: ask IT.", 403)
+        return refused(someone_else, 403)
     return _logged_in(db, config, account, target, address)
 
 

@@ -18,6 +18,7 @@ from typing import Protocol
 
 import sqlite_utils
 
+from deskwork.db.connection import write_transaction
 from deskwork.db.migrations import FILES  # the table is made there
 
 
@@ -50,8 +51,8 @@ def store_pending(
     db: sqlite_utils.Database, filename: str, content_type: str | None, data: bytes
 ) -> int:
     """Store an upload as pending; returns its id."""
-    with db.conn:
-        cursor = db.conn.execute(
+    with write_transaction(db) as conn:
+        cursor = conn.execute(
             f"INSERT INTO {FILES} (name, content_type, size, sha256, data, pending, created) "
             "VALUES (?, ?, ?, ?, ?, 1, ?)",
             [
@@ -92,6 +93,6 @@ def read(db: sqlite_utils.Database, file_id: int) -> tuple[Attachment, bytes] | 
 def sweep_pending(db: sqlite_utils.Database, older_than: dt.timedelta) -> int:
     """Delete pending files older than ``older_than``; returns how many."""
     cutoff = (dt.datetime.now() - older_than).isoformat(timespec="seconds")
-    with db.conn:
-        cursor = db.conn.execute(f"DELETE FROM {FILES} WHERE pending = 1 AND created < ?", [cutoff])
+    with write_transaction(db) as conn:
+        cursor = conn.execute(f"DELETE FROM {FILES} WHERE pending = 1 AND created < ?", [cutoff])
     return cursor.rowcount

@@ -102,15 +102,21 @@ def failures(
 
 def pending(db: sqlite_utils.Database, who: str) -> int:
     """Log-ins as ``who`` whose password is being checked at this moment."""
-    found = db.execute(f"SELECT count(*) FROM {ATTEMPTS} WHERE who = ?", [who]).fetchone()
+    found = db.execute(f"SELECT count(*) FROM {ATTEMPTS} WHERE who = ? AND at >= ?",
+                       [who, stamp(now() - ATTEMPT_AT_MOST)]).fetchone()  # fmt: skip
     return int(found[0])
+
+
+#: Longer than any password check takes (Argon2, or the directory's time-out): an attempt
+#: older than this was cut short (its worker killed) and counts no more.
+ATTEMPT_AT_MOST = dt.timedelta(minutes=2)
 
 
 def begin_attempt(conn: sqlite3.Connection, who: str | None, address: str | None) -> int:
     """A log-in whose password is about to be checked (in the caller's transaction, the
     one that found it may go on): ``pending`` counts it until ``end_attempt``. Attempts
-    older than a day (a worker killed while checking) are swept."""
-    conn.execute(f"DELETE FROM {ATTEMPTS} WHERE at < ?", [stamp(now() - dt.timedelta(days=1))])
+    older than ``ATTEMPT_AT_MOST`` (a worker killed while checking) are swept."""
+    conn.execute(f"DELETE FROM {ATTEMPTS} WHERE at < ?", [stamp(now() - ATTEMPT_AT_MOST)])
     cursor = conn.execute(f"INSERT INTO {ATTEMPTS} (who, address, at) VALUES (?, ?, ?)",
                           [who, address, stamp(now())])  # fmt: skip
     return int(cursor.lastrowid or 0)

@@ -32,15 +32,16 @@ from pathlib import Path
 
 from deskwork.db import BACKUPS_KEPT
 from deskwork.db.connection import forget_restoring, open_file, restoring
-from deskwork.db.migrations import API_KEYS, AUDIT, SESSIONS, USERS
+from deskwork.db.migrations import API_KEYS, ATTEMPTS, AUDIT, SESSIONS, USERS
 from deskwork.db.tokens import TABLE as SPENT_TOKENS
 from deskwork.errors import BackupError
 
 KEEP = BACKUPS_KEPT
 #: What a restore keeps as it is now: who may log in to a served tool, their sessions and
-#: tokens, the audit trail (append-only: a restore adds the lines the backup lacks), and
-#: the forms' spent one-time tokens (a form sent before stays sent).
-TEAM = (USERS, SESSIONS, API_KEYS, AUDIT, SPENT_TOKENS)
+#: tokens, the audit trail (append-only: a restore adds the lines the backup lacks), the
+#: log-ins being checked, and the forms' spent one-time tokens (a form sent before stays
+#: sent).
+TEAM = (USERS, SESSIONS, API_KEYS, AUDIT, ATTEMPTS, SPENT_TOKENS)
 APPEND_ONLY = frozenset({AUDIT})
 STAMP = "%Y-%m-%d_%H%M%S"
 NAME = re.compile(

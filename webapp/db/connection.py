@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -33,8 +34,6 @@ from deskwork.errors import RestoreUnderWay, TimeUp
 BUSY_TIMEOUT_S = 10.0
 #: Who is restoring the file, while they do (``restoring``).
 RESTORING = "_deskwork_restoring"
-#: A restore's mark older than this is a restore that died: writes go on.
-RESTORE_AT_MOST = dt.timedelta(minutes=30)
 
 
 def open_file(
@@ -85,51 +84,106 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]
 
 def _not_while_restoring(conn: sqlite3.Connection) -> None:
     try:
-        found = conn.execute(f"SELECT pid, at FROM {RESTORING}").fetchone()
-    except sqlite3.OperationalError:  # no such table: a file deskwork has not prepared
+        found = conn.execute(f"SELECT 1 FROM {RESTORING}").fetchone()
+    except sqlite3.OperationalError:  # no such table: no restore has marked the file
         return
     if found is None:
         return
-    pid, at = found
-    fresh = dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(at) < RESTORE_AT_MOST
-    if fresh and _alive(int(pid)):
+    path = conn.execute("PRAGMA main.database_list").fetchone()[2]
+    if path and _restore_lock_held(Path(path)):
         raise RestoreUnderWay(
             "A backup is being restored: nothing was saved. Try again in a moment (what "
             "you typed is still here: go back)."
         )
+    # A mark whose restore died (its lock went with its process): writes go on.
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid() or os.name != "posix":
-        return True  # Windows: by the mark's age only
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
+def _lock_path(database: Path) -> Path:
+    return database.with_name(f"{database.name}-restoring.lock")
+
+
+@contextmanager
+def _restore_lock(database: Path) -> Iterator[bool]:
+    """The restore's own lock, beside the database: whether it was had (held until the
+    block ends). The system lets go of it when its process ends, however it ends."""
+    with open(_lock_path(database), "a+b") as file:
+        if not _try_lock(file.fileno()):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            _unlock(file.fileno())
+
+
+def _try_lock(descriptor: int) -> bool:
+    if sys.platform == "win32":
+        import msvcrt
+
+        os.lseek(descriptor, 0, os.SEEK_SET)  # the file's first byte, whatever its size
+        try:
+            msvcrt.locking(descriptor, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
         return True
+    import fcntl
+
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
     return True
+
+
+def _unlock(descriptor: int) -> None:
+    if sys.platform == "win32":
+        import msvcrt
+
+        os.lseek(descriptor, 0, os.SEEK_SET)
+        msvcrt.locking(descriptor, msvcrt.LK_UNLCK, 1)
+        return
+    import fcntl
+
+    fcntl.flock(descriptor, fcntl.LOCK_UN)
+
+
+def _restore_lock_held(database: Path) -> bool:
+    """Whether a restore is running on ``database`` now (in any process)."""
+    if not _lock_path(database).exists():
+        return False
+    with _restore_lock(database) as had:
+        return not had
 
 
 @contextmanager
 def restoring(path: Path) -> Iterator[None]:
     """Refuse every write to ``path``'s database while the block runs (a restore), in
-    every process and thread; a write under way finishes first. The mark is left in a
-    file the block replaces whole, and taken away otherwise."""
-    with closing(open_file(path)) as conn:
-        conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {RESTORING} (pid INTEGER NOT NULL, at TEXT NOT NULL)"
-        )
-        conn.execute("BEGIN IMMEDIATE")  # after every write under way
-        conn.execute(f"DELETE FROM {RESTORING}")
-        conn.execute(f"INSERT INTO {RESTORING} (pid, at) VALUES (?, ?)",
-                     [os.getpid(), dt.datetime.now(dt.UTC).isoformat()])  # fmt: skip
-        conn.commit()
-        try:
-            yield
-        finally:
-            with conn:  # (a restored file has no mark: it was made without one)
-                conn.execute(f"DROP TABLE IF EXISTS {RESTORING}")
+    every process and thread; a write under way finishes first. One restore at a time:
+    another is refused (``RestoreUnderWay``). The mark is a table in the file, trusted
+    while the restore's lock file is held (a restore that died leaves a mark no one
+    heeds); it is left out of the file the block puts in place, and dropped otherwise."""
+    with _restore_lock(path) as had:
+        if not had:
+            raise RestoreUnderWay("Another restore is under way: nothing was changed.")
+        with closing(open_file(path)) as conn:
+            conn.execute("BEGIN IMMEDIATE")  # after every write under way
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {RESTORING} (since TEXT NOT NULL)")
+            conn.execute(f"DELETE FROM {RESTORING}")
+            conn.execute(f"INSERT INTO {RESTORING} (since) VALUES (?)",
+                         [dt.datetime.now(dt.timezone.utc).isoformat()])  # fmt: skip
+            conn.commit()
+            try:
+                yield
+            finally:
+                with conn:  # (a restored file has no mark: it was made without one)
+                    conn.execute(f"DROP TABLE IF EXISTS {RESTORING}")
+
+
+def forget_dead_restore(path: Path) -> None:
+    """Take the mark of a restore that died out of ``path`` (at a launch: writes go on
+    past it anyway, but it need not stay)."""
+    if path.is_file() and not _restore_lock_held(path):
+        forget_restoring(path)
 
 
 def forget_restoring(path: Path) -> None:

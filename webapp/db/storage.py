@@ -135,6 +135,7 @@ class Storage:
         Returns True if the database was new.
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection.forget_dead_restore(self.path)
         with self.open() as db:
             if backups is not None and schema.needs_update(db, tool):
                 backup = backups.before_update()

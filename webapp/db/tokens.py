@@ -13,6 +13,8 @@ import sqlite3
 
 import sqlite_utils
 
+from deskwork.db.connection import write_transaction
+
 TABLE = "_deskwork_once"
 
 #: Forms sent twice arrive within seconds; a week of tokens is plenty.
@@ -47,5 +49,5 @@ def spend(conn: sqlite3.Connection, token: str, what: str, row_id: int = 0) -> b
 def forget_old(db: sqlite_utils.Database) -> None:
     """Forget the tokens older than ``KEPT`` (once per launch)."""
     before = (dt.datetime.now() - KEPT).isoformat(timespec="seconds")
-    with db.conn:
-        db.execute(f"DELETE FROM {TABLE} WHERE at < ?", [before])
+    with write_transaction(db) as conn:
+        conn.execute(f"DELETE FROM {TABLE} WHERE at < ?", [before])

@@ -34,6 +34,7 @@ from werkzeug.datastructures import MultiDict
 from deskwork import imports, reading, team
 from deskwork import once as tokens
 from deskwork.db import attachments
+from deskwork.db.connection import write_transaction
 from deskwork.db.migrations import FILES
 from deskwork.db.storage import Storage
 from deskwork.errors import NotDone, UnreadableFile
@@ -260,9 +261,8 @@ def cancel(slug: str, file_id: int) -> Any:
     if job is not None and job.state == "done" and job.phase == "Saving":
         _finish(page, job.result)  # it was done before Cancel came
     else:
-        db = get_db()
-        with db.conn:
-            db.conn.execute(f"DELETE FROM {FILES} WHERE id = ? AND pending = 1", [file_id])
+        with write_transaction(get_db()) as conn:
+            conn.execute(f"DELETE FROM {FILES} WHERE id = ? AND pending = 1", [file_id])
         current_app.extensions.pop(CHECKED, None)
         current_app.extensions.pop(READ, None)
         flash("Import cancelled: nothing was saved.")
@@ -318,8 +318,8 @@ def _save(db: sqlite_utils.Database, file_id: int, name: str, checked: imports.C
     total = len(checked.rows)
     step = None if job is None else (lambda done: job.step(done, total, "Saving"))
     action, new, changed = imports.commit(db, checked, label=f"Imported {name}", step=step)
-    with db.conn:
-        db.conn.execute(f"DELETE FROM {FILES} WHERE id = ? AND pending = 1", [file_id])
+    with write_transaction(db) as conn:
+        conn.execute(f"DELETE FROM {FILES} WHERE id = ? AND pending = 1", [file_id])
     return action, new, changed, total, name
 
 

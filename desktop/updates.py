@@ -209,7 +209,7 @@ class Manifest:
     ) -> bool:
         """Whether this is a newer version for tool ``name`` at version ``current``;
         ``UpdateError`` for a manifest that must not be believed."""
-        now = now or dt.datetime.now(dt.UTC)
+        now = now or dt.datetime.now(dt.timezone.utc)
         if self.name != name or self.platform != this_platform():
             raise UpdateError(
                 f"The manifest is for {self.name} on {self.platform}, not "
@@ -392,7 +392,7 @@ def publish(
     ``key``; returns where its manifest is. A version not newer than the one published
     there is refused (desks would refuse it as a rollback)."""
     check_newer(place, key, name=name, version=version)
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or dt.datetime.now(dt.timezone.utc)
     digest = hashlib.sha256()
     with open(program, "rb") as f:
         while chunk := f.read(CHUNK):

@@ -39,7 +39,7 @@ class Event:
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return dt.datetime.now(dt.timezone.utc)
 
 
 def stamp(at: dt.datetime) -> str:

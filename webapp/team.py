@@ -200,19 +200,15 @@ def admit_person() -> Any:
         return None
     endpoint = request.endpoint
     changing = request.method not in SAFE_METHODS
-    pinned = config.public_host
-    if pinned and endpoint != "team.health" and request.host.lower() != pinned.lower():
-        abort(403, "This address is not this tool's.")  # DNS rebinding
+    if endpoint != "team.health":
+        _check_host(config)
     if endpoint in permissions.PUBLIC:
         if changing and _from_elsewhere():
             abort(403, NOT_OURS)
         return None
     token = bearer(request) if is_api(request) else None
     if token is not None:  # a script, with a person's API token: no cookie, no CSRF
-        found = sessions.find_api_key(_db(), token)
-        if found is None:
-            abort(401, "The API token is wrong, revoked, or its person removed.")
-        return _admit(found, endpoint)
+        return _admit(_token_person(token), endpoint)
     found = sessions.find(_db(), request.cookies.get(cookie_name()))
     if found is None:
         if is_api(request):
@@ -232,15 +228,10 @@ def admit_plain() -> Any:
     config = served()
     assert config is not None
     changing = request.method not in SAFE_METHODS
-    pinned = config.public_host
-    if pinned and request.host.lower() != pinned.lower():
-        abort(403, "This address is not this tool's.")  # DNS rebinding
+    _check_host(config)
     token = bearer(request)
     if token is not None and token.startswith(sessions.API_PREFIX):  # a script's: no cookie
-        found = sessions.find_api_key(_db(), token)
-        if found is None:
-            abort(401, "The API token is wrong, revoked, or its person removed.")
-        return _admit(found, None)
+        return _admit(_token_person(token), None)
     found = sessions.find(_db(), request.cookies.get(cookie_name()))
     if found is None:
         if changing:
@@ -249,6 +240,21 @@ def admit_plain() -> Any:
     if changing and _from_elsewhere():
         abort(403, NOT_OURS)
     return _admit(found, None)
+
+
+def _check_host(config: Served) -> None:
+    """Refuse a Host other than the tool's public one, when set (DNS rebinding)."""
+    pinned = config.public_host
+    if pinned and request.host.lower() != pinned.lower():
+        abort(403, "This address is not this tool's.")
+
+
+def _token_person(token: str) -> sessions.Session:
+    """Whose API token ``token`` is; 401 for none."""
+    found = sessions.find_api_key(_db(), token)
+    if found is None:
+        abort(401, "The API token is wrong, revoked, or its person removed.")
+    return found
 
 
 def _asked(*, plain: bool = False) -> str:

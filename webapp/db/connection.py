@@ -181,8 +181,9 @@ def restoring(path: Path) -> Iterator[None]:
 
 def forget_dead_restore(path: Path) -> None:
     """Take the mark of a restore that died out of ``path`` (at a launch: writes go on
-    past it anyway, but it need not stay)."""
-    if path.is_file() and not _restore_lock_held(path):
+    past it anyway, but it need not stay). Nothing is opened for a file never restored
+    (a restore makes its lock file before it marks the database)."""
+    if path.is_file() and _lock_path(path).exists() and not _restore_lock_held(path):
         forget_restoring(path)
 
 
